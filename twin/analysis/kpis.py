@@ -1,0 +1,126 @@
+"""KPIs of results.md from the tidy result tables: the summary document.
+
+Reads only the tables (never the engine or the scenario), so any engine, and any later
+resource that adds rows to the tables, feeds the same summary.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from twin.analysis.bottleneck import bottleneck_shares
+from twin.analysis.oee import oee
+from twin.analysis.stats import ci95
+
+STATES = ("busy", "starved", "blocked", "down", "setup", "off_shift")
+PRODUCT_MEASURES = ("finished", "scrapped", "throughput_per_h", "lead_time_h", "gwh_per_year")
+
+
+def wide(measures: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """One row per (replication, entity), one column per measure, entities in input order."""
+    sub = measures[measures["kind"] == kind]
+    table = sub.pivot_table(index=["replication", "entity"], columns="measure", values="value",
+                            aggfunc="first", sort=False)
+    table.columns.name = None
+    return table
+
+
+def station_table(measures: pd.DataFrame) -> pd.DataFrame:
+    """Per replication and station: state fractions, utilisation, energy, OEE and its factors."""
+    st = wide(measures, "station").copy()
+    system = wide(measures, "system").droplevel("entity")
+    period = st.index.get_level_values("replication").map(system["period_h"]).to_numpy(float)
+    machine_h = st["servers"].to_numpy(float) * period
+    for s in STATES:
+        st[s] = st[f"{s}_h"] / machine_h
+    st["utilization"] = st["busy"]
+    st["energy_kwh"] = st[[f"energy_{s}_kwh" for s in STATES]].sum(axis=1)
+    factors = [
+        oee(
+            planned_busy_time=(m - row["off_shift_h"]) / row["servers"],
+            actual_production_time=row["busy_h"] / row["servers"],
+            planned_run_time_per_unit=row["planned_unit_time_h"],
+            produced=row["produced"],
+            good=row["produced"] - row["scrapped"] - row["reworked"],
+        )
+        for m, (_, row) in zip(machine_h, st.iterrows())
+    ]
+    for key in ("availability", "effectiveness", "quality", "oee"):
+        st[key] = [f[key] for f in factors]
+    return st
+
+
+def _entities(table: pd.DataFrame) -> list[str]:
+    return list(dict.fromkeys(table.index.get_level_values("entity")))
+
+
+def _bottleneck(periods: pd.DataFrame, stations: list[str], meta: Mapping[str, Any]) -> dict:
+    start, end = meta["warmup_h"], meta["warmup_h"] + meta["horizon_h"]
+    per_rep = []
+    for r in range(meta["replications"]):
+        sub = periods[periods["replication"] == r] if len(periods) else periods
+        spans = {s: [] for s in stations}
+        for name, grp in sub.groupby("station", sort=False):
+            spans[name] = list(zip(grp["start_h"].to_numpy(), grp["end_h"].to_numpy()))
+        per_rep.append(bottleneck_shares(spans, start, end))
+    share = {s: float(np.mean([rep[s]["total"] for rep in per_rep])) for s in stations}
+    out: dict[str, Any] = {
+        "station": max(stations, key=lambda s: share[s]) if stations else None,
+        "method": "active-period",
+        "share": share,
+        "sole": {s: ci95([rep[s]["sole"] for rep in per_rep]) for s in stations},
+        "shifting": {s: ci95([rep[s]["shifting"] for rep in per_rep]) for s in stations},
+    }
+    return out
+
+
+def summary(measures: pd.DataFrame, periods: pd.DataFrame, meta: Mapping[str, Any]) -> dict:
+    """The summary JSON document of results.md (fixed fields first, extensions after)."""
+    doc: dict[str, Any] = {
+        "scenario": meta["scenario"],
+        "engine": meta["engine"],
+        "replications": meta["replications"],
+        "seed": meta["seed"],
+        "horizon_h": meta["horizon_h"],
+        "warmup_h": meta["warmup_h"],
+    }
+    prod = wide(measures, "product")
+    doc["products"] = {}
+    for name in _entities(prod):
+        rows = prod.xs(name, level="entity")
+        entry = {m: ci95(rows[m].to_numpy(float)) for m in PRODUCT_MEASURES if m in rows}
+        entry["released"] = ci95(rows["released"].to_numpy(float))
+        doc["products"][name] = entry
+    system = wide(measures, "system").droplevel("entity")
+    doc["wip"] = ci95(system["wip_mean"].to_numpy(float))
+    st = station_table(measures)
+    stations = _entities(st)
+    doc["stations"] = {}
+    for name in stations:
+        rows = st.xs(name, level="entity")
+        doc["stations"][name] = {
+            "utilization": ci95(rows["utilization"].to_numpy(float)),
+            "states": {s: float(rows[s].mean()) for s in STATES},
+            "queue_mean": ci95(rows["queue_mean"].to_numpy(float)),
+            "wait_h": ci95(rows["wait_h"].to_numpy(float)),
+            "energy_kwh": ci95(rows["energy_kwh"].to_numpy(float)),
+            "oee": ci95(rows["oee"].to_numpy(float)),
+            "oee_factors": {k: ci95(rows[k].to_numpy(float))
+                            for k in ("availability", "effectiveness", "quality")},
+            "produced": ci95(rows["produced"].to_numpy(float)),
+        }
+    doc["bottleneck"] = _bottleneck(periods, stations, meta)
+    total = st.groupby(level="replication", sort=True)["energy_kwh"].sum()
+    finished = prod.groupby(level="replication", sort=True)["finished"].sum()
+    per_unit = [t / f if f else math.nan for t, f in zip(total.to_numpy(), finished.to_numpy())]
+    doc["energy"] = {"total_kwh": ci95(total.to_numpy(float)), "kwh_per_unit": ci95(per_unit)}
+    flow = (prod["throughput_per_h"] * prod["lead_time_h"].fillna(0.0)).groupby(
+        level="replication", sort=True).sum()
+    doc["checks"] = {"littles_law_wip": ci95(flow.to_numpy(float))}
+    doc["timing"] = dict(meta.get("timing", {"total_s": 0.0, "simulate_s": 0.0}))
+    return doc

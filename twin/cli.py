@@ -1,0 +1,152 @@
+"""The `twin` command line: validate | run | schema (see results.md for the contract).
+
+Standard output carries only results (the JSON document with --json); messages, progress and
+errors go to standard error. Exit status: 0 success, 2 bad scenario or command line, 1 other.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+
+from twin.errors import RunError, ScenarioError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # exit 2 with one line, as for a bad scenario
+        self.print_usage(sys.stderr)
+        print(f"twin: error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="twin", description="Factory digital twin: discrete-event simulation.")
+    p.add_argument("--version", action="version", version=f"twin {_version()}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    v = sub.add_parser("validate", help="check scenario files; exit 2 if any is wrong")
+    v.add_argument("scenarios", nargs="+", metavar="SCENARIO")
+    v.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE")
+
+    r = sub.add_parser("run", help="simulate a scenario and report")
+    r.add_argument("scenario", metavar="SCENARIO")
+    r.add_argument("--replications", type=_positive_int, metavar="N")
+    r.add_argument("--seed", type=_nonnegative_int, metavar="S")
+    r.add_argument("--horizon", metavar="DUR")
+    r.add_argument("--warmup", metavar="DUR|auto")
+    r.add_argument("--engine", choices=["simpy", "flowline"])
+    r.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE",
+                   help="override a scenario key (repeatable)")
+    r.add_argument("--workers", type=_positive_int, metavar="N",
+                   help="local processes (this version runs replications in one process)")
+    r.add_argument("--out", metavar="DIR", help="write tables, summary.json and a report here")
+    r.add_argument("--format", choices=["parquet", "csv"], default="parquet",
+                   help="table format under --out (default parquet)")
+    r.add_argument("--json", action="store_true", help="print the summary JSON on stdout")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    sub.add_parser("schema", help="print the JSON Schema of the scenario format")
+    return p
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _nonnegative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
+    return value
+
+
+def _version() -> str:
+    from twin import __version__
+    return __version__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `twin` console script; returns the exit status."""
+    started = time.perf_counter()
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "validate":
+            return _validate(args)
+        if args.command == "schema":
+            from twin.scenario.load import scenario_json_schema
+            print(json.dumps(scenario_json_schema(), indent=2))
+            return 0
+        return _run(args, started)
+    except ScenarioError as e:
+        for problem in e.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return 2
+    except RunError as e:
+        print(f"twin: run failed: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("twin: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # a bug in twin: say so briefly, full trace only on request
+        if os.environ.get("TWIN_DEBUG"):
+            raise
+        print(f"twin: internal error: {type(e).__name__}: {e} "
+              f"(set TWIN_DEBUG=1 for details and please report it)", file=sys.stderr)
+        return 1
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from twin.scenario.load import validate_file
+
+    bad = 0
+    for path in args.scenarios:
+        problems = validate_file(path, args.set)
+        for problem in problems:
+            print(f"error: {problem}", file=sys.stderr)
+        if problems:
+            bad += 1
+        else:
+            print(f"{path}: ok", file=sys.stderr)
+    return 2 if bad else 0
+
+
+def _run(args: argparse.Namespace, started: float) -> int:
+    import twin
+    from twin.report.text import text_summary
+
+    scenario = twin.load(args.scenario, args.set)
+    if args.engine is not None and args.engine != scenario.run.engine:
+        scenario = scenario.model_copy(update={"run": scenario.run.model_copy(
+            update={"engine": args.engine})})
+    results = twin.run(scenario, replications=args.replications, seed=args.seed,
+                       horizon=args.horizon, warmup=args.warmup,
+                       progress=not args.quiet and sys.stderr.isatty())
+    results.meta["timing"]["total_s"] = time.perf_counter() - started
+    doc = results.summary()
+    if args.out:
+        from twin.report.html import write_report
+        out = results.write(args.out, args.format, summary=doc)
+        report = write_report(results, doc, out, scenario)
+        print(f"twin: wrote {out}/ (report: {report})", file=sys.stderr)
+    if args.json:
+        print(json.dumps(doc, indent=2))
+    else:
+        print(text_summary(doc))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

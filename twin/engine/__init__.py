@@ -1,0 +1,1 @@
+"""The SimPy engine: builds processes from a Model and runs one replication."""

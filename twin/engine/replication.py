@@ -1,0 +1,234 @@
+"""One replication of a Model on the SimPy engine: build, run, collect.
+
+The phases are explicit: `Replication(model, r, seed)` builds the processes, `run()` simulates
+warm-up plus horizon and returns a `ReplicationResult` of plain records. Warm-up deletes
+statistics, never units: at its end every counter, clock and area restarts.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import simpy
+
+from twin.engine.accounting import Area
+from twin.engine.stations import Machine, Station, Unit, run_failures, run_machine
+from twin.model import STATES, Model, StationModel
+from twin.streams import draws, stream, uniforms
+from twin.units import HOUR
+
+
+@dataclass
+class ReplicationResult:
+    """What one replication measured, as tidy records; the run stage turns them into tables."""
+
+    replication: int
+    measures: list[tuple[str, str, str, float]]  # (kind, entity, measure, value)
+    active_periods: dict[str, tuple[np.ndarray, np.ndarray]]  # station -> (starts_h, ends_h)
+    simulate_s: float = 0.0
+    events: int = 0
+    meta: dict = field(default_factory=dict)
+
+
+class Replication:
+    """The SimPy model of one replication: stations, machines, releases, failures."""
+
+    def __init__(self, model: Model, replication: int, seed: int, warmup: float):
+        self.model = model
+        self.replication = replication
+        self.warmup = warmup
+        self.end = warmup + model.horizon
+        self.env = env = simpy.Environment()
+
+        def rng(purpose: str, entity: str) -> np.random.Generator:
+            return stream(seed, replication, purpose, entity)
+
+        self._rng = rng
+        self.process_times = [
+            draws(s.process_time.sample, rng("process", s.name)) for s in model.stations]
+        self.scrap_draws = [uniforms(rng("scrap", s.name)) for s in model.stations]
+        self.rework_draws = [
+            [uniforms(rng("rework", f"{p.name}/{k}")) if st.rework_p else None
+             for k, st in enumerate(p.steps)]
+            for p in model.products]
+        self.routes = [p.steps for p in model.products]
+        n = len(model.products)
+        self.wip = Area()
+        self.released = [0] * n
+        self.finished = [0] * n
+        self.scrapped = [0] * n
+        self.lead_sum = [0.0] * n
+        self.wip_start = 0
+        self.backlog = [0] * n
+        self.release_wake: list[simpy.Event | None] = [None] * n
+
+        self.stations = [Station(s, self) for s in model.stations]
+        for st in self.stations:
+            for i in range(st.spec.servers):
+                m = Machine(st, i, 0.0)
+                st.machines.append(m)
+                m.process = env.process(run_machine(env, m, st, self))
+                if st.spec.failures is not None and not st.spec.failures.operation_dependent:
+                    ttf, ttr = self.failure_draws(st.spec, m)
+                    env.process(run_failures(env, m, ttf, ttr))
+        for p in model.products:
+            first = self.stations[p.steps[0].station]
+            if p.release == "saturated":
+                first.saturated.append(p.index)
+            else:
+                env.process(self._release(p.index, first))
+                if p.release == "interarrival":
+                    env.process(self._arrivals(p.index, p.interarrival))
+                else:
+                    self.backlog[p.index] = p.conwip
+        if warmup > 0:
+            env.process(self._end_warmup(warmup))
+
+    def failure_draws(self, spec: StationModel, m: Machine):
+        """Times to failure and to repair of one machine, each its own stream."""
+        name = f"{spec.name}/{m.index}"
+        f = spec.failures
+        return (draws(f.mtbf.sample, self._rng("failure", name)),
+                draws(f.mttr.sample, self._rng("repair", name)))
+
+    # --- flow of units -------------------------------------------------------------
+    def release(self, product: int, now: float) -> Unit:
+        """A new unit enters the system now."""
+        self.released[product] += 1
+        self.wip.add(1, now)
+        return Unit(product, now)
+
+    def finish(self, unit: Unit, now: float) -> None:
+        p = unit.product
+        self.finished[p] += 1
+        self.lead_sum[p] += now - unit.released
+        self.wip.add(-1, now)
+        self._leave(p)
+
+    def scrap(self, unit: Unit, now: float) -> None:
+        self.scrapped[unit.product] += 1
+        self.wip.add(-1, now)
+        self._leave(unit.product)
+
+    def _leave(self, p: int) -> None:
+        if self.model.products[p].release == "conwip":
+            self._add_backlog(p)
+
+    def _add_backlog(self, p: int) -> None:
+        self.backlog[p] += 1
+        wake = self.release_wake[p]
+        if wake is not None:
+            self.release_wake[p] = None
+            wake.succeed()
+
+    def _arrivals(self, p: int, interarrival):
+        """Open arrivals: each adds one unit to the product's release backlog."""
+        gaps = draws(interarrival.sample, self._rng("arrivals", self.model.products[p].name))
+        timeout = self.env.timeout
+        while True:
+            yield timeout(next(gaps))
+            self._add_backlog(p)
+
+    def _release(self, p: int, first: Station):
+        """Release backlog units into the first station; wait outside while it is full."""
+        env = self.env
+        while True:
+            if self.backlog[p] == 0:
+                self.release_wake[p] = wake = env.event()
+                yield wake
+            self.backlog[p] -= 1
+            unit = Unit(p, env.now)
+            if not first.offer(unit, env.now):
+                wait = env.event()
+                first.blocked.append((unit, wait))
+                yield wait
+            # released when it enters the system (buffer or machine), not while outside
+            unit.released = env.now
+            self.released[p] += 1
+            self.wip.add(1, env.now)
+
+    # --- measurement ---------------------------------------------------------------
+    def _end_warmup(self, warmup: float):
+        yield self.env.timeout(warmup)
+        self.restart(self.env.now)
+
+    def restart(self, now: float) -> None:
+        """End of warm-up: delete statistics, keep every unit where it is."""
+        n = len(self.model.products)
+        self.released = [0] * n
+        self.finished = [0] * n
+        self.scrapped = [0] * n
+        self.lead_sum = [0.0] * n
+        self.wip.restart(now)
+        self.wip_start = self.wip.level
+        for st in self.stations:
+            st.restart(now)
+            for m in st.machines:
+                m.restart(now)
+
+    def run(self) -> ReplicationResult:
+        started = time.perf_counter()
+        self.env.run(until=self.end)
+        elapsed = time.perf_counter() - started
+        return self.collect(elapsed)
+
+    def collect(self, elapsed: float) -> ReplicationResult:
+        """Close every clock at the end of the horizon and emit tidy records."""
+        end, model = self.end, self.model
+        period_h = model.horizon / HOUR
+        rows: list[tuple[str, str, str, float]] = []
+        for p in model.products:
+            j = p.index
+            fin = self.finished[j]
+            rows += [
+                ("product", p.name, "released", self.released[j]),
+                ("product", p.name, "finished", fin),
+                ("product", p.name, "scrapped", self.scrapped[j]),
+                ("product", p.name, "throughput_per_h", fin / period_h),
+                ("product", p.name, "lead_time_h",
+                 self.lead_sum[j] / fin / HOUR if fin else math.nan),
+            ]
+            if p.energy_kwh is not None:
+                rows.append(("product", p.name, "gwh_per_year",
+                             fin / period_h * p.energy_kwh * 8760 / 1e6))
+        periods = {}
+        for st in self.stations:
+            spec, name = st.spec, st.spec.name
+            totals = np.zeros(len(STATES))
+            for m in st.machines:
+                totals += m.close(end)
+            rows.append(("station", name, "servers", spec.servers))
+            for s, secs in zip(STATES, totals):
+                rows.append(("station", name, f"{s}_h", secs / HOUR))
+            for s, secs, kw in zip(STATES, totals, spec.power_kw):
+                rows.append(("station", name, f"energy_{s}_kwh", kw * secs / HOUR))
+            rows += [
+                ("station", name, "queue_mean", st.queue_area.mean(end)),
+                ("station", name, "wait_h", st.wait_sum / st.waits / HOUR if st.waits else math.nan),
+                ("station", name, "waits", st.waits),
+                ("station", name, "produced", st.produced),
+                ("station", name, "scrapped", st.scrapped),
+                ("station", name, "reworked", st.reworked),
+                ("station", name, "process_h", st.process_sum / HOUR),
+                ("station", name, "planned_unit_time_h", spec.planned_unit_time / HOUR),
+                ("station", name, "queue_end", len(st.queue)),
+            ]
+            starts, ends = st.active.close(end)
+            periods[name] = (np.frombuffer(starts, dtype=float) / HOUR,
+                             np.frombuffer(ends, dtype=float) / HOUR)
+        rows += [
+            ("system", "", "wip_mean", self.wip.mean(end)),
+            ("system", "", "wip_start", self.wip_start),
+            ("system", "", "wip_end", self.wip.level),
+            ("system", "", "period_h", period_h),
+            ("system", "", "warmup_h", self.warmup / HOUR),
+        ]
+        return ReplicationResult(self.replication, rows, periods, simulate_s=elapsed)
+
+
+def simulate(model: Model, replication: int, seed: int, warmup: float) -> ReplicationResult:
+    """Build and run one replication."""
+    return Replication(model, replication, seed, warmup).run()

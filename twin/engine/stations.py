@@ -1,0 +1,254 @@
+"""Stations and their machines as SimPy processes.
+
+A station is an input buffer (a deque with a capacity) and `servers` identical machines.
+Units move by hand-off: a machine that finishes a unit offers it to the next station, which
+gives it straight to an idle machine, puts it in the buffer, or refuses it — then the
+offering machine is blocked (blocking after service) and waits in the station's `blocked`
+line until a place frees. This costs one event per hand-off instead of SimPy's put/get pair.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING
+
+import simpy
+
+from twin.engine.accounting import ActivePeriods, Area, StateClock
+from twin.model import ACTIVE_STATES, BLOCKED, BUSY, DOWN, STARVED, STATES, StationModel
+
+if TYPE_CHECKING:
+    from twin.engine.replication import Replication
+
+
+class Unit:
+    """One unit of a product on its way through the factory."""
+
+    __slots__ = ("product", "step", "released", "entered")
+
+    def __init__(self, product: int, released: float):
+        self.product = product
+        self.step = 0
+        self.released = released
+        self.entered = released  # when it entered its current station's buffer
+
+
+class Station:
+    """Input buffer, blocked senders, idle machines and the station's counters."""
+
+    def __init__(self, spec: StationModel, rep: Replication):
+        self.spec = spec
+        self.rep = rep
+        self.capacity = spec.capacity
+        self.queue: deque[Unit] = deque()
+        self.blocked: deque[tuple[Unit, simpy.Event | None]] = deque()
+        self.idle: deque[Machine] = deque()
+        self.queue_area = Area()
+        self.active = ActivePeriods()
+        self.saturated: list[int] = []  # products released here whenever a machine is free
+        self._next_saturated = 0
+        self.machines: list[Machine] = []
+        self.restart(0.0)
+
+    def restart(self, now: float) -> None:
+        """Delete statistics at the end of warm-up."""
+        self.wait_sum = 0.0
+        self.waits = 0
+        self.produced = 0
+        self.scrapped = 0
+        self.reworked = 0
+        self.process_sum = 0.0
+        self.queue_area.restart(now)
+        self.active.restart(now)
+
+    def offer(self, unit: Unit, now: float) -> bool:
+        """Take `unit` if a machine or a buffer place is free; False means the sender blocks."""
+        unit.entered = now
+        if self.idle:
+            machine = self.idle.popleft()
+            machine.wake.succeed(unit)
+            return True
+        if len(self.queue) < self.capacity:
+            self.queue_area.add(1, now)
+            self.queue.append(unit)
+            return True
+        return False
+
+    def take(self, now: float) -> Unit | None:
+        """The next unit for a free machine, letting one blocked sender in; None if none."""
+        queue = self.queue
+        if queue:
+            unit = queue.popleft()
+            if self.blocked:
+                waiting, event = self.blocked.popleft()
+                waiting.entered = now
+                queue.append(waiting)
+                if event is not None:
+                    event.succeed()
+            else:
+                self.queue_area.add(-1, now)
+            return unit
+        if self.blocked:
+            unit, event = self.blocked.popleft()
+            unit.entered = now
+            if event is not None:
+                event.succeed()
+            return unit
+        if self.saturated:
+            k = self._next_saturated
+            self._next_saturated = (k + 1) % len(self.saturated)
+            return self.rep.release(self.saturated[k], now)
+        return None
+
+
+class Machine(StateClock):
+    """One server of a station: a StateClock with the bookkeeping failures need."""
+
+    __slots__ = ("station", "index", "down", "base", "wake", "repaired", "processing", "process",
+                 "busy_to_failure")
+
+    def __init__(self, station: Station, index: int, now: float):
+        active = station.active
+
+        def on_change(old: int, new: int, t: float) -> None:
+            was, now_active = old in ACTIVE_STATES, new in ACTIVE_STATES
+            if was != now_active:
+                active.change(1 if now_active else -1, t)
+
+        super().__init__(len(STATES), STARVED, now, on_change)
+        self.station = station
+        self.index = index
+        self.down = False
+        self.base = STARVED  # the state the machine would be in if it were up
+        self.wake: simpy.Event | None = None
+        self.repaired: simpy.Event | None = None
+        self.processing = False
+        self.process: simpy.Process | None = None
+        self.busy_to_failure = 0.0
+
+    def set(self, state: int, now: float) -> None:
+        """Change the working state; while down, the clock keeps counting `down`."""
+        self.base = state
+        if not self.down:
+            self.enter(state, now)
+
+    def fail(self, env: simpy.Environment) -> None:
+        """Break down now: interrupt processing, or stop taking work if idle."""
+        now = env.now
+        self.down = True
+        self.repaired = env.event()
+        self.enter(DOWN, now)
+        if self.processing:
+            self.process.interrupt()
+        elif self.wake is not None and not self.wake.triggered:
+            self.station.idle.remove(self)  # idle machines that are down take no work
+
+    def repair(self, env: simpy.Environment) -> None:
+        """Back up: resume the state it would be in, and look for work if idle."""
+        now = env.now
+        self.down = False
+        self.enter(self.base, now)
+        repaired, self.repaired = self.repaired, None
+        repaired.succeed()
+        if self.wake is not None and not self.wake.triggered:
+            unit = self.station.take(now)
+            if unit is None:
+                self.station.idle.append(self)
+            else:
+                self.wake.succeed(unit)
+
+
+def run_machine(env: simpy.Environment, m: Machine, st: Station, rep: Replication):
+    """The life of one machine: take a unit, process it, pass it on; forever."""
+    spec = st.spec
+    timeout = env.timeout
+    event = env.event
+    ptimes = rep.process_times[spec.index]
+    scrap = spec.scrap
+    scrap_u = rep.scrap_draws[spec.index]
+    failures = spec.failures
+    time_failures = failures is not None and not failures.operation_dependent
+    op_failures = failures is not None and failures.operation_dependent
+    if op_failures:
+        ttf, ttr = rep.failure_draws(spec, m)
+        m.busy_to_failure = next(ttf)
+    routes = rep.routes
+    stations = rep.stations
+    while True:
+        if m.down:
+            yield m.repaired
+        unit = st.take(env.now)
+        if unit is None:
+            m.set(STARVED, env.now)
+            m.wake = event()
+            st.idle.append(m)
+            unit = yield m.wake
+            m.wake = None
+            if m.down:  # broke down in the very instant the unit arrived
+                m.set(BUSY, env.now)
+                yield m.repaired
+        now = env.now
+        st.wait_sum += now - unit.entered
+        st.waits += 1
+        m.set(BUSY, now)
+        t = next(ptimes)
+        if time_failures:
+            left = t
+            while True:
+                started = env.now
+                m.processing = True
+                try:
+                    yield timeout(left)
+                    m.processing = False
+                    break
+                except simpy.Interrupt:
+                    m.processing = False
+                    left -= env.now - started
+                    yield m.repaired
+        elif op_failures:
+            left = t
+            while left >= m.busy_to_failure:
+                yield timeout(m.busy_to_failure)
+                left -= m.busy_to_failure
+                m.down = True
+                m.enter(DOWN, env.now)
+                yield timeout(next(ttr))
+                m.down = False
+                m.enter(BUSY, env.now)
+                m.busy_to_failure = next(ttf)
+            m.busy_to_failure -= left
+            yield timeout(left)
+        else:
+            yield timeout(t)
+        now = env.now
+        st.produced += 1
+        st.process_sum += t
+        if scrap and next(scrap_u) < scrap:
+            st.scrapped += 1
+            rep.scrap(unit, now)
+            continue
+        steps = routes[unit.product]
+        step = steps[unit.step]
+        if step.rework_p and next(rep.rework_draws[unit.product][unit.step]) < step.rework_p:
+            st.reworked += 1
+            unit.step = step.rework_to
+        else:
+            unit.step += 1
+            if unit.step == len(steps):
+                rep.finish(unit, now)
+                continue
+        target = stations[steps[unit.step].station]
+        if not target.offer(unit, now):
+            m.set(BLOCKED, now)
+            wait = event()
+            target.blocked.append((unit, wait))
+            yield wait
+
+
+def run_failures(env: simpy.Environment, m: Machine, ttf, ttr):
+    """Time-dependent failures of one machine: the clock runs whenever the machine is up."""
+    while True:
+        yield env.timeout(next(ttf))
+        m.fail(env)
+        yield env.timeout(next(ttr))
+        m.repair(env)

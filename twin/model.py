@@ -1,0 +1,131 @@
+"""Scenario -> Model: the resolved, index-based description the engines consume.
+
+The model holds no YAML and no pydantic objects: stations and products are numbered, routes
+are tuples of steps pointing at station numbers, rework targets are step numbers. Engines
+trust it completely; all checking happened when the scenario was loaded.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from twin.scenario.distributions import Dist
+from twin.scenario.schema import Conwip, Interarrival, Scenario
+
+# Machine states of results.md, in this order everywhere (ledgers, tables, reports).
+STATES = ("busy", "starved", "blocked", "down", "setup", "off_shift")
+BUSY, STARVED, BLOCKED, DOWN, SETUP, OFF_SHIFT = range(len(STATES))
+# Roser's active period method: active = busy, down or setup.
+ACTIVE_STATES = frozenset((BUSY, DOWN, SETUP))
+
+
+@dataclass(frozen=True)
+class FailureModel:
+    mtbf: Dist
+    mttr: Dist
+    operation_dependent: bool
+
+
+@dataclass(frozen=True)
+class StationModel:
+    index: int
+    name: str
+    servers: int
+    capacity: float  # input buffer places; math.inf when unlimited
+    process_time: Dist
+    scrap: float
+    failures: FailureModel | None
+    power_kw: tuple[float, ...]  # per machine, indexed like STATES
+    area: str | None
+
+    @property
+    def planned_unit_time(self) -> float:
+        """ISO 22400 planned run time per unit (s): mean process time / servers."""
+        return self.process_time.mean / self.servers
+
+
+@dataclass(frozen=True)
+class Step:
+    station: int
+    rework_p: float = 0.0
+    rework_to: int = -1  # step index the unit returns to
+
+
+@dataclass(frozen=True)
+class ProductModel:
+    index: int
+    name: str
+    steps: tuple[Step, ...]
+    release: str  # "saturated" | "interarrival" | "conwip"
+    interarrival: Dist | None
+    conwip: int
+    energy_kwh: float | None
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    stations: tuple[StationModel, ...]
+    products: tuple[ProductModel, ...]
+    horizon: float  # seconds, measured period
+    warmup: float | str  # seconds, or "auto"
+    replications: int
+    seed: int
+    engine: str
+
+    def station(self, name: str) -> StationModel:
+        return next(s for s in self.stations if s.name == name)
+
+
+def build(scenario: Scenario) -> Model:
+    """Resolve names to indices; the scenario has been validated and cross-checked."""
+    names = list(scenario.stations)
+    index = {n: i for i, n in enumerate(names)}
+    stations = tuple(
+        StationModel(
+            index=i,
+            name=n,
+            servers=s.servers,
+            capacity=math.inf if s.buffer is None else float(s.buffer),
+            process_time=s.process_time,
+            scrap=s.scrap,
+            failures=None if s.failures is None else FailureModel(
+                s.failures.mtbf, s.failures.mttr, s.failures.mode == "operation"),
+            power_kw=tuple(getattr(s.power_kw, st) for st in STATES),
+            area=s.area,
+        )
+        for i, (n, s) in enumerate(scenario.stations.items())
+    )
+    products = []
+    for j, (pname, p) in enumerate(scenario.products.items()):
+        steps = []
+        for k, step in enumerate(p.route):
+            if step.rework is None:
+                steps.append(Step(index[step.station]))
+                continue
+            # the nearest earlier occurrence of the target station on the route
+            back = max(i for i in range(k + 1) if p.route[i].station == step.rework.to)
+            steps.append(Step(index[step.station], step.rework.p, back))
+        rel = p.release
+        products.append(ProductModel(
+            index=j,
+            name=pname,
+            steps=tuple(steps),
+            release="saturated" if rel == "saturated" else
+            "interarrival" if isinstance(rel, Interarrival) else "conwip",
+            interarrival=rel.interarrival if isinstance(rel, Interarrival) else None,
+            conwip=rel.conwip if isinstance(rel, Conwip) else 0,
+            energy_kwh=p.energy_kwh,
+        ))
+    run = scenario.run
+    return Model(
+        name=scenario.name,
+        stations=stations,
+        products=tuple(products),
+        horizon=run.horizon,
+        warmup=run.warmup,
+        replications=run.replications,
+        seed=run.seed,
+        engine=run.engine,
+    )

@@ -1,0 +1,1 @@
+"""Reports: what people read, made only from the summary and the result tables."""

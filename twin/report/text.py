@@ -1,0 +1,44 @@
+"""A plain-text summary for the terminal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _fmt(stat: dict | float | None, digits: int = 3) -> str:
+    if isinstance(stat, dict):
+        m, (lo, hi) = stat["mean"], stat["ci95"]
+        if m is None:
+            return "-"
+        if lo == hi:
+            return f"{m:.{digits}g}"
+        return f"{m:.{digits}g} [{lo:.{digits}g}, {hi:.{digits}g}]"
+    return "-" if stat is None else f"{stat:.{digits}g}"
+
+
+def text_summary(doc: dict[str, Any]) -> str:
+    """Products, stations and the bottleneck as aligned text, with 95% intervals."""
+    lines = [
+        f"{doc['scenario']}: {doc['replications']} replication(s), seed {doc['seed']}, "
+        f"horizon {doc['horizon_h']:g} h after warm-up {doc['warmup_h']:g} h "
+        f"({doc['engine']} engine)",
+        "",
+        f"{'product':<20} {'throughput/h':>28} {'lead time h':>28}",
+    ]
+    for name, p in doc["products"].items():
+        lines.append(f"{name:<20} {_fmt(p['throughput_per_h']):>28} {_fmt(p['lead_time_h']):>28}")
+    lines += ["", f"WIP {_fmt(doc['wip'])}", "",
+              f"{'station':<20} {'util':>6} {'starved':>8} {'blocked':>8} {'down':>6} "
+              f"{'queue':>8} {'kWh':>12} {'OEE':>6} {'bneck':>6}"]
+    share = doc["bottleneck"]["share"]
+    for name, s in doc["stations"].items():
+        st = s["states"]
+        lines.append(
+            f"{name:<20} {s['utilization']['mean']:>6.3f} {st['starved']:>8.3f} "
+            f"{st['blocked']:>8.3f} {st['down']:>6.3f} {_fmt(s['queue_mean']['mean']):>8} "
+            f"{_fmt(s['energy_kwh']['mean']):>12} {_fmt(s['oee']['mean']):>6} "
+            f"{share.get(name, 0.0):>6.2f}")
+    lines += ["", f"bottleneck (active period method): {doc['bottleneck']['station']}",
+              f"energy: {_fmt(doc['energy']['total_kwh'])} kWh, "
+              f"{_fmt(doc['energy']['kwh_per_unit'])} kWh/unit"]
+    return "\n".join(lines)

@@ -1,0 +1,97 @@
+"""Results of an experiment: tidy tables plus the facts of the run; KPIs come from these only."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from twin.analysis import kpis
+
+MEASURE_COLUMNS = ["replication", "kind", "entity", "measure", "value"]
+PERIOD_COLUMNS = ["replication", "station", "start_h", "end_h"]
+
+
+@dataclass
+class Results:
+    """Tables of one experiment: `measures` (one row per replication × entity × measure)
+    and `active_periods` (one row per station active period), plus run facts in `meta`."""
+
+    measures: pd.DataFrame
+    active_periods: pd.DataFrame
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_replications(cls, reps: Sequence, meta: dict[str, Any]) -> Results:
+        rows = [(r.replication, *m) for r in reps for m in r.measures]
+        measures = pd.DataFrame(rows, columns=MEASURE_COLUMNS)
+        measures["value"] = measures["value"].astype(float)
+        parts = []
+        for r in reps:
+            for station, (starts, ends) in r.active_periods.items():
+                parts.append(pd.DataFrame({
+                    "replication": np.full(len(starts), r.replication),
+                    "station": station, "start_h": starts, "end_h": ends}))
+        periods = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+            columns=PERIOD_COLUMNS)
+        return cls(measures, periods, dict(meta))
+
+    def summary(self) -> dict[str, Any]:
+        """The summary document of results.md."""
+        return kpis.summary(self.measures, self.active_periods, self.meta)
+
+    def products(self) -> pd.DataFrame:
+        """Per replication and product: released, finished, throughput, lead time, ..."""
+        return kpis.wide(self.measures, "product")
+
+    def stations(self) -> pd.DataFrame:
+        """Per replication and station: state times and fractions, queues, energy, OEE."""
+        return kpis.station_table(self.measures)
+
+    def write(self, out: str | Path, fmt: str = "parquet", summary: dict | None = None) -> Path:
+        """Write the tables and summary.json into `out` (atomically, file by file)."""
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        doc = self.summary() if summary is None else summary
+        write_atomic(out / "summary.json", json.dumps(doc, indent=2).encode() + b"\n")
+        for name, table in (("measures", self.measures), ("active_periods", self.active_periods)):
+            write_table(table, out / name, fmt)
+        return out
+
+
+def write_table(table: pd.DataFrame, stem: Path, fmt: str) -> Path:
+    """Write a table as Parquet or CSV next to `stem`, via a temporary file and rename."""
+    path = stem.with_suffix(".parquet" if fmt == "parquet" else ".csv")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    os.close(fd)
+    try:
+        if fmt == "parquet":
+            table.to_parquet(tmp, index=False)
+        else:
+            table.to_csv(tmp, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write bytes to `path` so that readers see the old file or the new one, never half."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

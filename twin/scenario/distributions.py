@@ -1,0 +1,254 @@
+"""Probability distributions of durations, as written in scenario files.
+
+A distribution is parsed once, at the edge, into a frozen `Dist`; the engine only asks it
+for its mean and for vectors of samples from a generator it is handed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from pydantic_core import PydanticCustomError, core_schema
+from scipy import stats
+
+from twin.errors import did_you_mean
+from twin.units import DURATION_PATTERN, parse_duration
+
+KINDS = (
+    "constant", "exponential", "lognormal", "gamma", "erlang", "normal",
+    "uniform", "triangular", "weibull", "empirical",
+)
+
+
+@dataclass(frozen=True)
+class Dist:
+    """A distribution of durations in seconds: `kind` and its parameters (seconds)."""
+
+    kind: str
+    params: tuple[float, ...]
+
+    @property
+    def mean(self) -> float:
+        """The mean in seconds (for `normal`, the mean of the distribution truncated at 0)."""
+        k, p = self.kind, self.params
+        if k in ("constant", "exponential", "lognormal", "gamma", "erlang"):
+            return p[0]
+        if k == "normal":
+            mu, sd = p
+            if sd == 0:
+                return max(mu, 0.0)
+            return float(stats.truncnorm(-mu / sd, math.inf, loc=mu, scale=sd).mean())
+        if k == "uniform":
+            return (p[0] + p[1]) / 2
+        if k == "triangular":
+            return sum(p) / 3
+        if k == "weibull":
+            shape, scale = p
+            return scale * math.gamma(1 + 1 / shape)
+        return float(np.mean(p))  # empirical
+
+    @property
+    def is_constant(self) -> bool:
+        return self.kind == "constant" or (self.kind == "empirical" and len(set(self.params)) == 1)
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """`size` independent draws (seconds) from `rng`, always consuming it the same way."""
+        k, p = self.kind, self.params
+        if k == "constant":
+            return np.full(size, p[0])
+        if k == "exponential":
+            return rng.exponential(p[0], size)
+        if k == "lognormal":
+            mean, cv = p
+            s2 = math.log1p(cv * cv)
+            return rng.lognormal(math.log(mean) - s2 / 2, math.sqrt(s2), size)
+        if k == "gamma":
+            mean, cv = p
+            if cv == 0:
+                return np.full(size, mean)
+            return rng.gamma(1 / (cv * cv), mean * cv * cv, size)
+        if k == "erlang":
+            mean, kk = p
+            return rng.gamma(kk, mean / kk, size)
+        if k == "normal":
+            return _truncated_normal(rng, p[0], p[1], size)
+        if k == "uniform":
+            return rng.uniform(p[0], p[1], size)
+        if k == "triangular":
+            lo, mode, hi = p
+            if lo == hi:
+                return np.full(size, lo)
+            return rng.triangular(lo, mode, hi, size)
+        if k == "weibull":
+            shape, scale = p
+            return scale * rng.weibull(shape, size)
+        values = np.asarray(p)
+        return values[rng.integers(0, len(values), size)]
+
+
+def _truncated_normal(rng: np.random.Generator, mu: float, sd: float, size: int) -> np.ndarray:
+    """Normal draws truncated at 0 by inversion (one uniform per draw, so streams stay aligned)."""
+    if sd == 0:
+        return np.full(size, max(mu, 0.0))
+    u = rng.random(size)
+    a = stats.norm.cdf(-mu / sd)
+    return mu + sd * stats.norm.ppf(a + u * (1 - a))
+
+
+def _dur(value: Any, what: str) -> float:
+    try:
+        return parse_duration(value)
+    except ValueError as e:
+        raise _err(f"{what}: {e}") from None
+
+
+def _num(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise _err(f"{what} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def _err(msg: str) -> PydanticCustomError:
+    return PydanticCustomError("distribution", msg)
+
+
+def _positive(x: float, what: str) -> float:
+    if not x > 0:
+        raise _err(f"{what} must be positive, got {x:g} s")
+    return x
+
+
+def _mapping(body: Any, kind: str, keys: tuple[str, ...]) -> dict:
+    if not isinstance(body, dict):
+        raise _err(f"{kind} takes a mapping with keys {', '.join(keys)}, got {body!r}")
+    for key in body:
+        if key not in keys:
+            raise _err(f"{kind} has no parameter {key!r}.{did_you_mean(key, keys)}")
+    for key in keys:
+        if key not in body:
+            raise _err(f"{kind} needs {key!r} (e.g. {kind}: {{{', '.join(k + ': ...' for k in keys)}}})")
+    return body
+
+
+def _list(body: Any, kind: str, n: int | None) -> list:
+    if not isinstance(body, list) or (n is not None and len(body) != n) or not body:
+        want = f"a list of {n} durations" if n else "a non-empty list of durations"
+        raise _err(f"{kind} takes {want}, got {body!r}")
+    return [_dur(v, kind) for v in body]
+
+
+def parse_distribution(raw: Any) -> Dist:
+    """Parse one distribution as written in YAML; raises a located-by-caller error message."""
+    if isinstance(raw, Dist):
+        return raw
+    if not isinstance(raw, dict):
+        v = _dur(raw, "constant duration")
+        if v < 0:
+            raise _err(f"a duration must not be negative, got {raw!r}")
+        return Dist("constant", (v,))
+    if len(raw) != 1:
+        raise _err(
+            f"a distribution is a mapping with exactly one key (its kind, one of "
+            f"{', '.join(KINDS[1:])}), got keys {sorted(map(str, raw))}"
+        )
+    (kind, body), = raw.items()
+    if kind not in KINDS:
+        raise _err(f"unknown distribution {kind!r}.{did_you_mean(kind, KINDS)}")
+    if kind == "constant":
+        return parse_distribution(body)
+    if kind == "exponential":
+        return Dist(kind, (_positive(_dur(body, kind), "exponential mean"),))
+    if kind in ("lognormal", "gamma"):
+        b = _mapping(body, kind, ("mean", "cv"))
+        cv = _num(b["cv"], f"{kind}.cv")
+        if cv < 0 or (kind == "lognormal" and cv == 0):
+            raise _err(f"{kind}.cv must be positive, got {cv:g}")
+        return Dist(kind, (_positive(_dur(b["mean"], f"{kind}.mean"), f"{kind}.mean"), cv))
+    if kind == "erlang":
+        b = _mapping(body, kind, ("mean", "k"))
+        k = b["k"]
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise _err(f"erlang.k must be a whole number >= 1, got {k!r}")
+        return Dist(kind, (_positive(_dur(b["mean"], "erlang.mean"), "erlang.mean"), float(k)))
+    if kind == "normal":
+        b = _mapping(body, kind, ("mean", "sd"))
+        mu, sd = _dur(b["mean"], "normal.mean"), _dur(b["sd"], "normal.sd")
+        if sd < 0:
+            raise _err(f"normal.sd must not be negative, got {b['sd']!r}")
+        if mu <= 0:
+            raise _err(f"normal.mean must be positive, got {b['mean']!r}")
+        return Dist(kind, (mu, sd))
+    if kind == "uniform":
+        a, b = _list(body, kind, 2)
+        if not 0 <= a <= b:
+            raise _err(f"uniform needs 0 <= a <= b, got [{a:g} s, {b:g} s]")
+        return Dist(kind, (a, b))
+    if kind == "triangular":
+        lo, mode, hi = _list(body, kind, 3)
+        if not 0 <= lo <= mode <= hi:
+            raise _err(f"triangular needs 0 <= min <= mode <= max, got [{lo:g}, {mode:g}, {hi:g}] s")
+        return Dist(kind, (lo, mode, hi))
+    if kind == "weibull":
+        b = _mapping(body, kind, ("shape", "scale"))
+        shape = _num(b["shape"], "weibull.shape")
+        if shape <= 0:
+            raise _err(f"weibull.shape must be positive, got {shape:g}")
+        return Dist(kind, (shape, _positive(_dur(b["scale"], "weibull.scale"), "weibull.scale")))
+    values = _list(body, kind, None)
+    if min(values) < 0:
+        raise _err(f"empirical values must not be negative, got {min(values):g} s")
+    return Dist(kind, tuple(values))
+
+
+_DURATION_SCHEMA = {
+    "anyOf": [
+        {"type": "number", "minimum": 0, "description": "seconds"},
+        {"type": "string", "pattern": DURATION_PATTERN, "examples": ["18 s", "20 min", "14 d"]},
+    ]
+}
+
+
+def _form(kind: str, body: dict) -> dict:
+    return {"type": "object", "properties": {kind: body}, "required": [kind],
+            "additionalProperties": False}
+
+
+def _params(**props: dict) -> dict:
+    return {"type": "object", "properties": props, "required": list(props),
+            "additionalProperties": False}
+
+
+DIST_JSON_SCHEMA = {
+    "title": "Distribution",
+    "description": "A duration: a constant, or one of the distributions of the scenario format.",
+    "anyOf": [
+        *_DURATION_SCHEMA["anyOf"],
+        _form("exponential", _DURATION_SCHEMA),
+        _form("lognormal", _params(mean=_DURATION_SCHEMA, cv={"type": "number", "exclusiveMinimum": 0})),
+        _form("gamma", _params(mean=_DURATION_SCHEMA, cv={"type": "number", "minimum": 0})),
+        _form("erlang", _params(mean=_DURATION_SCHEMA, k={"type": "integer", "minimum": 1})),
+        _form("normal", _params(mean=_DURATION_SCHEMA, sd=_DURATION_SCHEMA)),
+        _form("uniform", {"type": "array", "items": _DURATION_SCHEMA, "minItems": 2, "maxItems": 2}),
+        _form("triangular", {"type": "array", "items": _DURATION_SCHEMA, "minItems": 3, "maxItems": 3}),
+        _form("weibull", _params(shape={"type": "number", "exclusiveMinimum": 0}, scale=_DURATION_SCHEMA)),
+        _form("empirical", {"type": "array", "items": _DURATION_SCHEMA, "minItems": 1}),
+    ],
+}
+
+
+class _DistributionType:
+    """Pydantic adapter: validates with `parse_distribution`, documents with DIST_JSON_SCHEMA."""
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> core_schema.CoreSchema:
+        return core_schema.no_info_plain_validator_function(parse_distribution)
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, schema: Any, handler: Any) -> dict:
+        return dict(DIST_JSON_SCHEMA)
+
+
+Distribution = _DistributionType  # use as a field type in pydantic models

@@ -1,0 +1,50 @@
+"""Durations and their units. Inside twin every time is in seconds; results report hours."""
+
+from __future__ import annotations
+
+import math
+import re
+
+SECONDS = {"s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
+HOUR = 3600.0
+
+_DURATION = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([a-z]+)\s*$")
+DURATION_PATTERN = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*(s|min|h|d|w)\s*$"
+
+
+def parse_duration(value: object) -> float:
+    """Seconds from a number of seconds or a string "<number> <unit>" (units s, min, h, d, w).
+
+    Raises ValueError with the offending value for anything else, including NaN and infinity.
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"expected a duration such as 30 or \"18 s\", got {value!r}")
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    elif isinstance(value, str):
+        m = _DURATION.match(value)
+        if not m:
+            try:
+                seconds = float(value)
+            except ValueError:
+                raise ValueError(
+                    f"expected a duration such as \"18 s\", \"20 min\", \"2 h\", \"14 d\" "
+                    f"(units s, min, h, d, w), got {value!r}"
+                ) from None
+        else:
+            number, unit = m.groups()
+            if unit not in SECONDS:
+                raise ValueError(
+                    f"unknown time unit {unit!r} in {value!r}; use one of s, min, h, d, w"
+                )
+            seconds = float(number) * SECONDS[unit]
+    else:
+        raise ValueError(f"expected a duration such as 30 or \"18 s\", got {value!r}")
+    if not math.isfinite(seconds):
+        raise ValueError(f"a duration must be finite, got {value!r}")
+    return seconds
+
+
+def hours(seconds: float) -> float:
+    """Seconds to hours."""
+    return seconds / HOUR
