@@ -1,0 +1,1 @@
+"""Pure analysis of simulation output: statistics, OEE and bottleneck detection."""
