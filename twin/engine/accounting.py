@@ -74,31 +74,36 @@ class Area:
 
 
 class ActivePeriods:
-    """Periods during which a group (a station's machines) has at least one active member.
+    """Periods during which a group (a station's machines) is active as a whole.
 
-    Members report `change(+1 | -1, now)` when they become active or inactive. Periods are
-    kept as two arrays of start and end times, cheap to append and compact in memory.
+    A group of `size` members is active while all of them are active: a station with an idle
+    (starved or blocked) machine has capacity to spare, so it cannot be what limits the
+    flow. For one member this is simply that member's active periods. Members report
+    `change(+1 | -1, now)` when they become active or inactive. Periods are kept as two
+    arrays of start and end times, cheap to append and compact in memory.
     """
 
-    __slots__ = ("count", "opened", "starts", "ends")
+    __slots__ = ("size", "count", "opened", "starts", "ends")
 
-    def __init__(self) -> None:
+    def __init__(self, size: int = 1) -> None:
+        self.size = size
         self.count = 0
         self.opened = 0.0
         self.starts = array("d")
         self.ends = array("d")
 
     def change(self, delta: int, now: float) -> None:
+        size = self.size
         before = self.count
         self.count = before + delta
-        if before == 0 and self.count > 0:
+        if before < size <= self.count:
             if self.ends and self.ends[-1] == now:
                 # inactive for no time at all (simultaneous events): one period, not two
                 self.ends.pop()
                 self.opened = self.starts.pop()
             else:
                 self.opened = now
-        elif before > 0 and self.count == 0:
+        elif before >= size > self.count:
             if now > self.opened:
                 self.starts.append(self.opened)
                 self.ends.append(now)
@@ -106,11 +111,11 @@ class ActivePeriods:
     def restart(self, now: float) -> None:
         self.starts = array("d")
         self.ends = array("d")
-        if self.count > 0:
+        if self.count >= self.size:
             self.opened = now
 
     def close(self, now: float) -> tuple[array, array]:
-        if self.count > 0 and now > self.opened:
+        if self.count >= self.size and now > self.opened:
             self.starts.append(self.opened)
             self.ends.append(now)
             self.opened = now

@@ -44,7 +44,7 @@ class Station:
         self.blocked: deque[tuple[Unit, simpy.Event | None]] = deque()
         self.idle: deque[Machine] = deque()
         self.queue_area = Area()
-        self.active = ActivePeriods()
+        self.active = ActivePeriods(spec.servers)
         self.saturated: list[int] = []  # products released here whenever a machine is free
         self._next_saturated = 0
         self.machines: list[Machine] = []
@@ -191,58 +191,67 @@ def run_machine(env: simpy.Environment, m: Machine, st: Station, rep: Replicatio
         st.wait_sum += now - unit.entered
         st.waits += 1
         m.set(BUSY, now)
-        t = next(ptimes)
-        if time_failures:
-            left = t
-            while True:
-                started = env.now
-                m.processing = True
-                try:
-                    yield timeout(left)
-                    m.processing = False
-                    break
-                except simpy.Interrupt:
-                    m.processing = False
-                    left -= env.now - started
-                    yield m.repaired
-        elif op_failures:
-            left = t
-            while left >= m.busy_to_failure:
-                yield timeout(m.busy_to_failure)
-                left -= m.busy_to_failure
-                m.down = True
-                m.enter(DOWN, env.now)
-                yield timeout(next(ttr))
-                m.down = False
-                m.enter(BUSY, env.now)
-                m.busy_to_failure = next(ttf)
-            m.busy_to_failure -= left
-            yield timeout(left)
-        else:
-            yield timeout(t)
-        now = env.now
-        st.produced += 1
-        st.process_sum += t
-        if scrap and next(scrap_u) < scrap:
-            st.scrapped += 1
-            rep.scrap(unit, now)
-            continue
-        steps = routes[unit.product]
-        step = steps[unit.step]
-        if step.rework_p and next(rep.rework_draws[unit.product][unit.step]) < step.rework_p:
-            st.reworked += 1
-            unit.step = step.rework_to
-        else:
-            unit.step += 1
-            if unit.step == len(steps):
-                rep.finish(unit, now)
+        again = True
+        while again:  # more than once only for rework on this same station
+            again = False
+            t = next(ptimes)
+            if time_failures:
+                left = t
+                while True:
+                    started = env.now
+                    m.processing = True
+                    try:
+                        yield timeout(left)
+                        m.processing = False
+                        break
+                    except simpy.Interrupt:
+                        m.processing = False
+                        left -= env.now - started
+                        yield m.repaired
+            elif op_failures:
+                left = t
+                while left >= m.busy_to_failure:
+                    yield timeout(m.busy_to_failure)
+                    left -= m.busy_to_failure
+                    m.down = True
+                    m.enter(DOWN, env.now)
+                    yield timeout(next(ttr))
+                    m.down = False
+                    m.enter(BUSY, env.now)
+                    m.busy_to_failure = next(ttf)
+                m.busy_to_failure -= left
+                yield timeout(left)
+            else:
+                yield timeout(t)
+            now = env.now
+            st.produced += 1
+            st.process_sum += t
+            if scrap and next(scrap_u) < scrap:
+                st.scrapped += 1
+                rep.scrap(unit, now)
                 continue
-        target = stations[steps[unit.step].station]
-        if not target.offer(unit, now):
-            m.set(BLOCKED, now)
-            wait = event()
-            target.blocked.append((unit, wait))
-            yield wait
+            steps = routes[unit.product]
+            step = steps[unit.step]
+            if step.rework_p and next(rep.rework_draws[unit.product][unit.step]) < step.rework_p:
+                st.reworked += 1
+                unit.step = step.rework_to
+                if steps[unit.step].station == spec.index:
+                    # rework on this very station: the machine does it again at once,
+                    # rather than queueing behind its own full buffer (a self-deadlock)
+                    st.waits += 1  # a processing start with no wait
+                    again = True
+                    continue
+            else:
+                unit.step += 1
+                if unit.step == len(steps):
+                    rep.finish(unit, now)
+                    continue
+            target = stations[steps[unit.step].station]
+            if not target.offer(unit, now):
+                m.set(BLOCKED, now)
+                wait = event()
+                target.blocked.append((unit, wait))
+                yield wait
 
 
 def run_failures(env: simpy.Environment, m: Machine, ttf, ttr):
