@@ -42,7 +42,11 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE",
                    help="override a scenario key (repeatable)")
     r.add_argument("--workers", type=_positive_int, metavar="N",
-                   help="local processes (this version runs replications in one process)")
+                   help="local worker processes (default: all cores)")
+    r.add_argument("--dask", metavar="ADDRESS|local",
+                   help="run the replications on a Dask cluster ('local' starts one here)")
+    r.add_argument("--resume", action="store_true",
+                   help="keep the replications already saved under --out; run the rest")
     r.add_argument("--out", metavar="DIR", help="write tables, summary.json and a report here")
     r.add_argument("--format", choices=["parquet", "csv"], default="parquet",
                    help="table format under --out (default parquet)")
@@ -125,15 +129,28 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, started: float) -> int:
     import twin
+    from twin.backends import default_workers
     from twin.report.text import text_summary
 
+    if args.resume and not args.out:
+        raise ScenarioError("--resume needs --out DIR (the folder of the interrupted run)")
     scenario = twin.load(args.scenario, args.set)
-    if args.engine is not None and args.engine != scenario.run.engine:
-        scenario = scenario.model_copy(update={"run": scenario.run.model_copy(
-            update={"engine": args.engine})})
-    results = twin.run(scenario, replications=args.replications, seed=args.seed,
-                       horizon=args.horizon, warmup=args.warmup,
-                       progress=not args.quiet and sys.stderr.isatty())
+    try:
+        results = twin.run(scenario, replications=args.replications, seed=args.seed,
+                           horizon=args.horizon, warmup=args.warmup, engine=args.engine,
+                           workers=args.workers or default_workers(), dask=args.dask, out=args.out,
+                           resume=args.resume, table_format=args.format,
+                           progress=not args.quiet and sys.stderr.isatty())
+    except KeyboardInterrupt:
+        if args.out:
+            print(f"twin: interrupted; finished replications are saved in {args.out}; "
+                  f"run again with --resume to complete", file=sys.stderr)
+        raise
+    for failure in results.meta["failed"]:
+        print(f"twin: replication {failure['replication']} failed: {failure['error']}",
+              file=sys.stderr)
+    if not len(results.measures):
+        raise RunError("every replication failed")
     results.meta["timing"]["total_s"] = time.perf_counter() - started
     doc = results.summary()
     if args.out:

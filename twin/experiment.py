@@ -1,25 +1,28 @@
 """Experiments: replications of a scenario, each with its own named random streams.
 
 Replication r of seed s draws every stream from (s, r, purpose, entity), so a replication's
-result depends on nothing but the scenario, the seed and r: not on which worker ran it, nor
-in which order.
+result depends on nothing but the scenario, the seed and r: not on which worker or backend
+ran it, nor in which order. With an output folder, each replication is saved the moment it
+ends; `resume=True` reloads those and runs only what is missing.
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
+from pathlib import Path
 
 from tqdm import tqdm
 
 from twin import __version__
-from twin.engine.replication import ReplicationResult, simulate
+from twin.backends import Outcome, default_workers, run_dask, run_processes, run_serial
 from twin.errors import ScenarioError
 from twin.model import Model, build
 from twin.results import Results
 from twin.scenario.schema import Scenario
+from twin.store import ReplicationStore
 from twin.units import HOUR, parse_duration
 
 
@@ -31,8 +34,45 @@ def _override_duration(value: float | str | None, what: str) -> float | str | No
     except ValueError as e:
         raise ScenarioError(f"--{what}: {e}") from None
     if seconds < 0 or (what == "horizon" and seconds == 0):
-        raise ScenarioError(f"--{what} must be {'positive' if what == 'horizon' else 'at least 0'}, got {value!r}")
+        need = "positive" if what == "horizon" else "at least 0"
+        raise ScenarioError(f"--{what} must be {need}, got {value!r}")
     return seconds
+
+
+def prepare(scenario: Scenario, replications: int | None = None, seed: int | None = None,
+            horizon: float | str | None = None, warmup: float | str | None = None,
+            engine: str | None = None) -> Model:
+    """The model to simulate: the scenario with the run settings given here applied."""
+    model = build(scenario)
+    changes: dict = {}
+    if (h := _override_duration(horizon, "horizon")) is not None:
+        changes["horizon"] = h
+    if (w := _override_duration(warmup, "warmup")) is not None:
+        changes["warmup"] = w
+    if replications is not None:
+        if int(replications) < 1:
+            raise ScenarioError(f"--replications must be at least 1, got {replications}")
+        changes["replications"] = int(replications)
+    if seed is not None:
+        if int(seed) < 0:
+            raise ScenarioError(f"--seed must be at least 0, got {seed}")
+        changes["seed"] = int(seed)
+    if engine is not None:
+        if engine not in ("simpy", "flowline"):
+            raise ScenarioError(f"--engine must be simpy or flowline, got {engine!r}")
+        changes["engine"] = engine
+    model = replace(model, **changes)
+    if model.warmup == "auto":
+        raise ScenarioError(
+            "run.warmup: 'auto' (MSER-5 detection) is not available in this version; "
+            "give a duration such as \"2 d\"")
+    if model.engine == "flowline":
+        from twin.engine.flowline import unsupported
+
+        reason = unsupported(model)
+        if reason:
+            raise ScenarioError(reason)
+    return model
 
 
 def run(
@@ -41,55 +81,70 @@ def run(
     seed: int | None = None,
     horizon: float | str | None = None,
     warmup: float | str | None = None,
+    engine: str | None = None,
+    workers: int | None = 1,
+    dask: str | None = None,
+    out: str | Path | None = None,
+    resume: bool = False,
+    table_format: str = "parquet",
     progress: bool = False,
-    on_replication: Callable[[ReplicationResult], None] | None = None,
+    on_outcome: Callable[[Outcome], None] | None = None,
 ) -> Results:
-    """Simulate `replications` replications of `scenario` and return their Results.
+    """Simulate the scenario's replications and return their Results.
 
-    Arguments left as None take the scenario's `run:` values. Durations may be seconds or
-    strings with units ("30 d").
+    Arguments left as None take the scenario's `run:` values; durations may be seconds or
+    strings with units ("30 d"). `workers` local processes (None: all cores) or a Dask
+    cluster (`dask="local"` or a scheduler address) run the replications; results are the
+    same whichever runs them. With `out`, every replication is saved as it finishes and
+    `resume=True` skips those already saved by an earlier, interrupted run.
     """
     started = time.perf_counter()
-    model = build(scenario)
-    horizon_s = _override_duration(horizon, "horizon")
-    warmup_s = _override_duration(warmup, "warmup")
-    n = model.replications if replications is None else int(replications)
-    if n < 1:
-        raise ScenarioError(f"--replications must be at least 1, got {n}")
-    s = model.seed if seed is None else int(seed)
-    if s < 0:
-        raise ScenarioError(f"--seed must be at least 0, got {s}")
-    if horizon_s is not None:
-        model = replace(model, horizon=horizon_s)
-    if warmup_s is not None:
-        model = replace(model, warmup=warmup_s)
-    if model.warmup == "auto":
-        raise ScenarioError(
-            "run.warmup: 'auto' (MSER-5 detection) is not available in this version; "
-            "give a duration such as \"2 d\"")
-    if model.engine != "simpy":
-        raise ScenarioError(
-            f"run.engine: the {model.engine!r} engine is not available in this version; use simpy")
-    reps = []
+    model = prepare(scenario, replications, seed, horizon, warmup, engine)
+    store = None
+    done: dict[int, Outcome] = {}
+    if out is not None:
+        store = ReplicationStore(Path(out), scenario, model, table_format)
+        done = store.open(resume)
+    todo = [r for r in range(model.replications) if r not in done]
     sim_started = time.perf_counter()
-    bar = tqdm(total=n, desc=model.name, unit="rep", file=sys.stderr, disable=not progress,
-               leave=False)
-    for r in range(n):
-        result = simulate(model, r, s, float(model.warmup))
-        reps.append(result)
-        if on_replication is not None:
-            on_replication(result)
-        bar.update()
-    bar.close()
+    outcomes = dict(done)
+    bar = tqdm(total=model.replications, initial=len(done), desc=model.name, unit="rep",
+               file=sys.stderr, disable=not progress, leave=False)
+    try:
+        for outcome in _execute(model, todo, workers, dask):
+            outcomes[outcome.replication] = outcome
+            if store is not None:
+                store.save(outcome)
+            if on_outcome is not None:
+                on_outcome(outcome)
+            bar.update()
+    finally:
+        bar.close()
     simulate_s = time.perf_counter() - sim_started
+    ordered = [outcomes[r] for r in sorted(outcomes)]
     meta = {
         "scenario": model.name,
         "engine": model.engine,
-        "replications": n,
-        "seed": s,
+        "replications": model.replications,
+        "seed": model.seed,
         "horizon_h": model.horizon / HOUR,
         "warmup_h": float(model.warmup) / HOUR,
         "version": __version__,
+        "failed": [{"replication": o.replication, "error": o.error}
+                   for o in ordered if o.result is None],
         "timing": {"total_s": time.perf_counter() - started, "simulate_s": simulate_s},
     }
-    return Results.from_replications(reps, meta)
+    return Results.from_replications([o.result for o in ordered if o.result is not None], meta)
+
+
+def _execute(model: Model, todo: list[int], workers: int | None,
+             dask: str | None) -> Iterator[Outcome]:
+    if not todo:
+        return iter(())
+    warmup = float(model.warmup)
+    n = default_workers() if workers is None else max(1, int(workers))
+    if dask is not None:
+        return run_dask(model, todo, model.seed, warmup, dask, n)
+    if n == 1 or len(todo) == 1:
+        return run_serial(model, todo, model.seed, warmup)
+    return run_processes(model, todo, model.seed, warmup, n)

@@ -68,7 +68,7 @@ class Results:
 
 def write_table(table: pd.DataFrame, stem: Path, fmt: str) -> Path:
     """Write a table as Parquet or CSV next to `stem`, via a temporary file and rename."""
-    path = stem.with_suffix(".parquet" if fmt == "parquet" else ".csv")
+    path = Path(f"{stem}{'.parquet' if fmt == 'parquet' else '.csv'}")
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     os.close(fd)
     try:

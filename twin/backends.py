@@ -1,0 +1,96 @@
+"""Where replications run: in this process, in local worker processes, or on a Dask cluster.
+
+Every backend takes the same picklable task, `(model, replication, seed, warmup)`, and
+yields `Outcome`s as they finish, in any order. A replication's result depends only on its
+task, so the backend never changes the numbers.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+
+from twin.engine.replication import ReplicationResult
+from twin.model import Model
+
+
+@dataclass
+class Outcome:
+    """One replication's result, or the error that stopped it (recorded, not raised)."""
+
+    replication: int
+    result: ReplicationResult | None
+    error: str | None = None
+
+
+def simulate_task(model: Model, replication: int, seed: int, warmup: float) -> Outcome:
+    """Run one replication with the model's engine; failures come back as data."""
+    try:
+        if model.engine == "flowline":
+            from twin.engine.flowline import simulate
+        else:
+            from twin.engine.replication import simulate
+        return Outcome(replication, simulate(model, replication, seed, warmup))
+    except Exception as e:  # recorded with the replication; the others go on
+        last = traceback.extract_tb(e.__traceback__)[-1]
+        where = f"{os.path.basename(last.filename)}:{last.lineno}"
+        return Outcome(replication, None, f"{type(e).__name__}: {e} (at {where})")
+
+
+def default_workers() -> int:
+    """All cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+def run_serial(model: Model, todo: Iterable[int], seed: int, warmup: float) -> Iterator[Outcome]:
+    for r in todo:
+        yield simulate_task(model, r, seed, warmup)
+
+
+def run_processes(model: Model, todo: Iterable[int], seed: int, warmup: float,
+                  workers: int) -> Iterator[Outcome]:
+    """Local worker processes; at most `workers` replications in flight at a time."""
+    todo = list(todo)
+    with ProcessPoolExecutor(max_workers=min(workers, len(todo))) as pool:
+        pending = {pool.submit(simulate_task, model, r, seed, warmup): r for r in todo}
+        try:
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    r = pending.pop(future)
+                    try:
+                        yield future.result()
+                    except Exception as e:  # the worker process itself died
+                        yield Outcome(r, None, f"worker failed: {type(e).__name__}: {e}")
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+def run_dask(model: Model, todo: Iterable[int], seed: int, warmup: float,
+             address: str, workers: int) -> Iterator[Outcome]:
+    """A Dask distributed cluster at `address`, or a LocalCluster for 'local'."""
+    from distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if address == "local":
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+        client = Client(cluster)
+    else:
+        client = Client(address)
+    try:
+        futures = [client.submit(simulate_task, model, r, seed, warmup, pure=False)
+                   for r in todo]
+        for future in as_completed(futures):
+            yield future.result()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

@@ -1,0 +1,118 @@
+"""The replication store: each finished replication saved at once, so nothing is lost.
+
+Layout under the output folder:
+
+    replications/manifest.json      what experiment this is (scenario hash, seed, ...)
+    replications/r00003.json        written last: the replication is complete (or failed)
+    replications/r00003.measures.parquet, r00003.periods.parquet
+
+Every file is written atomically (temporary file, then rename), so an interrupted run
+leaves whole files only; a replication counts as done when its .json says so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from twin import __version__
+from twin.backends import Outcome
+from twin.engine.replication import ReplicationResult
+from twin.errors import ScenarioError
+from twin.model import Model
+from twin.results import write_atomic, write_table
+from twin.scenario.schema import Scenario
+
+
+def scenario_digest(scenario: Scenario) -> str:
+    """sha256 of the validated scenario's canonical JSON."""
+    canonical = json.dumps(scenario.model_dump(mode="json"), sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class ReplicationStore:
+    """Saves and reloads the replications of one experiment in `out/replications/`."""
+
+    def __init__(self, out: Path, scenario: Scenario, model: Model, fmt: str = "parquet"):
+        self.folder = Path(out) / "replications"
+        self.fmt = fmt
+        self.ext = ".parquet" if fmt == "parquet" else ".csv"
+        self.identity = {
+            "scenario_sha256": scenario_digest(scenario),
+            "seed": model.seed,
+            "horizon_s": model.horizon,
+            "warmup_s": model.warmup,
+            "engine": model.engine,
+            "version": __version__,
+        }
+
+    def open(self, resume: bool) -> dict[int, Outcome]:
+        """Start the store; with `resume`, return the complete replications already saved."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        manifest = self.folder / "manifest.json"
+        if resume and manifest.exists():
+            saved = json.loads(manifest.read_text())
+            if saved != self.identity:
+                diff = sorted(k for k in self.identity if saved.get(k) != self.identity[k])
+                raise ScenarioError(
+                    f"--resume: {self.folder} holds another experiment (differs in "
+                    f"{', '.join(diff)}); use another --out folder or drop --resume")
+            return self._load_done()
+        for old in self.folder.glob("r*"):
+            old.unlink()
+        write_atomic(manifest, json.dumps(self.identity, indent=2).encode())
+        return {}
+
+    def save(self, outcome: Outcome) -> None:
+        stem = self.folder / f"r{outcome.replication:05d}"
+        record: dict = {"replication": outcome.replication}
+        if outcome.result is None:
+            record.update(status="failed", error=outcome.error)
+        else:
+            res = outcome.result
+            measures = pd.DataFrame(res.measures, columns=["kind", "entity", "measure", "value"])
+            measures["value"] = measures["value"].astype(float)
+            write_table(measures, stem.with_name(stem.name + ".measures"), self.fmt)
+            periods = pd.concat(
+                [pd.DataFrame({"station": name, "start_h": s, "end_h": e})
+                 for name, (s, e) in res.active_periods.items()] or [pd.DataFrame(
+                     columns=["station", "start_h", "end_h"])], ignore_index=True)
+            write_table(periods, stem.with_name(stem.name + ".periods"), self.fmt)
+            record.update(status="ok", simulate_s=res.simulate_s,
+                          stations=list(res.active_periods))
+        write_atomic(stem.with_suffix(".json"), json.dumps(record).encode())
+
+    def _read(self, path: Path) -> pd.DataFrame:
+        return pd.read_parquet(path) if self.fmt == "parquet" else pd.read_csv(
+            path, keep_default_na=False, na_values=["NaN", "nan"])
+
+    def _load_done(self) -> dict[int, Outcome]:
+        done: dict[int, Outcome] = {}
+        for meta_path in sorted(self.folder.glob("r*.json")):
+            try:
+                record = json.loads(meta_path.read_text())
+            except (OSError, ValueError):
+                continue  # unreadable: run it again
+            if record.get("status") != "ok":
+                continue  # failed before: try again
+            r = int(record["replication"])
+            stem = meta_path.with_suffix("")
+            try:
+                measures = self._read(stem.with_name(stem.name + ".measures" + self.ext))
+                periods = self._read(stem.with_name(stem.name + ".periods" + self.ext))
+            except (OSError, ValueError):
+                continue
+            measures["entity"] = measures["entity"].fillna("").astype(str)
+            rows = list(measures.itertuples(index=False, name=None))
+            spans = {}
+            for name in record["stations"]:
+                sub = periods[periods["station"] == name]
+                spans[name] = (sub["start_h"].to_numpy(np.float64),
+                               sub["end_h"].to_numpy(np.float64))
+            done[r] = Outcome(r, ReplicationResult(r, rows, spans,
+                                                   simulate_s=record.get("simulate_s", 0.0)))
+        return done
