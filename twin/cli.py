@@ -53,6 +53,19 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--json", action="store_true", help="print the summary JSON on stdout")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    c = sub.add_parser("compare", help="run scenarios with the same seeds; paired differences")
+    c.add_argument("scenarios", nargs="+", metavar="SCENARIO")
+    for flag, kw in (("--replications", {"type": _positive_int, "metavar": "N"}),
+                     ("--seed", {"type": _nonnegative_int, "metavar": "S"}),
+                     ("--horizon", {"metavar": "DUR"}), ("--warmup", {"metavar": "DUR"}),
+                     ("--workers", {"type": _positive_int, "metavar": "N"}),
+                     ("--dask", {"metavar": "ADDRESS|local"}), ("--out", {"metavar": "DIR"})):
+        c.add_argument(flag, **kw)
+    c.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE",
+                   help="override a key in every scenario (repeatable)")
+    c.add_argument("--json", action="store_true", help="print the comparison JSON on stdout")
+    c.add_argument("--quiet", action="store_true", help="no progress bar")
+
     sub.add_parser("schema", help="print the JSON Schema of the scenario format")
     return p
 
@@ -93,6 +106,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from twin.scenario.load import scenario_json_schema
             print(json.dumps(scenario_json_schema(), indent=2))
             return 0
+        if args.command == "compare":
+            return _compare(args)
         return _run(args, started)
     except ScenarioError as e:
         for problem in e.problems:
@@ -163,6 +178,60 @@ def _run(args: argparse.Namespace, started: float) -> int:
     else:
         print(text_summary(doc))
     return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    import twin
+    from twin.analysis.compare import compare, compare_text
+    from twin.backends import default_workers
+
+    if len(args.scenarios) < 2:
+        raise ScenarioError("compare needs at least two scenarios")
+    scenarios = [twin.load(path, args.set) for path in args.scenarios]
+    labels = _labels(args.scenarios, [s.name for s in scenarios])
+    # one seed and one number of replications for all: the first scenario's unless given
+    seed = scenarios[0].run.seed if args.seed is None else args.seed
+    reps = scenarios[0].run.replications if args.replications is None else args.replications
+    results = {}
+    for label, scenario in zip(labels, scenarios):
+        out = None if not args.out else f"{args.out}/{label}"
+        results[label] = twin.run(
+            scenario, replications=reps, seed=seed, horizon=args.horizon, warmup=args.warmup,
+            workers=args.workers or default_workers(), dask=args.dask, out=out,
+            progress=not args.quiet and sys.stderr.isatty())
+        if out:
+            results[label].write(out)
+    doc = compare({k: r.measures for k, r in results.items()})
+    doc.update(seed=seed, replications=reps)
+    if args.out:
+        from pathlib import Path
+
+        from twin.results import write_atomic
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        write_atomic(Path(args.out) / "compare.json", json.dumps(doc, indent=2).encode())
+        try:
+            from twin.report.html import write_comparison
+        except ImportError:
+            pass
+        else:
+            write_comparison(results, doc, Path(args.out))
+    if args.json:
+        print(json.dumps(doc, indent=2))
+    else:
+        print(compare_text(doc))
+    return 0
+
+
+def _labels(paths: list[str], names: list[str]) -> list[str]:
+    """Unique labels for the compared scenarios: their names, else their file stems."""
+    from pathlib import Path
+
+    if len(set(names)) == len(names):
+        return names
+    stems = [Path(p).stem for p in paths]
+    if len(set(stems)) == len(stems):
+        return stems
+    return [f"{i + 1}:{n}" for i, n in enumerate(names)]
 
 
 if __name__ == "__main__":

@@ -1,0 +1,105 @@
+"""Paired comparison of layouts or phases run with the same seeds (common random numbers).
+
+Replication r of every scenario uses the streams of (seed, r, purpose, entity), so shared
+stations see the same samples; differences taken replication by replication are therefore
+much sharper than differences of independent means.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from twin.analysis.kpis import station_table, wide
+from twin.analysis.stats import ci95
+
+# KPI -> +1 if more is better, -1 if less is better
+DIRECTION = {"throughput_per_h": +1, "gwh_per_year": +1, "lead_time_h": -1, "wip": -1,
+             "energy_kwh": -1, "kwh_per_unit": -1}
+
+
+def replication_kpis(measures: pd.DataFrame) -> pd.DataFrame:
+    """One row per replication, one column per headline KPI (e.g. 'throughput_per_h:cell')."""
+    prod = wide(measures, "product")
+    cols: dict[str, pd.Series] = {}
+    for name in dict.fromkeys(prod.index.get_level_values("entity")):
+        rows = prod.xs(name, level="entity")
+        for m in ("throughput_per_h", "lead_time_h", "gwh_per_year"):
+            if m in rows:
+                cols[f"{m}:{name}"] = rows[m]
+    system = wide(measures, "system").droplevel("entity")
+    cols["wip"] = system["wip_mean"]
+    energy = station_table(measures).groupby(level="replication")["energy_kwh"].sum()
+    finished = prod.groupby(level="replication")["finished"].sum()
+    cols["energy_kwh"] = energy
+    cols["kwh_per_unit"] = energy / finished.replace(0, np.nan)
+    return pd.DataFrame(cols).sort_index()
+
+
+def _direction(kpi: str) -> int:
+    return DIRECTION.get(kpi.split(":")[0], 0)
+
+
+def compare(measures: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
+    """Each KPI of each scenario, and its paired difference to the first (the baseline).
+
+    A difference whose 95% interval excludes 0 is called significant, and the verdict says
+    which scenario is better for that KPI.
+    """
+    names = list(measures)
+    tables = {n: replication_kpis(m) for n, m in measures.items()}
+    base_name = names[0]
+    base = tables[base_name]
+    doc: dict[str, Any] = {"baseline": base_name, "scenarios": names, "kpis": {}}
+    for kpi in base.columns:
+        entry: dict[str, Any] = {"values": {}, "difference": {}, "verdict": {}}
+        for n in names:
+            t = tables[n]
+            entry["values"][n] = ci95(t[kpi].to_numpy(float)) if kpi in t else ci95([])
+            if n == base_name or kpi not in t:
+                continue
+            common = base.index.intersection(t.index)
+            diff = (t.loc[common, kpi] - base.loc[common, kpi]).to_numpy(float)
+            d = ci95(diff)
+            entry["difference"][n] = d
+            entry["verdict"][n] = _verdict(kpi, d, n, base_name)
+        doc["kpis"][kpi] = entry
+    return doc
+
+
+def _verdict(kpi: str, d: dict, name: str, base: str) -> str:
+    lo, hi = d["ci95"]
+    if lo is None or (isinstance(lo, float) and math.isnan(lo)):
+        return "no data"
+    if lo <= 0 <= hi:
+        return "no significant difference"
+    higher = lo > 0
+    sign = _direction(kpi)
+    if sign == 0:
+        return f"{name} {'higher' if higher else 'lower'} than {base}"
+    better = name if (higher and sign > 0) or (not higher and sign < 0) else base
+    return f"{better} is better"
+
+
+def compare_text(doc: dict[str, Any]) -> str:
+    """The comparison as an aligned text table."""
+    names = doc["scenarios"]
+    width = max(14, *(len(n) for n in names))
+    head = f"{'KPI':<28}" + "".join(f"{n[:width]:>{width + 2}}" for n in names)
+    lines = [head]
+    for kpi, e in doc["kpis"].items():
+        vals = "".join(f"{_g(e['values'][n]['mean']):>{width + 2}}" for n in names)
+        lines.append(f"{kpi[:28]:<28}{vals}")
+        for n, d in e["difference"].items():
+            lo, hi = d["ci95"]
+            lines.append(f"{'':<4}{n} - {doc['baseline']}: {_g(d['mean'])} "
+                         f"[{_g(lo)}, {_g(hi)}]  {e['verdict'][n]}")
+    return "\n".join(lines)
+
+
+def _g(x: float | None) -> str:
+    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.4g}"
