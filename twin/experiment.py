@@ -22,7 +22,7 @@ from twin.errors import ScenarioError
 from twin.model import Model, build
 from twin.results import Results
 from twin.scenario.schema import Scenario
-from twin.store import ReplicationStore
+from twin.store import ReplicationStore, scenario_digest
 from twin.units import HOUR, parse_duration
 
 
@@ -130,11 +130,27 @@ def run(
         "horizon_h": model.horizon / HOUR,
         "warmup_h": float(model.warmup) / HOUR,
         "version": __version__,
+        "scenario_sha256": scenario_digest(scenario),
+        "versions": versions(),
         "failed": [{"replication": o.replication, "error": o.error}
                    for o in ordered if o.result is None],
         "timing": {"total_s": time.perf_counter() - started, "simulate_s": simulate_s},
     }
     return Results.from_replications([o.result for o in ordered if o.result is not None], meta)
+
+
+def versions() -> dict[str, str]:
+    """Versions of twin, Python and the packages that shape the numbers."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {"twin": __version__, "python": platform.python_version()}
+    for pkg in ("simpy", "numpy", "scipy", "pandas", "numba", "pydantic"):
+        try:
+            found[pkg] = version(pkg)
+        except PackageNotFoundError:  # pragma: no cover
+            found[pkg] = "absent"
+    return found
 
 
 def _execute(model: Model, todo: list[int], workers: int | None,
