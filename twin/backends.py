@@ -14,6 +14,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 
 from twin.engine.replication import ReplicationResult
+from twin.engine.stations import Deadlock
 from twin.model import Model
 
 
@@ -24,6 +25,7 @@ class Outcome:
     replication: int
     result: ReplicationResult | None
     error: str | None = None
+    deadlock: dict | None = None
 
 
 def simulate_task(model: Model, replication: int, seed: int, warmup: float) -> Outcome:
@@ -34,6 +36,8 @@ def simulate_task(model: Model, replication: int, seed: int, warmup: float) -> O
         else:
             from twin.engine.replication import simulate
         return Outcome(replication, simulate(model, replication, seed, warmup))
+    except Deadlock as e:
+        return Outcome(replication, None, str(e), e.record())
     except Exception as e:  # recorded with the replication; the others go on
         last = traceback.extract_tb(e.__traceback__)[-1]
         where = f"{os.path.basename(last.filename)}:{last.lineno}"

@@ -18,9 +18,11 @@ class Problem:
     column: int | None = None
 
     def __str__(self) -> str:
-        place = self.where or "(top level)"
-        if self.line is not None:
-            place += f" (line {self.line}, column {self.column})"
+        if self.line is None:
+            place = self.where or "(top level)"
+        else:
+            at = f"line {self.line}" + (f", column {self.column}" if self.column is not None else "")
+            place = f"{self.where} ({at})" if self.where else at
         return f"{self.file}: {place}: {self.message}"
 
 

@@ -134,6 +134,8 @@ def run(
         "versions": versions(),
         "failed": [{"replication": o.replication, "error": o.error}
                    for o in ordered if o.result is None],
+        "deadlocks": [{"replication": o.replication, **o.deadlock}
+                      for o in ordered if o.deadlock is not None],
         "timing": {"total_s": time.perf_counter() - started, "simulate_s": simulate_s},
     }
     return Results.from_replications([o.result for o in ordered if o.result is not None], meta)

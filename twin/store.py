@@ -71,7 +71,7 @@ class ReplicationStore:
         stem = self.folder / f"r{outcome.replication:05d}"
         record: dict = {"replication": outcome.replication}
         if outcome.result is None:
-            record.update(status="failed", error=outcome.error)
+            record.update(status="failed", error=outcome.error, deadlock=outcome.deadlock)
         else:
             res = outcome.result
             measures = pd.DataFrame(res.measures, columns=["kind", "entity", "measure", "value"])

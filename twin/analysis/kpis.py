@@ -122,6 +122,7 @@ def summary(measures: pd.DataFrame, periods: pd.DataFrame, meta: Mapping[str, An
     flow = (prod["throughput_per_h"] * prod["lead_time_h"].fillna(0.0)).groupby(
         level="replication", sort=True).sum()
     doc["checks"] = {"littles_law_wip": ci95(flow.to_numpy(float))}
+    doc["deadlocks"] = list(meta.get("deadlocks", []))
     doc["run"] = {
         "scenario_sha256": meta.get("scenario_sha256"),
         "versions": meta.get("versions", {}),

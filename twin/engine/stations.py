@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import simpy
 
 from twin.engine.accounting import ActivePeriods, Area, StateClock
+from twin.errors import RunError
 from twin.model import ACTIVE_STATES, BLOCKED, BUSY, DOWN, STARVED, STATES, StationModel
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ class Station:
         self.saturated: list[int] = []  # products released here whenever a machine is free
         self._next_saturated = 0
         self.machines: list[Machine] = []
+        self.n_blocked = 0  # machines holding a finished unit they cannot pass on
         self.restart(0.0)
 
     def restart(self, now: float) -> None:
@@ -104,7 +106,7 @@ class Station:
 class Machine(StateClock):
     """One server of a station: a StateClock with the bookkeeping failures need."""
 
-    __slots__ = ("station", "index", "down", "base", "wake", "repaired", "processing", "process",
+    __slots__ = ("station", "index", "blocked_on", "down", "base", "wake", "repaired", "processing", "process",
                  "busy_to_failure")
 
     def __init__(self, station: Station, index: int, now: float):
@@ -118,6 +120,7 @@ class Machine(StateClock):
         super().__init__(len(STATES), STARVED, now, on_change)
         self.station = station
         self.index = index
+        self.blocked_on: Station | None = None
         self.down = False
         self.base = STARVED  # the state the machine would be in if it were up
         self.wake: simpy.Event | None = None
@@ -251,7 +254,62 @@ def run_machine(env: simpy.Environment, m: Machine, st: Station, rep: Replicatio
                 m.set(BLOCKED, now)
                 wait = event()
                 target.blocked.append((unit, wait))
+                m.blocked_on = target
+                st.n_blocked += 1
+                if target.n_blocked == target.spec.servers:
+                    check_deadlock(target, now)
                 yield wait
+                st.n_blocked -= 1
+                m.blocked_on = None
+
+
+class Deadlock(RunError):
+    """No unit can move again: a closed set of stations whose machines are all blocked.
+
+    All data travel in `args`, because SimPy re-creates a process's exception from them.
+    """
+
+    def __init__(self, message: str, time_h: float = 0.0, stations: tuple[str, ...] = (),
+                 units: int = 0):
+        super().__init__(message, time_h, tuple(stations), units)
+
+    @classmethod
+    def of(cls, now: float, stations: list[Station]) -> Deadlock:
+        names = tuple(st.spec.name for st in stations)
+        units = sum(len(st.queue) + st.n_blocked for st in stations)
+        return cls(
+            f"deadlock at t = {now / 3600:.6g} h: every machine of {', '.join(names)} is "
+            f"blocked, each waiting for room in a full buffer of the same set ({units} units "
+            f"stuck); give a station of the loop a larger buffer or send rework elsewhere",
+            now / 3600, names, units)
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+    def record(self) -> dict:
+        """The deadlock as data for the results."""
+        return {"time_h": self.args[1], "stations": list(self.args[2]), "units": self.args[3]}
+
+
+def check_deadlock(start: Station, now: float) -> None:
+    """Raise Deadlock if `start` and every station its blocked machines wait on, transitively,
+    have all machines blocked: then none of them can ever take a unit from its buffer.
+
+    Called when a machine blocks on a station whose machines are all blocked, the only moment
+    a deadlock can begin; otherwise some station on the chain can still move and will.
+    """
+    seen = {id(start): start}
+    todo = [start]
+    while todo:
+        station = todo.pop()
+        if station.n_blocked < station.spec.servers:
+            return
+        for m in station.machines:
+            target = m.blocked_on
+            if target is not None and id(target) not in seen:
+                seen[id(target)] = target
+                todo.append(target)
+    raise Deadlock.of(now, sorted(seen.values(), key=lambda st: st.spec.index))
 
 
 def run_failures(env: simpy.Environment, m: Machine, ttf, ttr):

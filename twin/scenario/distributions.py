@@ -17,6 +17,9 @@ from scipy import stats
 from twin.errors import did_you_mean
 from twin.units import DURATION_PATTERN, parse_duration
 
+MAX_ERLANG_K = 1_000_000
+MIN_WEIBULL_SHAPE = 0.01  # gamma(1 + 1/shape) overflows a float below about 0.0058
+
 KINDS = (
     "constant", "exponential", "lognormal", "gamma", "erlang", "normal",
     "uniform", "triangular", "weibull", "empirical",
@@ -103,11 +106,17 @@ def _dur(value: Any, what: str) -> float:
         return parse_duration(value)
     except ValueError as e:
         raise _err(f"{what}: {e}") from None
+    except OverflowError:  # an integer too large for a float
+        raise _err(f"{what}: the duration is far too large") from None
 
 
 def _num(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise _err(f"{what} must be a finite number, got {value!r}")
+    try:
+        ok = not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+    except OverflowError:  # an integer too large for a float
+        ok = False
+    if not ok:
+        raise _err(f"{what} must be a finite number, got {value!r:.40}")
     return float(value)
 
 
@@ -170,8 +179,8 @@ def parse_distribution(raw: Any) -> Dist:
     if kind == "erlang":
         b = _mapping(body, kind, ("mean", "k"))
         k = b["k"]
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise _err(f"erlang.k must be a whole number >= 1, got {k!r}")
+        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_ERLANG_K:
+            raise _err(f"erlang.k must be a whole number from 1 to {MAX_ERLANG_K}, got {k!r:.40}")
         return Dist(kind, (_positive(_dur(b["mean"], "erlang.mean"), "erlang.mean"), float(k)))
     if kind == "normal":
         b = _mapping(body, kind, ("mean", "sd"))
@@ -194,8 +203,8 @@ def parse_distribution(raw: Any) -> Dist:
     if kind == "weibull":
         b = _mapping(body, kind, ("shape", "scale"))
         shape = _num(b["shape"], "weibull.shape")
-        if shape <= 0:
-            raise _err(f"weibull.shape must be positive, got {shape:g}")
+        if not shape >= MIN_WEIBULL_SHAPE:  # below it the mean overflows a float
+            raise _err(f"weibull.shape must be at least {MIN_WEIBULL_SHAPE:g}, got {shape:g}")
         return Dist(kind, (shape, _positive(_dur(b["scale"], "weibull.scale"), "weibull.scale")))
     values = _list(body, kind, None)
     if min(values) < 0:
@@ -229,11 +238,11 @@ DIST_JSON_SCHEMA = {
         _form("exponential", _DURATION_SCHEMA),
         _form("lognormal", _params(mean=_DURATION_SCHEMA, cv={"type": "number", "exclusiveMinimum": 0})),
         _form("gamma", _params(mean=_DURATION_SCHEMA, cv={"type": "number", "minimum": 0})),
-        _form("erlang", _params(mean=_DURATION_SCHEMA, k={"type": "integer", "minimum": 1})),
+        _form("erlang", _params(mean=_DURATION_SCHEMA, k={"type": "integer", "minimum": 1, "maximum": MAX_ERLANG_K})),
         _form("normal", _params(mean=_DURATION_SCHEMA, sd=_DURATION_SCHEMA)),
         _form("uniform", {"type": "array", "items": _DURATION_SCHEMA, "minItems": 2, "maxItems": 2}),
         _form("triangular", {"type": "array", "items": _DURATION_SCHEMA, "minItems": 3, "maxItems": 3}),
-        _form("weibull", _params(shape={"type": "number", "exclusiveMinimum": 0}, scale=_DURATION_SCHEMA)),
+        _form("weibull", _params(shape={"type": "number", "minimum": MIN_WEIBULL_SHAPE}, scale=_DURATION_SCHEMA)),
         _form("empirical", {"type": "array", "items": _DURATION_SCHEMA, "minItems": 1}),
     ],
 }

@@ -31,7 +31,10 @@ MAX_HORIZON_S = 100 * 365 * 86400.0  # a century of simulated time is surely a m
 
 
 def _duration(value: Any) -> float:
-    return parse_duration(value)
+    try:
+        return parse_duration(value)
+    except OverflowError:  # an integer too large for a float: pydantic would not catch it
+        raise ValueError("the duration is far too large") from None
 
 
 Duration = Annotated[float, BeforeValidator(_duration), WithJsonSchema(_DURATION_SCHEMA)]
@@ -77,8 +80,18 @@ class Rework(Strict):
     to: Name
 
 
+def _step_or_name(schema: dict[str, Any]) -> None:
+    """JSON Schema of a route step: a bare station name is accepted as well as the mapping."""
+    step = dict(schema)
+    schema.clear()
+    schema.update(title=step.pop("title", "RouteStep"), description=step.pop("description", ""),
+                  anyOf=[{"type": "string", "minLength": 1, "description": "a station name"}, step])
+
+
 class RouteStep(Strict):
     """One step of a route: a station, optionally with a rework loop."""
+
+    model_config = ConfigDict(json_schema_extra=_step_or_name)
 
     station: Name
     rework: Rework | None = None
