@@ -73,6 +73,8 @@ class Model:
     replications: int
     seed: int
     engine: str
+    max_wip: int = 5_000_000  # guard: more units than this in the system is a runaway run
+    max_wall_s: float | None = None  # guard: wall-clock seconds per replication
 
     def station(self, name: str) -> StationModel:
         return next(s for s in self.stations if s.name == name)

@@ -15,6 +15,7 @@ import numpy as np
 import simpy
 
 from twin.engine.accounting import Area
+from twin.errors import RunError
 from twin.engine.stations import Machine, Station, Unit, run_failures, run_machine
 from twin.model import STATES, Model, StationModel
 from twin.streams import draws, stream, uniforms
@@ -170,8 +171,22 @@ class Replication:
                 m.restart(now)
 
     def run(self) -> ReplicationResult:
+        """Simulate to the end in slices, checking the runaway guards between slices."""
         started = time.perf_counter()
-        self.env.run(until=self.end)
+        env, model = self.env, self.model
+        slices = 200
+        for k in range(1, slices + 1):
+            env.run(until=self.end * k / slices)
+            if self.wip.level > model.max_wip:
+                raise RunError(
+                    f"runaway run: {self.wip.level} units in the system at t = "
+                    f"{env.now / HOUR:.6g} h (limit run.max_wip = {model.max_wip}); arrivals "
+                    f"outpace capacity or a buffer grows without bound")
+            if model.max_wall_s is not None and time.perf_counter() - started > model.max_wall_s:
+                raise RunError(
+                    f"runaway run: replication {self.replication} took more than "
+                    f"{model.max_wall_s:g} s of wall time (run.max_wall) and reached only "
+                    f"t = {env.now / HOUR:.6g} h of {self.end / HOUR:.6g} h")
         elapsed = time.perf_counter() - started
         return self.collect(elapsed)
 
