@@ -20,7 +20,10 @@ def parse_duration(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError(f"expected a duration such as 30 or \"18 s\", got {value!r}")
     if isinstance(value, (int, float)):
-        seconds = float(value)
+        try:
+            seconds = float(value)
+        except OverflowError:
+            raise ValueError("the duration is far too large") from None
     elif isinstance(value, str):
         m = _DURATION.match(value)
         if not m:

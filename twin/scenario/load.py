@@ -29,7 +29,6 @@ from twin.scenario.schema import Scenario
 __all__ = ["load", "load_document", "validate_file", "scenario_json_schema", "scenario_hash"]
 
 
-
 class _Index(int):
     """A list index in a key path (shown as `route[2]`), unlike an integer mapping key."""
 
@@ -256,9 +255,9 @@ def _load_file(path: Path, file: str, chain: tuple[Path, ...]) -> _Doc:
 
 
 def _require_mapping(doc: _Doc) -> None:
-    keys = ", ".join(Scenario.model_fields)
     if isinstance(doc.data, dict):
         return
+    keys = ", ".join(name for name, f in Scenario.model_fields.items() if f.is_required())
     origin = doc.origins[()]
     if doc.data is None:
         what = "the file is empty"
@@ -313,6 +312,13 @@ def _override_path(key: str) -> KeyPath:
     return tuple(path)
 
 
+def _fits(node: Any, step: Any) -> bool:
+    """Whether `step` can be taken from `node`: a key of a mapping, an index into a list."""
+    if isinstance(step, _Index):
+        return isinstance(node, list) and step < len(node)
+    return isinstance(node, dict)
+
+
 def _apply_override(doc: _Doc, text: str) -> Problem | None:
     """Set one KEY.PATH=VALUE in `doc` (VALUE parsed as YAML; null deletes the key)."""
     key, eq, raw = text.partition("=")
@@ -329,28 +335,21 @@ def _apply_override(doc: _Doc, text: str) -> Problem | None:
                        f"cannot read the value {raw!r}: {e.problems[0].message}")
     node, created = doc.data, []
     for i, step in enumerate(path):
-        last = i == len(path) - 1
-        if isinstance(node, dict) and not isinstance(step, _Index):
-            if last and value is None:
-                node.pop(step, None)
-            elif last:
-                node[step] = value
-            if last:
-                break
-            if node.get(step) is None:
-                node[step] = {}
-                created.append(path[: i + 1])
-            node = node[step]
-        elif isinstance(node, list) and isinstance(step, _Index) and step < len(node):
-            if last:
-                node[step] = value
-                break
-            node = node[step]
-        else:
+        if not _fits(node, step):
             there = _dotted(path[:i]) or "the top level"
             return Problem(COMMAND_LINE, f"--set {key.strip()}",
                            f"cannot set {key.strip()!r}: {there} is {_show(node)}, which has "
                            f"no {'item' if isinstance(step, _Index) else 'key'} {step!r}")
+        if i == len(path) - 1:
+            break
+        if isinstance(node, dict) and node.get(step) is None:  # create the missing mapping
+            node[step] = {}
+            created.append(path[: i + 1])
+        node = node[step]
+    if value is None and isinstance(node, dict):
+        node.pop(path[-1], None)
+    else:
+        node[path[-1]] = value
     doc.origins = {p: o for p, o in doc.origins.items() if p[: len(path)] != path}
     for p in [*created, path]:
         doc.origins[p] = _Origin(COMMAND_LINE, override=True)
@@ -382,9 +381,9 @@ _EXAMPLES = {
 def _message(err: dict[str, Any], path: KeyPath) -> str:
     """A human sentence for one pydantic error (no URL, no pydantic type names)."""
     kind, given, ctx = err["type"], err.get("input"), err.get("ctx") or {}
-    if kind == "extra_forbidden":
-        known = _known_keys(path[:-1])
-        return f"unknown key {path[-1]!r}.{did_you_mean(path[-1], known)}"
+    if kind == "extra_forbidden":  # `path` is the mapping that holds the key
+        name = err["loc"][-1]
+        return f"unknown key {name!r}.{did_you_mean(name, _known_keys(path))}"
     if kind == "missing":
         name = err["loc"][-1]
         example = _EXAMPLES.get(name)
@@ -401,8 +400,8 @@ def _message(err: dict[str, Any], path: KeyPath) -> str:
         return f"must have at most {ctx.get('max_length')} entries"
     if kind == "literal_error":
         allowed = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
-        hint = did_you_mean(str(given), allowed) if isinstance(given, str) else ""
-        return f"must be {' or '.join(repr(a) for a in allowed)}, got {_show(given)}.{hint}".rstrip(".")
+        hint = f".{did_you_mean(given, allowed)}" if isinstance(given, str) else ""
+        return f"must be {' or '.join(repr(a) for a in allowed)}, got {_show(given)}{hint}"
     if kind == "release":
         return err["msg"] + _release_hint(given)
     if kind in ("value_error", "assertion_error") and "error" in ctx:
@@ -477,8 +476,8 @@ def _pydantic_problems(doc: _Doc, error: ValidationError) -> list[Problem]:
     plain: list[tuple[KeyPath, str, bool]] = []
     for err in error.errors(include_url=False):
         loc = tuple(err["loc"])
-        if err["type"] == "missing":
-            parent, _ = _clean(loc[:-1], doc.data)  # located at the mapping that lacks it
+        if err["type"] in ("missing", "extra_forbidden"):  # the key itself is the place
+            parent, _ = _clean(loc[:-1], doc.data)
             plain.append((parent + (loc[-1],), _message(err, parent), True))
             continue
         path, dropped = _clean(loc, doc.data)
@@ -487,7 +486,7 @@ def _pydantic_problems(doc: _Doc, error: ValidationError) -> list[Problem]:
         elif dropped and err["type"] != "release":
             unions.setdefault(path, []).append(_message(err, path))
         else:
-            plain.append((path, _message(err, path), err["type"] == "extra_forbidden"))
+            plain.append((path, _message(err, path), False))
     for path, messages in unions.items():
         plain.append((path, "; or ".join(dict.fromkeys(messages)), False))
     return [_locate(doc, path, message, at_key) for path, message, at_key in plain]
@@ -597,6 +596,8 @@ def _document(path: str | Path, overrides: Sequence[str]) -> _Doc:
         doc = _load_file(Path(path), file, ())
     except OSError as e:
         raise ScenarioError(Problem(file, "", f"cannot read the scenario file: {_unreadable(e)}")) from None
+    if isinstance(overrides, str):  # one override passed bare, not in a list
+        overrides = [overrides]
     problems = [p for text in overrides if (p := _apply_override(doc, text)) is not None]
     if problems:
         raise ScenarioError(problems)

@@ -54,8 +54,8 @@ class Run(Strict):
     horizon: Duration = Field(description="Measured period after warm-up, e.g. \"30 d\".")
     warmup: Union[Duration, Literal["auto"]] = Field(
         0.0, description="Warm-up deleted from the statistics (not units); \"auto\" = MSER-5.")
-    replications: int = Field(1, ge=1, le=MAX_REPLICATIONS, description="Independent replications.")
-    seed: int = Field(0, ge=0, le=2**63 - 1, description="Root seed: same seed, same results.")
+    replications: int = Field(1, strict=True, ge=1, le=MAX_REPLICATIONS, description="Independent replications.")
+    seed: int = Field(0, strict=True, ge=0, le=2**63 - 1, description="Root seed: same seed, same results.")
     engine: Literal["simpy", "flowline"] = Field("simpy", description="simpy (full model) or flowline.")
 
     @field_validator("horizon")
@@ -107,7 +107,7 @@ class Interarrival(Strict):
 
 
 class Conwip(Strict):
-    conwip: int = Field(ge=1, le=MAX_BUFFER, description="Units kept in the system (closed loop).")
+    conwip: int = Field(strict=True, ge=1, le=MAX_BUFFER, description="Units kept in the system (closed loop).")
 
 
 def _release_kind(v: Any) -> str | None:
@@ -182,7 +182,7 @@ def _buffer(v: Any) -> Any:
 class Station(Strict):
     """A station: identical parallel machines fed by one input buffer."""
 
-    servers: int = Field(1, ge=1, le=MAX_SERVERS, description="Identical parallel machines.")
+    servers: int = Field(1, strict=True, ge=1, le=MAX_SERVERS, description="Identical parallel machines.")
     process_time: Distribution
     buffer: Annotated[int | None, BeforeValidator(_buffer)] = Field(
         None, ge=0, le=MAX_BUFFER,

@@ -1,0 +1,86 @@
+"""The generated JSON Schema, and every scenario shipped in scenarios/ loads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from twin.scenario.distributions import KINDS
+from twin.scenario.load import load, load_document, scenario_json_schema
+
+jsonschema = pytest.importorskip("jsonschema")
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = sorted(p for p in (ROOT / "scenarios").rglob("*.yaml")
+                   if "parts" not in p.parts and not p.name.startswith("_"))
+
+EXAMPLE = """\
+name: two-machine line
+run: {horizon: "30 d", warmup: "2 d", replications: 3, seed: 1}
+products:
+  cell:
+    route: [coat, {station: weld, rework: {p: 0.02, to: coat}}]
+    release: {interarrival: {exponential: "20 s"}}
+    energy_kwh: 3.76
+stations:
+  coat: {process_time: {triangular: ["50 s", "55 s", "80 s"]}, buffer: 4}
+  weld:
+    servers: 2
+    process_time: {lognormal: {mean: "18 s", cv: 0.1}}
+    scrap: 0.01
+    failures: {mtbf: {weibull: {shape: 1.5, scale: "8 h"}}, mttr: {exponential: "30 min"}}
+    power_kw: {busy: 150, starved: 60}
+"""
+
+
+def test_schema_is_draft_2020_12_and_round_trips() -> None:
+    schema = scenario_json_schema()
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert schema["title"] == "twin scenario, format version 1"
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert json.loads(json.dumps(schema)) == schema
+
+
+def test_schema_names_every_top_level_key_and_distribution_form() -> None:
+    schema = scenario_json_schema()
+    assert {"name", "description", "extends", "run", "products", "stations"} <= set(schema["properties"])
+    assert {"name", "run", "products", "stations"} <= set(schema["required"])
+    assert schema["additionalProperties"] is False
+    text = json.dumps(schema)
+    for kind in KINDS[1:]:  # constant is written as a bare duration
+        assert f'"{kind}"' in text
+
+
+def _validator() -> Any:
+    return jsonschema.Draft202012Validator(scenario_json_schema())
+
+
+def test_a_valid_scenario_satisfies_the_schema(tmp_path: Path) -> None:
+    path = tmp_path / "line.yaml"
+    path.write_text(EXAMPLE)
+    load(path)  # the loader accepts it ...
+    errors = list(_validator().iter_errors(yaml.safe_load(EXAMPLE)))
+    assert errors == []  # ... and so does the schema an editor would use
+
+
+@pytest.mark.parametrize("change", [
+    lambda d: d["stations"]["weld"].update(serverz=2),
+    lambda d: d["stations"]["weld"].update(servers="two"),
+    lambda d: d["stations"]["weld"].update(process_time={"lognormol": {"mean": "18 s", "cv": 0.1}}),
+    lambda d: d["run"].pop("horizon"),
+    lambda d: d.pop("products"),
+])
+def test_the_schema_rejects_what_the_loader_rejects(change: Any) -> None:
+    doc = yaml.safe_load(EXAMPLE)
+    change(doc)
+    assert list(_validator().iter_errors(doc))
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=[str(p.relative_to(ROOT)) for p in SCENARIOS])
+def test_shipped_scenario_loads_and_satisfies_the_schema(path: Path) -> None:
+    assert load(path).name
+    assert [e.message for e in _validator().iter_errors(load_document(path))] == []
