@@ -34,7 +34,8 @@ def _parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="simulate a scenario and report")
     r.add_argument("scenario", metavar="SCENARIO")
-    r.add_argument("--replications", type=_positive_int, metavar="N")
+    r.add_argument("--replications", type=_replications, metavar="N|auto",
+                   help="replications, or 'auto' to run until the throughput is precise")
     r.add_argument("--seed", type=_nonnegative_int, metavar="S")
     r.add_argument("--horizon", metavar="DUR")
     r.add_argument("--warmup", metavar="DUR|auto")
@@ -78,6 +79,10 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+def _replications(text: str) -> int | str:
+    return "auto" if text == "auto" else _positive_int(text)
 
 
 def _nonnegative_int(text: str) -> int:

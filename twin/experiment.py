@@ -8,15 +8,18 @@ ends; `resume=True` reloads those and runs only what is missing.
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from twin import __version__
+from twin.analysis.stats import t_halfwidth
 from twin.backends import Outcome, default_workers, run_dask, run_processes, run_serial
 from twin.errors import ScenarioError
 from twin.model import Model, build
@@ -49,10 +52,17 @@ def prepare(scenario: Scenario, replications: int | None = None, seed: int | Non
         changes["horizon"] = h
     if (w := _override_duration(warmup, "warmup")) is not None:
         changes["warmup"] = w
-    if replications is not None:
-        if int(replications) < 1:
+    if replications == "auto":
+        changes["replications"] = "auto"
+    elif replications is not None:
+        try:
+            n = int(replications)
+        except (TypeError, ValueError):
+            raise ScenarioError(
+                f"--replications must be a whole number or 'auto', got {replications!r}") from None
+        if n < 1:
             raise ScenarioError(f"--replications must be at least 1, got {replications}")
-        changes["replications"] = int(replications)
+        changes["replications"] = n
     if seed is not None:
         if int(seed) < 0:
             raise ScenarioError(f"--seed must be at least 0, got {seed}")
@@ -105,27 +115,41 @@ def run(
     if out is not None:
         store = ReplicationStore(Path(out), scenario, model, table_format)
         done = store.open(resume)
-    todo = [r for r in range(model.replications) if r not in done]
+    auto = model.replications == "auto"
+    target = min(AUTO_START, model.max_replications) if auto else model.replications
     sim_started = time.perf_counter()
-    outcomes = dict(done)
-    bar = tqdm(total=model.replications, initial=len(done), desc=model.name, unit="rep",
+    outcomes = {r: o for r, o in done.items() if auto or r < target}
+    bar = tqdm(total=target, initial=len(outcomes), desc=model.name, unit="rep",
                file=sys.stderr, disable=not progress, leave=False)
     try:
-        for outcome in _execute(model, todo, workers, dask):
-            outcomes[outcome.replication] = outcome
-            if store is not None:
-                store.save(outcome)
-            if on_outcome is not None:
-                on_outcome(outcome)
-            bar.update()
+        while True:
+            todo = [r for r in range(target) if r not in outcomes]
+            for outcome in _execute(model, todo, workers, dask):
+                outcomes[outcome.replication] = outcome
+                if store is not None:
+                    store.save(outcome)
+                if on_outcome is not None:
+                    on_outcome(outcome)
+                bar.update()
+            if not auto:
+                break
+            more = _replications_needed(
+                [outcomes[r] for r in range(target)], model.precision, model.max_replications)
+            if more <= target:
+                break
+            bar.total = target = more
+            bar.refresh()
     finally:
         bar.close()
     simulate_s = time.perf_counter() - sim_started
-    ordered = [outcomes[r] for r in sorted(outcomes)]
+    ordered = [outcomes[r] for r in range(target)]
     meta = {
         "scenario": model.name,
         "engine": model.engine,
-        "replications": model.replications,
+        "replications": target,
+        "replications_rule": (
+            f"auto: until the relative 95% half-width of throughput <= {model.precision:g} "
+            f"(at most {model.max_replications})") if auto else "fixed",
         "seed": model.seed,
         "horizon_h": model.horizon / HOUR,
         "warmup_h": float(model.warmup) / HOUR,
@@ -139,6 +163,28 @@ def run(
         "timing": {"total_s": time.perf_counter() - started, "simulate_s": simulate_s},
     }
     return Results.from_replications([o.result for o in ordered if o.result is not None], meta)
+
+
+AUTO_START = 5  # replications run before the first precision check
+
+
+def _replications_needed(outcomes: list[Outcome], precision: float, limit: int) -> int:
+    """How many replications reach the target precision of total throughput, at most `limit`.
+
+    The estimate n * (h / target)^2 follows from the half-width shrinking like 1/sqrt(n).
+    """
+    n = len(outcomes)
+    values = [sum(v for kind, _, measure, v in o.result.measures
+                  if kind == "product" and measure == "throughput_per_h")
+              for o in outcomes if o.result is not None]
+    mean = float(np.mean(values)) if values else 0.0
+    half = t_halfwidth(values)
+    if mean == 0.0 or not math.isfinite(half):
+        return min(limit, n + AUTO_START) if values else n
+    relative = half / abs(mean)
+    if relative <= precision:
+        return n
+    return min(limit, max(n + 1, math.ceil(n * (relative / precision) ** 2)))
 
 
 def versions() -> dict[str, str]:

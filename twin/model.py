@@ -70,9 +70,11 @@ class Model:
     products: tuple[ProductModel, ...]
     horizon: float  # seconds, measured period
     warmup: float | str  # seconds, or "auto"
-    replications: int
+    replications: int | str  # a number, or "auto" (until the throughput is precise enough)
     seed: int
     engine: str
+    precision: float = 0.02  # target relative 95% half-width of throughput (auto replications)
+    max_replications: int = 100
     max_wip: int = 5_000_000  # guard: more units than this in the system is a runaway run
     max_wall_s: float | None = None  # guard: wall-clock seconds per replication
 
@@ -130,4 +132,8 @@ def build(scenario: Scenario) -> Model:
         replications=run.replications,
         seed=run.seed,
         engine=run.engine,
+        precision=run.precision,
+        max_replications=run.max_replications,
+        max_wip=run.max_wip,
+        max_wall_s=run.max_wall,
     )

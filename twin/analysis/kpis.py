@@ -127,6 +127,7 @@ def summary(measures: pd.DataFrame, periods: pd.DataFrame, meta: Mapping[str, An
         "scenario_sha256": meta.get("scenario_sha256"),
         "versions": meta.get("versions", {}),
         "replications_ok": int(measures["replication"].nunique()),
+        "replications_rule": meta.get("replications_rule", "fixed"),
         "failed_replications": list(meta.get("failed", [])),
     }
     doc["timing"] = dict(meta.get("timing", {"total_s": 0.0, "simulate_s": 0.0}))

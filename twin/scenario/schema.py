@@ -7,7 +7,7 @@ Keys and meanings follow ../shared/spec/scenario.md (version 1). Extensions are 
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import (
     BaseModel,
@@ -54,9 +54,25 @@ class Run(Strict):
     horizon: Duration = Field(description="Measured period after warm-up, e.g. \"30 d\".")
     warmup: Union[Duration, Literal["auto"]] = Field(
         0.0, description="Warm-up deleted from the statistics (not units); \"auto\" = MSER-5.")
-    replications: int = Field(1, strict=True, ge=1, le=MAX_REPLICATIONS, description="Independent replications.")
+    replications: Union[Annotated[int, Field(strict=True, ge=1, le=MAX_REPLICATIONS)],
+                        Literal["auto"]] = Field(
+        1, description="Independent replications; \"auto\" = add replications until the "
+                       "throughput's relative 95% half-width is below `precision`.")
     seed: int = Field(0, strict=True, ge=0, le=2**63 - 1, description="Root seed: same seed, same results.")
     engine: Literal["simpy", "flowline"] = Field("simpy", description="simpy (full model) or flowline.")
+    precision: float = Field(
+        0.02, gt=0, lt=1, allow_inf_nan=False,
+        description="(extension) Target relative half-width of the throughput's 95% interval "
+                    "for replications: auto.")
+    max_replications: int = Field(
+        100, strict=True, ge=2, le=MAX_REPLICATIONS,
+        description="(extension) Upper limit for replications: auto.")
+    max_wip: int = Field(
+        5_000_000, strict=True, ge=1,
+        description="(extension) Runaway guard: a replication with more units in the system "
+                    "stops with an error.")
+    max_wall: Optional[Duration] = Field(
+        None, description="(extension) Runaway guard: wall-clock time allowed per replication.")
 
     @field_validator("horizon")
     @classmethod
@@ -200,6 +216,32 @@ class Station(Strict):
         return v
 
 
+KeyPath = Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-\[\]]+)+$")]
+
+
+class Vary(Strict):
+    """(extension) A sweep: a full factorial over key paths, and/or named variants.
+
+    Each point is the scenario with `--set KEY.PATH=VALUE` overrides applied; with both,
+    every variant is combined with every factorial combination.
+    """
+
+    factorial: dict[KeyPath, list[Any]] = Field(
+        default_factory=dict,
+        description="KEY.PATH -> list of values; every combination is a point.")
+    variants: dict[Name, dict[KeyPath, Any]] = Field(
+        default_factory=dict,
+        description="name -> {KEY.PATH: value}; each variant is a point.")
+
+    @field_validator("factorial")
+    @classmethod
+    def _non_empty_levels(cls, v: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        for key, levels in v.items():
+            if not levels:
+                raise ValueError(f"{key}: give at least one value to vary over")
+        return v
+
+
 class Scenario(Strict):
     """A whole scenario file, after `extends:` and `--set` have been applied."""
 
@@ -208,3 +250,5 @@ class Scenario(Strict):
     run: Run
     products: dict[Name, Product] = Field(min_length=1)
     stations: dict[Name, Station] = Field(min_length=1)
+    vary: Optional[Vary] = Field(
+        None, description="(extension) Sweep: run every point with common random numbers.")
