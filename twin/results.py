@@ -17,16 +17,19 @@ from twin.analysis import kpis
 
 MEASURE_COLUMNS = ["replication", "kind", "entity", "measure", "value"]
 PERIOD_COLUMNS = ["replication", "station", "start_h", "end_h"]
+TIMELINE_COLUMNS = ["replication", "time_h", "kind", "entity", "measure", "value"]
 
 
 @dataclass
 class Results:
-    """Tables of one experiment: `measures` (one row per replication × entity × measure)
-    and `active_periods` (one row per station active period), plus run facts in `meta`."""
+    """Tables of one experiment: `measures` (one row per replication × entity × measure),
+    `active_periods` (one row per station active period) and `timeline` (one row per
+    replication × interval × entity × measure), plus run facts in `meta`."""
 
     measures: pd.DataFrame
     active_periods: pd.DataFrame
     meta: dict[str, Any] = field(default_factory=dict)
+    timeline: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=TIMELINE_COLUMNS))
 
     @classmethod
     def from_replications(cls, reps: Sequence, meta: dict[str, Any]) -> Results:
@@ -41,7 +44,10 @@ class Results:
                     "station": station, "start_h": starts, "end_h": ends}))
         periods = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
             columns=PERIOD_COLUMNS)
-        return cls(measures, periods, dict(meta))
+        timeline = pd.DataFrame(
+            [(r.replication, *row) for r in reps for row in r.timeline], columns=TIMELINE_COLUMNS)
+        timeline["value"] = timeline["value"].astype(float)
+        return cls(measures, periods, dict(meta), timeline)
 
     def summary(self) -> dict[str, Any]:
         """The summary document of results.md."""
@@ -61,7 +67,8 @@ class Results:
         out.mkdir(parents=True, exist_ok=True)
         doc = self.summary() if summary is None else summary
         write_atomic(out / "summary.json", json.dumps(doc, indent=2).encode() + b"\n")
-        for name, table in (("measures", self.measures), ("active_periods", self.active_periods)):
+        for name, table in (("measures", self.measures), ("active_periods", self.active_periods),
+                            ("timeline", self.timeline)):
             write_table(table, out / name, fmt)
         return out
 

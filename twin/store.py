@@ -82,6 +82,10 @@ class ReplicationStore:
                  for name, (s, e) in res.active_periods.items()] or [pd.DataFrame(
                      columns=["station", "start_h", "end_h"])], ignore_index=True)
             write_table(periods, stem.with_name(stem.name + ".periods"), self.fmt)
+            timeline = pd.DataFrame(res.timeline,
+                                    columns=["time_h", "kind", "entity", "measure", "value"])
+            timeline["value"] = timeline["value"].astype(float)
+            write_table(timeline, stem.with_name(stem.name + ".timeline"), self.fmt)
             record.update(status="ok", simulate_s=res.simulate_s,
                           stations=list(res.active_periods))
         write_atomic(stem.with_suffix(".json"), json.dumps(record).encode())
@@ -104,6 +108,7 @@ class ReplicationStore:
             try:
                 measures = self._read(stem.with_name(stem.name + ".measures" + self.ext))
                 periods = self._read(stem.with_name(stem.name + ".periods" + self.ext))
+                timeline = self._read(stem.with_name(stem.name + ".timeline" + self.ext))
             except (OSError, ValueError):
                 continue
             measures["entity"] = measures["entity"].fillna("").astype(str)
@@ -113,6 +118,8 @@ class ReplicationStore:
                 sub = periods[periods["station"] == name]
                 spans[name] = (sub["start_h"].to_numpy(np.float64),
                                sub["end_h"].to_numpy(np.float64))
-            done[r] = Outcome(r, ReplicationResult(r, rows, spans,
-                                                   simulate_s=record.get("simulate_s", 0.0)))
+            timeline["entity"] = timeline["entity"].fillna("").astype(str)
+            done[r] = Outcome(r, ReplicationResult(
+                r, rows, spans, simulate_s=record.get("simulate_s", 0.0),
+                timeline=list(timeline.itertuples(index=False, name=None))))
         return done

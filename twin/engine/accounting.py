@@ -51,7 +51,7 @@ class Area:
 
     __slots__ = ("level", "area", "last", "start")
 
-    def __init__(self, now: float = 0.0, level: int = 0):
+    def __init__(self, now: float = 0.0, level: float = 0):
         self.level = level
         self.area = 0.0
         self.last = now
@@ -66,6 +66,10 @@ class Area:
         self.area = 0.0
         self.last = now
         self.start = now
+
+    def integral(self, now: float) -> float:
+        """The integral from the last restart to `now`."""
+        return self.area + self.level * (now - self.last)
 
     def mean(self, now: float) -> float:
         """Time average from the last restart to `now`."""

@@ -286,3 +286,415 @@ def _finish_line(sf, si, gi, w, end, n_st):
     gi[G_WIPSTART] = gi[G_PREREL] - gi[G_PREEXIT]
     gi[G_DONE] = 1
     return DONE
+
+
+# --- the event-driven kernel ------------------------------------------------------------
+# process resume points (the yields of run_machine, Replication._release and _arrivals)
+M_INIT, M_START, M_DONE, M_FAILED, M_REPAIRED, M_LOOP = range(6)
+R_LOOP, R_UNBLOCKED, A_INIT, A_ARRIVE, W_INIT, W_FIRE = range(6, 12)
+# process int columns and float columns
+Q_RES, Q_ST, Q_STATE = range(3)
+Q_SINCE, Q_BTF, Q_LEFT, Q_T, Q_REL, Q_ENT = range(6)
+G_GROW = G_CUR  # the event kernel's "a station needs a wider array" flag
+
+
+@njit(cache=True)
+def _eheap_push(ht, he, hp, n, t, eid, p):
+    """Push an event on the (time, scheduling number) min-heap; returns the new size."""
+    i = n
+    while i > 0:
+        up = (i - 1) >> 1
+        if ht[up] < t or (ht[up] == t and he[up] < eid):
+            break
+        ht[i], he[i], hp[i] = ht[up], he[up], hp[up]
+        i = up
+    ht[i], he[i], hp[i] = t, eid, p
+    return n + 1
+
+
+@njit(cache=True)
+def _eheap_pop(ht, he, hp, n):
+    n -= 1
+    t, eid, p = ht[n], he[n], hp[n]
+    i = 0
+    while True:
+        c = 2 * i + 1
+        if c >= n:
+            break
+        if c + 1 < n and (ht[c + 1] < ht[c] or (ht[c + 1] == ht[c] and he[c + 1] < he[c])):
+            c += 1
+        if ht[c] > t or (ht[c] == t and he[c] > eid):
+            break
+        ht[i], he[i], hp[i] = ht[c], he[c], hp[c]
+        i = c
+    if n > 0:
+        ht[i], he[i], hp[i] = t, eid, p
+    return n
+
+
+@njit(cache=True)
+def _schedule(p, t, now, gi, ht, he, hp, fifo):
+    """Wake process p at time t: zero-delay events queue behind every event at `now`."""
+    if t == now:
+        _fifo_push(p, gi, fifo)
+    else:
+        gi[G_HN] = _eheap_push(ht, he, hp, gi[G_HN], t, gi[G_EID], p)
+        gi[G_EID] += 1
+
+
+@njit(cache=True)
+def _fifo_push(p, gi, fifo):
+    i = gi[G_FHEAD] + gi[G_FN]
+    if i >= fifo.shape[0]:
+        i -= fifo.shape[0]
+    fifo[i] = p
+    gi[G_FN] += 1
+
+
+@njit(cache=True)
+def _deq_push(dq, si, k, side, head_col, n_col, p):
+    i = si[k, head_col] + si[k, n_col]
+    if i >= dq.shape[2]:
+        i -= dq.shape[2]
+    dq[k, side, i] = p
+    si[k, n_col] += 1
+
+
+@njit(cache=True)
+def _deq_pop(dq, si, k, side, head_col, n_col):
+    h = si[k, head_col]
+    p = dq[k, side, h]
+    h += 1
+    si[k, head_col] = 0 if h == dq.shape[2] else h
+    si[k, n_col] -= 1
+    return p
+
+
+@njit(cache=True)
+def _wip_add(delta, now, gf, gi):
+    gf[G_WIPAREA] += gi[G_WIP] * (now - gf[G_WIPLAST])
+    gf[G_WIPLAST] = now
+    gi[G_WIP] += delta
+
+
+@njit(cache=True)
+def _enter(p, new, now, spec, pi, pf, sf, si, pst, pen, record, gi):
+    """StateClock.enter plus the station's ActivePeriods (active while all machines are)."""
+    old = pi[p, Q_STATE]
+    if new == old:
+        return
+    k = pi[p, Q_ST]
+    sf[k, old] += now - pf[p, Q_SINCE]
+    pi[p, Q_STATE] = new
+    pf[p, Q_SINCE] = now
+    was = old == BUSY or old == DOWN
+    act = new == BUSY or new == DOWN
+    if was == act:
+        return
+    size = spec[k, C_SERVERS]
+    before = si[k, I_ACTIVE]
+    after = before + 1 if act else before - 1
+    si[k, I_ACTIVE] = after
+    n = si[k, I_NPER]
+    if before < size <= after:
+        if record and n > 0 and pen[k, n - 1] == now:  # inactive for no time: one period
+            si[k, I_NPER] = n - 1
+            sf[k, F_OPENED] = pst[k, n - 1]
+        else:
+            sf[k, F_OPENED] = now
+    elif before >= size > after and now > sf[k, F_OPENED] and record:
+        pst[k, n] = sf[k, F_OPENED]
+        pen[k, n] = now
+        si[k, I_NPER] = n + 1
+        if n + 2 >= pst.shape[1]:
+            gi[G_GROW] = k
+
+
+@njit(cache=True)
+def _let_in(k, now, rel_proc, pf, si, dq, gi, fifo):
+    """The longest-blocked sender of station k enters it now; returns that process."""
+    q = _deq_pop(dq, si, k, 0, I_BHEAD, I_BN)
+    pf[q, Q_ENT] = now
+    if q == rel_proc:  # a unit waiting outside is released when it enters
+        pf[q, Q_REL] = now
+    _fifo_push(q, gi, fifo)
+    return q
+
+
+@njit(cache=True)
+def _take(p, k, now, kind, rel_proc, pf, sf, si, gf, gi, qv, dq, fifo):
+    """Station.take: the next unit for machine p (into its slot); False if there is none."""
+    n = si[k, I_QEND]
+    wq = qv.shape[2]
+    if n > 0:
+        h = si[k, I_QHEAD]
+        pf[p, Q_REL] = qv[k, 0, h]
+        pf[p, Q_ENT] = qv[k, 1, h]
+        h = 0 if h + 1 == wq else h + 1
+        si[k, I_QHEAD] = h
+        if si[k, I_BN] > 0:
+            q = _let_in(k, now, rel_proc, pf, si, dq, gi, fifo)
+            i = h + n - 1
+            if i >= wq:
+                i -= wq
+            qv[k, 0, i] = pf[q, Q_REL]
+            qv[k, 1, i] = now
+        else:
+            sf[k, F_QAREA] += n * (now - sf[k, F_QLAST])
+            sf[k, F_QLAST] = now
+            si[k, I_QEND] = n - 1
+        return True
+    if si[k, I_BN] > 0:
+        q = _let_in(k, now, rel_proc, pf, si, dq, gi, fifo)
+        pf[p, Q_REL] = pf[q, Q_REL]
+        pf[p, Q_ENT] = now
+        return True
+    if k == 0 and kind == SATURATED:
+        gi[G_REL] += 1
+        _wip_add(1, now, gf, gi)
+        pf[p, Q_REL] = now
+        pf[p, Q_ENT] = now
+        return True
+    return False
+
+
+@njit(cache=True)
+def _offer(p, k, now, cap, pf, sf, si, gi, qv, dq, fifo):
+    """Station.offer: station k takes p's unit into an idle machine or its buffer, or not."""
+    pf[p, Q_ENT] = now
+    if si[k, I_IN] > 0:
+        m = _deq_pop(dq, si, k, 1, I_IHEAD, I_IN)
+        pf[m, Q_REL] = pf[p, Q_REL]
+        pf[m, Q_ENT] = now
+        _fifo_push(m, gi, fifo)
+        return True
+    n = si[k, I_QEND]
+    if n < cap[k]:
+        wq = qv.shape[2]
+        sf[k, F_QAREA] += n * (now - sf[k, F_QLAST])
+        sf[k, F_QLAST] = now
+        i = si[k, I_QHEAD] + n
+        if i >= wq:
+            i -= wq
+        qv[k, 0, i] = pf[p, Q_REL]
+        qv[k, 1, i] = now
+        si[k, I_QEND] = n + 1
+        if n + 1 == wq and cap[k] > wq:
+            gi[G_GROW] = k
+        return True
+    return False
+
+
+@njit(cache=True)
+def _add_backlog(rel_proc, gi, fifo):
+    gi[G_BACKLOG] += 1
+    if gi[G_RWAIT]:
+        gi[G_RWAIT] = 0
+        _fifo_push(rel_proc, gi, fifo)
+
+
+@njit(cache=True)
+def _short(row, dpos, dfill):
+    return row >= 0 and dpos[row] == dfill[row]
+
+
+@njit(cache=True)
+def _draw(row, dv, dpos):
+    v = dv[row, dpos[row]]
+    dpos[row] += 1
+    return v
+
+
+@njit(cache=True)
+def _restart(now, n_machines, spec, pf, sf, si, gf, gi):
+    """End of warm-up: delete statistics, keep every unit where it is."""
+    gi[G_REL] = 0
+    gi[G_FIN] = 0
+    gi[G_SCR] = 0
+    gf[G_LEAD] = 0.0
+    gf[G_WIPAREA] = 0.0
+    gf[G_WIPLAST] = now
+    gi[G_WIPSTART] = gi[G_WIP]
+    for k in range(spec.shape[0]):
+        for c in (0, 1, 2, 3, 4, 5, F_QAREA, F_WAIT, F_PROC):
+            sf[k, c] = 0.0
+        sf[k, F_QLAST] = now
+        si[k, I_WAITS] = 0
+        si[k, I_PROD] = 0
+        si[k, I_SCRAP] = 0
+        si[k, I_NPER] = 0
+        if si[k, I_ACTIVE] >= spec[k, C_SERVERS]:
+            sf[k, F_OPENED] = now
+    for m in range(n_machines):
+        pf[m, Q_SINCE] = now
+
+
+@njit(cache=True)
+def _finish_events(end, n_machines, spec, pi, pf, sf, si, gf, gi, pst, pen, record):
+    """Close every clock and area at the end of the run."""
+    for m in range(n_machines):
+        k = pi[m, Q_ST]
+        sf[k, pi[m, Q_STATE]] += end - pf[m, Q_SINCE]
+    for k in range(spec.shape[0]):
+        if record and si[k, I_ACTIVE] >= spec[k, C_SERVERS] and end > sf[k, F_OPENED]:
+            n = si[k, I_NPER]
+            pst[k, n] = sf[k, F_OPENED]
+            pen[k, n] = end
+            si[k, I_NPER] = n + 1
+        sf[k, F_QAREA] += si[k, I_QEND] * (end - sf[k, F_QLAST])
+    gf[G_WIPAREA] += gi[G_WIP] * (end - gf[G_WIPLAST])
+    gi[G_DONE] = 1
+    return DONE
+
+
+@njit(cache=True)
+def event_kernel(spec, cap, scrap, mrow, par_i, par_f, dv, dpos, dfill, sf, si, gf, gi,
+                 pi, pf, qv, dq, ht, he, hp, fifo, pst, pen):
+    """Run the line event by event, in SimPy's order, until the next event is at `end`.
+
+    Processes are numbered: machines 0..M-1 (station by station, route order), then the
+    release process M, the arrivals process M+1 and the warm-up process M+2. Each waits
+    on at most one event: in the heap (ht, he, hp) or in the zero-delay `fifo`.
+    """
+    n_st = spec.shape[0]
+    n_m = mrow.shape[0]
+    rel_proc, arr_proc = n_m, n_m + 1
+    w = par_f[P_WARMUP]
+    end = par_f[P_END]
+    kind = par_i[P_KIND]
+    record = par_i[P_RECORD]
+    h_size = fifo.shape[0]
+    if gi[G_DONE]:
+        return DONE
+    while True:
+        if gi[G_GROW] >= 0:
+            gi[G_ARG] = gi[G_GROW]
+            gi[G_GROW] = -1
+            return GROW
+        now = gf[G_NOW]
+        from_heap = gi[G_FN] == 0 or (gi[G_HN] > 0 and ht[0] == now)
+        if from_heap:
+            if gi[G_HN] == 0 or ht[0] >= end:
+                return _finish_events(end, n_m, spec, pi, pf, sf, si, gf, gi, pst, pen, record)
+            p = hp[0]
+        else:
+            p = fifo[gi[G_FHEAD]]
+        # every resumption draws at most one value from each stream it reads
+        if p < n_m:
+            k = pi[p, Q_ST]
+            for row in (spec[k, C_ROWP], spec[k, C_ROWS], mrow[p, 0], mrow[p, 1]):
+                if _short(row, dpos, dfill):
+                    gi[G_ARG] = row
+                    return NEED_DRAWS
+        elif p == arr_proc and _short(par_i[P_ROWA], dpos, dfill):
+            gi[G_ARG] = par_i[P_ROWA]
+            return NEED_DRAWS
+        if from_heap:
+            now = ht[0]
+            gf[G_NOW] = now
+            gi[G_HN] = _eheap_pop(ht, he, hp, gi[G_HN])
+        else:
+            h = gi[G_FHEAD] + 1
+            gi[G_FHEAD] = 0 if h == h_size else h
+            gi[G_FN] -= 1
+        code = pi[p, Q_RES]
+        if p >= n_m:  # release, arrivals or warm-up process
+            if code == A_INIT or code == A_ARRIVE:
+                if code == A_ARRIVE:
+                    _add_backlog(rel_proc, gi, fifo)
+                _schedule(p, now + _draw(par_i[P_ROWA], dv, dpos), now, gi, ht, he, hp, fifo)
+                pi[p, Q_RES] = A_ARRIVE
+            elif code == W_INIT:
+                _schedule(p, now + w, now, gi, ht, he, hp, fifo)
+                pi[p, Q_RES] = W_FIRE
+            elif code == W_FIRE:
+                _restart(now, n_m, spec, pf, sf, si, gf, gi)
+            else:
+                if code == R_UNBLOCKED:
+                    gi[G_REL] += 1
+                    _wip_add(1, now, gf, gi)
+                while True:
+                    if gi[G_BACKLOG] == 0:
+                        gi[G_RWAIT] = 1
+                        pi[p, Q_RES] = R_LOOP
+                        break
+                    gi[G_BACKLOG] -= 1
+                    pf[p, Q_REL] = now
+                    if not _offer(p, 0, now, cap, pf, sf, si, gi, qv, dq, fifo):
+                        _deq_push(dq, si, 0, 0, I_BHEAD, I_BN, p)
+                        pi[p, Q_RES] = R_UNBLOCKED
+                        break
+                    gi[G_REL] += 1
+                    _wip_add(1, now, gf, gi)
+            continue
+        # a machine
+        k = pi[p, Q_ST]
+        if code == M_INIT:
+            if mrow[p, 0] >= 0:
+                pf[p, Q_BTF] = _draw(mrow[p, 0], dv, dpos)
+            code = M_LOOP
+        elif code == M_DONE:
+            si[k, I_PROD] += 1
+            sf[k, F_PROC] += pf[p, Q_T]
+            gone = False
+            if spec[k, C_ROWS] >= 0 and _draw(spec[k, C_ROWS], dv, dpos) < scrap[k]:
+                si[k, I_SCRAP] += 1
+                gi[G_SCR] += 1
+                gone = True
+            elif k == n_st - 1:
+                gi[G_FIN] += 1
+                gf[G_LEAD] += now - pf[p, Q_REL]
+                gone = True
+            if gone:
+                _wip_add(-1, now, gf, gi)
+                if kind == CONWIP:
+                    _add_backlog(rel_proc, gi, fifo)
+            elif not _offer(p, k + 1, now, cap, pf, sf, si, gi, qv, dq, fifo):
+                _enter(p, BLOCKED, now, spec, pi, pf, sf, si, pst, pen, record, gi)
+                _deq_push(dq, si, k + 1, 0, I_BHEAD, I_BN, p)
+                pi[p, Q_RES] = M_LOOP
+                continue
+            code = M_LOOP
+        elif code == M_FAILED:
+            pf[p, Q_LEFT] -= pf[p, Q_BTF]
+            _enter(p, DOWN, now, spec, pi, pf, sf, si, pst, pen, record, gi)
+            _schedule(p, now + _draw(mrow[p, 1], dv, dpos), now, gi, ht, he, hp, fifo)
+            pi[p, Q_RES] = M_REPAIRED
+            continue
+        elif code == M_REPAIRED:
+            _enter(p, BUSY, now, spec, pi, pf, sf, si, pst, pen, record, gi)
+            pf[p, Q_BTF] = _draw(mrow[p, 0], dv, dpos)
+            _proceed(p, now, pi, pf, gi, ht, he, hp, fifo)
+            continue
+        if code == M_LOOP:
+            if not _take(p, k, now, kind, rel_proc, pf, sf, si, gf, gi, qv, dq, fifo):
+                _enter(p, STARVED, now, spec, pi, pf, sf, si, pst, pen, record, gi)
+                _deq_push(dq, si, k, 1, I_IHEAD, I_IN, p)
+                pi[p, Q_RES] = M_START
+                continue
+        # M_START: processing starts
+        sf[k, F_WAIT] += now - pf[p, Q_ENT]
+        si[k, I_WAITS] += 1
+        _enter(p, BUSY, now, spec, pi, pf, sf, si, pst, pen, record, gi)
+        t = _draw(spec[k, C_ROWP], dv, dpos)
+        pf[p, Q_T] = t
+        if mrow[p, 0] >= 0:
+            pf[p, Q_LEFT] = t
+            _proceed(p, now, pi, pf, gi, ht, he, hp, fifo)
+        else:
+            _schedule(p, now + t, now, gi, ht, he, hp, fifo)
+            pi[p, Q_RES] = M_DONE
+
+
+@njit(cache=True)
+def _proceed(p, now, pi, pf, gi, ht, he, hp, fifo):
+    """Operation-dependent failures: fail during this processing, or finish it."""
+    left = pf[p, Q_LEFT]
+    btf = pf[p, Q_BTF]
+    if left >= btf:
+        _schedule(p, now + btf, now, gi, ht, he, hp, fifo)
+        pi[p, Q_RES] = M_FAILED
+    else:
+        pf[p, Q_BTF] = btf - left
+        _schedule(p, now + left, now, gi, ht, he, hp, fifo)
+        pi[p, Q_RES] = M_DONE
