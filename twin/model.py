@@ -16,6 +16,8 @@ from twin.scenario.schema import Conwip, Interarrival, Scenario
 # Machine states of results.md, in this order everywhere (ledgers, tables, reports).
 STATES = ("busy", "starved", "blocked", "down", "setup", "off_shift")
 BUSY, STARVED, BLOCKED, DOWN, SETUP, OFF_SHIFT = range(len(STATES))
+# Energy carriers metered per station: (measure prefix, station key of kW per state).
+METERS = (("energy", "power_kw"), ("heat", "heat_kw"), ("recovered", "recovered_kw"))
 # Roser's active period method: active = busy, down or setup.
 ACTIVE_STATES = frozenset((BUSY, DOWN, SETUP))
 
@@ -37,6 +39,7 @@ class StationModel:
     scrap: float
     failures: FailureModel | None
     power_kw: tuple[float, ...]  # per machine, indexed like STATES
+    meters: tuple[tuple[str, tuple[float, ...]], ...]  # (carrier, kW per state) with any > 0
     area: str | None
 
     @property
@@ -97,6 +100,11 @@ def build(scenario: Scenario) -> Model:
             failures=None if s.failures is None else FailureModel(
                 s.failures.mtbf, s.failures.mttr, s.failures.mode == "operation"),
             power_kw=tuple(getattr(s.power_kw, st) for st in STATES),
+            meters=tuple(
+                (carrier, kw) for carrier, kw in (
+                    (c, tuple(getattr(getattr(s, key), st) for st in STATES))
+                    for c, key in METERS)
+                if any(kw)),
             area=s.area,
         )
         for i, (n, s) in enumerate(scenario.stations.items())

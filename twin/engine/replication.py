@@ -163,8 +163,7 @@ class Replication:
         """
         env, interval = self.env, self.interval
         yield env.timeout(self.warmup)
-        self._last = ([0.0] * len(self.stations), [0] * len(self.model.products), 0.0,
-                      env.now)
+        self._last = ({}, [0] * len(self.model.products), 0.0, env.now)
         k = 0
         while True:
             k += 1
@@ -178,9 +177,12 @@ class Replication:
         t_h = (now - self.warmup) / HOUR
         rows = self.samples
         for i, st in enumerate(self.stations):
-            e = st.power.integral(now)
-            rows.append((t_h, "station", st.spec.name, "energy_kwh", (e - energy[i]) / HOUR))
-            energy[i] = e
+            for (carrier, _), meter in zip(st.spec.meters, st.meters):
+                e = meter.integral(now)
+                key = (i, carrier)
+                rows.append((t_h, "station", st.spec.name, f"{carrier}_kwh",
+                             (e - energy.get(key, 0.0)) / HOUR))
+                energy[key] = e
         for p in self.model.products:
             rows.append((t_h, "product", p.name, "finished",
                          self.finished[p.index] - finished[p.index]))
@@ -258,6 +260,10 @@ class Replication:
                 rows.append(("station", name, f"{s}_h", secs / HOUR))
             for s, secs, kw in zip(STATES, totals, spec.power_kw):
                 rows.append(("station", name, f"energy_{s}_kwh", kw * secs / HOUR))
+            for carrier, kws in spec.meters:
+                if carrier != "energy":
+                    for s, secs, kw in zip(STATES, totals, kws):
+                        rows.append(("station", name, f"{carrier}_{s}_kwh", kw * secs / HOUR))
             rows += [
                 ("station", name, "queue_mean", st.queue_area.mean(end)),
                 ("station", name, "wait_h", st.wait_sum / st.waits / HOUR if st.waits else math.nan),

@@ -45,8 +45,8 @@ class Station:
         self.blocked: deque[tuple[Unit, simpy.Event | None]] = deque()
         self.idle: deque[Machine] = deque()
         self.queue_area = Area()
-        # the station's power draw (kW) integrated over time: energy in kW·s
-        self.power = Area(0.0, spec.servers * spec.power_kw[STARVED])
+        # each metered power (electricity, heat, ...) integrated over time, in kW·s
+        self.meters = [Area(0.0, spec.servers * kw[STARVED]) for _, kw in spec.meters]
         self.active = ActivePeriods(spec.servers)
         self.saturated: list[int] = []  # products released here whenever a machine is free
         self._next_saturated = 0
@@ -63,7 +63,8 @@ class Station:
         self.reworked = 0
         self.process_sum = 0.0
         self.queue_area.restart(now)
-        self.power.restart(now)
+        for meter in self.meters:
+            meter.restart(now)
         self.active.restart(now)
 
     def offer(self, unit: Unit, now: float) -> bool:
@@ -114,16 +115,16 @@ class Machine(StateClock):
 
     def __init__(self, station: Station, index: int, now: float):
         active = station.active
-        power = station.power
-        kw = station.spec.power_kw
+        meters = [(area, kw) for area, (_, kw) in zip(station.meters, station.spec.meters)]
 
-        if any(kw):
+        if meters:
             def on_change(old: int, new: int, t: float) -> None:
                 was, now_active = old in ACTIVE_STATES, new in ACTIVE_STATES
                 if was != now_active:
                     active.change(1 if now_active else -1, t)
-                power.add(kw[new] - kw[old], t)
-        else:  # no power to meter: the cheaper observer
+                for area, kw in meters:
+                    area.add(kw[new] - kw[old], t)
+        else:  # nothing to meter: the cheaper observer
             def on_change(old: int, new: int, t: float) -> None:
                 was, now_active = old in ACTIVE_STATES, new in ACTIVE_STATES
                 if was != now_active:

@@ -206,6 +206,14 @@ class Station(Strict):
     scrap: Probability = 0.0
     failures: Failures | None = None
     power_kw: Power = Field(default_factory=Power)
+    heat_kw: Power = Field(
+        default_factory=Power,
+        description="(extension) Heat drawn per machine in each state (kW thermal), e.g. "
+                    "drying ovens; metered apart from electricity.")
+    recovered_kw: Power = Field(
+        default_factory=Power,
+        description="(extension) Electric power fed back per machine in each state (kW), "
+                    "e.g. regenerative formation racks; subtracted from net electricity.")
     area: str | None = Field(None, description="(extension) Process area, for energy shares.")
 
     @field_validator("process_time")

@@ -1,0 +1,403 @@
+"""The flow-line engine: Model -> arrays -> numba kernel -> ReplicationResult.
+
+For lines (one product, a route visiting each station once) it computes what the SimPy
+engine computes, from the same named random streams drawn in the same blocks, so that both
+give the same summary to floating-point precision; only much faster. Lines of single
+machines run on the max-plus recursion (`line_kernel`); lines with parallel machines, and
+the rare single-machine run where an event falls exactly on the end of the warm-up (where
+only SimPy's event order decides), run on the event kernel, which keeps SimPy's order.
+
+    problem = unsupported(model)      # None, or why the model is out of reach (and where)
+    result = simulate(model, replication, seed, warmup)
+
+Call `prepare()` once before timing anything: it compiles (or loads) the kernels.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from twin.engine.replication import ReplicationResult
+from twin.kernels import flowline as kf
+from twin.model import STATES, Model
+from twin.streams import BLOCK, stream
+from twin.units import HOUR
+
+FEED_BLOCKS = 8  # blocks of draws per stream per refill when streaming
+PERIODS = 256  # initial room for active periods per station
+
+
+def unsupported(model: Model) -> str | None:
+    """None if the flowline engine can simulate `model`, else what is outside its reach."""
+    hint = "; use engine: simpy"
+    if len(model.products) != 1:
+        names = ", ".join(p.name for p in model.products)
+        return f"products: {len(model.products)} products ({names}); the flowline engine " \
+               f"simulates one product{hint}"
+    product = model.products[0]
+    seen: set[int] = set()
+    for i, step in enumerate(product.steps):
+        where = f"products.{product.name}.route[{i}]"
+        name = model.stations[step.station].name
+        if step.rework_p > 0:
+            return f"{where}.rework: rework loops are outside the flowline engine{hint}"
+        if step.station in seen:
+            return f"{where}: station {name} is visited a second time; the flowline engine " \
+                   f"needs each station once on the route{hint}"
+        seen.add(step.station)
+    for st in model.stations:
+        if st.index not in seen:
+            return f"stations.{st.name}: not on the route of {product.name}; the flowline " \
+                   f"engine simulates the stations of one line{hint}"
+        if st.failures is not None and not st.failures.operation_dependent:
+            return f"stations.{st.name}.failures.mode: time-dependent failures are outside " \
+                   f"the flowline engine (mode: operation is in reach){hint}"
+    return None
+
+
+class Feed:
+    """Pre-drawn values of named random streams, one row each, for the kernels.
+
+    Each row holds values of one stream, drawn `BLOCK` at a time with the same calls as the
+    SimPy engine, so the k-th value is the same in both engines. Streaming (the default)
+    keeps `FEED_BLOCKS` blocks per row and refills a row when the kernel has used it up:
+    memory stays O(streams), not O(units). With `keep=True` every value drawn is kept, so
+    the same feed can be rewound (`rewind`) and reused by many runs (sweeps: common random
+    numbers at no extra cost).
+    """
+
+    def __init__(self, seed: int, replication: int, keep: bool = False):
+        self.seed, self.replication, self.keep = seed, replication, keep
+        self.rows: dict[tuple[str, str], int] = {}
+        self.sources: list[tuple[Callable, np.random.Generator]] = []
+        self.dv = np.empty((0, FEED_BLOCKS * BLOCK))
+        self.dpos = np.zeros(0, dtype=np.int64)
+        self.dfill = np.zeros(0, dtype=np.int64)
+
+    def row(self, purpose: str, entity: str, sample: Callable | None) -> int:
+        """The row of stream (purpose, entity); `sample(rng, n)`, or None for uniforms."""
+        key = (purpose, entity)
+        if key in self.rows:
+            return self.rows[key]
+        rng = stream(self.seed, self.replication, purpose, entity)
+        self.sources.append((sample or _uniforms, rng))
+        r = self.rows[key] = len(self.sources) - 1
+        self.dv = np.vstack([self.dv, np.empty((1, self.dv.shape[1]))])
+        self.dpos = np.append(self.dpos, 0)
+        self.dfill = np.append(self.dfill, 0)
+        self.refill(r)
+        return r
+
+    def refill(self, r: int) -> None:
+        """More values for row r (the kernel has read all it had)."""
+        sample, rng = self.sources[r]
+        if self.keep:
+            start = self.dfill[r]
+            if start + FEED_BLOCKS * BLOCK > self.dv.shape[1]:
+                grown = np.empty((self.dv.shape[0], 2 * self.dv.shape[1]))
+                grown[:, :self.dv.shape[1]] = self.dv
+                self.dv = grown
+        else:
+            tail = self.dfill[r] - self.dpos[r]
+            self.dv[r, :tail] = self.dv[r, self.dpos[r]:self.dfill[r]]
+            self.dpos[r], start = 0, tail
+        for b in range(FEED_BLOCKS):
+            self.dv[r, start + b * BLOCK:start + (b + 1) * BLOCK] = sample(rng, BLOCK)
+        self.dfill[r] = start + FEED_BLOCKS * BLOCK
+
+    def rewind(self) -> None:
+        """Read every stream from its first value again (keep=True only)."""
+        assert self.keep, "only a feed that keeps its values can be rewound"
+        self.dpos[:] = 0
+
+
+def _uniforms(rng: np.random.Generator, n: int) -> np.ndarray:
+    return rng.random(n)
+
+
+@dataclass
+class Line:
+    """The static arrays of a line, stations in route order (`order[k]` = model index)."""
+
+    order: list[int]
+    spec: np.ndarray  # int [J, 5]: servers, room, process row, scrap row, first machine
+    cap: np.ndarray  # float [J]: buffer places (inf when unlimited)
+    scrap: np.ndarray  # float [J]
+    mrow: np.ndarray  # int [M, 2]: failure and repair rows per machine (-1 none)
+    par_i: np.ndarray
+    par_f: np.ndarray
+    init: list[int]  # process numbers in SimPy's creation order
+
+    @property
+    def single(self) -> bool:
+        return bool((self.spec[:, kf.C_SERVERS] == 1).all())
+
+
+def build_line(model: Model, feed: Feed, warmup: float, record: bool = True) -> Line:
+    """Arrays of `model` for the kernels; registers the streams it reads in `feed`."""
+    product = model.products[0]
+    order = [step.station for step in product.steps]
+    n_st = len(order)
+    spec = np.full((n_st, 5), -1, dtype=np.int64)
+    cap = np.zeros(n_st)
+    scrap = np.zeros(n_st)
+    mrows: list[tuple[int, int]] = []
+    first: dict[int, int] = {}
+    for k, j in enumerate(order):
+        st = model.stations[j]
+        first[j] = len(mrows)
+        spec[k, kf.C_SERVERS] = st.servers
+        spec[k, kf.C_ROOM] = -1 if math.isinf(st.capacity) else int(st.capacity) + st.servers
+        spec[k, kf.C_ROWP] = feed.row("process", st.name, st.process_time.sample)
+        spec[k, kf.C_M0] = len(mrows)
+        cap[k] = st.capacity
+        scrap[k] = st.scrap
+        if st.scrap > 0:
+            spec[k, kf.C_ROWS] = feed.row("scrap", st.name, None)
+        for i in range(st.servers):
+            f = st.failures
+            if f is None:
+                mrows.append((-1, -1))
+            else:
+                name = f"{st.name}/{i}"
+                mrows.append((feed.row("failure", name, f.mtbf.sample),
+                              feed.row("repair", name, f.mttr.sample)))
+    kind = {"saturated": kf.SATURATED, "interarrival": kf.INTERARRIVAL,
+            "conwip": kf.CONWIP}[product.release]
+    if kind == kf.SATURATED:
+        spec[0, kf.C_ROOM] = -1  # nothing ever waits to enter the first station
+    row_a = feed.row("arrivals", product.name, product.interarrival.sample) \
+        if kind == kf.INTERARRIVAL else -1
+    par_i = np.array([kind, product.conwip, row_a, int(record)], dtype=np.int64)
+    par_f = np.array([warmup, warmup + model.horizon])
+    n_m = len(mrows)
+    init = [first[j] + i for j in range(len(model.stations)) for i in
+            range(model.stations[j].servers)]
+    if kind != kf.SATURATED:
+        init.append(n_m)
+    if kind == kf.INTERARRIVAL:
+        init.append(n_m + 1)
+    if warmup > 0:
+        init.append(n_m + 2)
+    mrow = np.array(mrows, dtype=np.int64).reshape(n_m, 2)
+    return Line(order, spec, cap, scrap, mrow, par_i, par_f, init)
+
+
+class State:
+    """Everything a kernel changes, as arrays; `run` drives a kernel to the end."""
+
+    def __init__(self, line: Line, events: bool):
+        n_st, n_m = len(line.order), line.mrow.shape[0]
+        self.line, self.events = line, events
+        self.sf = np.zeros((n_st, kf.N_SF))
+        self.si = np.zeros((n_st, kf.N_SI), dtype=np.int64)
+        self.gf = np.zeros(kf.N_GF)
+        self.gi = np.zeros(kf.N_GI, dtype=np.int64)
+        record = line.par_i[kf.P_RECORD]
+        self.pst = np.zeros((n_st, PERIODS if record else 1))
+        self.pen = np.zeros_like(self.pst)
+        if events:
+            n_p = n_m + 3
+            self.pi = np.zeros((n_p, 3), dtype=np.int64)
+            self.pf = np.zeros((n_p, 6))
+            for k in range(n_st):
+                m0 = line.spec[k, kf.C_M0]
+                self.pi[m0:m0 + line.spec[k, kf.C_SERVERS], kf.Q_ST] = k
+            self.pi[:n_m, kf.Q_STATE] = kf.STARVED
+            self.pi[:n_m, kf.Q_RES] = kf.M_INIT
+            self.pi[n_m:, kf.Q_RES] = (kf.R_LOOP, kf.A_INIT, kf.W_INIT)
+            finite = line.cap[np.isfinite(line.cap)]
+            self.qv = np.zeros((n_st, 2, _pow2(min(int(finite.max(initial=1)), 1024))))
+            self.dq = np.zeros((n_st, 2, int(line.spec[:, kf.C_SERVERS].max()) + 1),
+                               dtype=np.int64)
+            self.ht = np.zeros(n_p)
+            self.he = np.zeros(n_p, dtype=np.int64)
+            self.hp = np.zeros(n_p, dtype=np.int64)
+            self.fifo = np.zeros(n_p, dtype=np.int64)
+            self.fifo[:len(line.init)] = line.init
+            self.gi[kf.G_FN] = len(line.init)
+            self.gi[kf.G_GROW] = -1
+            if line.par_i[kf.P_KIND] == kf.CONWIP:
+                self.gi[kf.G_BACKLOG] = line.par_i[kf.P_CONWIP]
+        else:
+            rooms = line.spec[:, kf.C_ROOM]
+            self.ring = np.zeros((n_st, _pow2(min(int(rooms.max(initial=1)), 1024))))
+            self.exits = np.zeros(max(int(line.par_i[kf.P_CONWIP]), 1))
+            self.exit_id = np.zeros_like(self.exits, dtype=np.int64)
+            self.gi[kf.G_CUR] = -1
+
+    def run(self, feed: Feed) -> int:
+        """Drive the kernel until it is done; returns TIE if the recursion hit one."""
+        ln = self.line
+        while True:
+            if self.events:
+                status = kf.event_kernel(
+                    ln.spec, ln.cap, ln.scrap, ln.mrow, ln.par_i, ln.par_f, feed.dv, feed.dpos,
+                    feed.dfill, self.sf, self.si, self.gf, self.gi, self.pi, self.pf, self.qv,
+                    self.dq, self.ht, self.he, self.hp, self.fifo, self.pst, self.pen)
+            else:
+                status = kf.line_kernel(
+                    ln.spec, ln.scrap, ln.mrow, ln.par_i, ln.par_f, feed.dv, feed.dpos,
+                    feed.dfill, self.sf, self.si, self.gf, self.gi, self.ring, self.exits,
+                    self.exit_id, self.pst, self.pen)
+            if status in (kf.DONE, kf.TIE):
+                return status
+            if status == kf.NEED_DRAWS:
+                feed.refill(int(self.gi[kf.G_ARG]))
+            else:
+                self._grow()
+
+    def _grow(self) -> None:
+        """Widen whichever arrays are full: active periods, departure rings or queues."""
+        if self.si[:, kf.I_NPER].max() + 2 >= self.pst.shape[1]:
+            self.pst = _widen(self.pst)
+            self.pen = _widen(self.pen)
+        if not self.events:
+            old = self.ring
+            width = old.shape[1]
+            if (self.si[:, kf.I_ARR] >= width).any():
+                new = np.zeros((old.shape[0], 2 * width))
+                for j in range(old.shape[0]):
+                    r = np.arange(max(0, self.si[j, kf.I_ARR] - width), self.si[j, kf.I_ARR])
+                    new[j, r & (2 * width - 1)] = old[j, r & (width - 1)]
+                self.ring = new
+        elif (self.si[:, kf.I_QEND] == self.qv.shape[2]).any():
+            old = self.qv
+            width = old.shape[2]
+            new = np.zeros((old.shape[0], 2, 2 * width))
+            for j in range(old.shape[0]):
+                idx = (self.si[j, kf.I_QHEAD] + np.arange(self.si[j, kf.I_QEND])) % width
+                new[j, :, :len(idx)] = old[j][:, idx]
+                self.si[j, kf.I_QHEAD] = 0
+            self.qv = new
+
+    def prepare_failures(self, feed: Feed) -> None:
+        """The recursion's machines draw their first busy time to failure when they start."""
+        for k in range(len(self.line.order)):
+            r = self.line.mrow[k, 0]
+            if r >= 0:
+                self.sf[k, kf.F_BTF] = feed.dv[r, feed.dpos[r]]
+                feed.dpos[r] += 1
+
+
+def _pow2(n: int) -> int:
+    return 1 << max(int(n) - 1, 1).bit_length()
+
+
+def _widen(a: np.ndarray) -> np.ndarray:
+    out = np.zeros((a.shape[0], 2 * a.shape[1]))
+    out[:, :a.shape[1]] = a
+    return out
+
+
+def run_line(model: Model, feed: Feed, warmup: float, record: bool = True,
+             events: bool | None = None) -> tuple[Line, State]:
+    """Simulate one replication on a kernel; `events` forces (or forbids) the event kernel."""
+    line = build_line(model, feed, warmup, record)
+    use_events = not line.single if events is None else events
+    state = State(line, use_events)
+    if not use_events:
+        state.prepare_failures(feed)
+    if state.run(feed) == kf.TIE:  # an event exactly at the end of warm-up: SimPy's order
+        if feed.keep:
+            feed.rewind()
+        else:
+            feed = Feed(feed.seed, feed.replication)
+        line = build_line(model, feed, warmup, record)
+        state = State(line, True)
+        state.run(feed)
+    return line, state
+
+
+_prepared = False
+
+
+def prepare() -> None:
+    """Compile (or load from numba's cache) every kernel, outside any timed section."""
+    global _prepared
+    if _prepared:
+        return
+    from twin.model import build
+    from twin.scenario.schema import Scenario
+
+    scenario = Scenario.model_validate({
+        "name": "warm-up of the kernels", "run": {"horizon": 50, "warmup": 5},
+        "products": {"u": {"route": ["a", "b"], "release": {"conwip": 2}}},
+        "stations": {"a": {"process_time": {"exponential": 1}, "scrap": 0.1, "buffer": 1,
+                           "failures": {"mtbf": {"exponential": 5}, "mttr": 1,
+                                        "mode": "operation"}},
+                     "b": {"process_time": 1.5, "buffer": 0}},
+    })
+    model = build(scenario)
+    for events in (False, True):
+        run_line(model, Feed(0, 0), 5.0, events=events)
+    _prepared = True
+
+
+def simulate(model: Model, replication: int, seed: int, warmup: float) -> ReplicationResult:
+    """One replication of a line model on the flowline engine (see `unsupported`)."""
+    prepare()
+    started = time.perf_counter()
+    line, state = run_line(model, Feed(seed, replication), warmup)
+    elapsed = time.perf_counter() - started
+    return collect(model, line, state, replication, warmup, elapsed)
+
+
+def collect(model: Model, line: Line, state: State, replication: int, warmup: float,
+            elapsed: float) -> ReplicationResult:
+    """The same records as the SimPy engine's `Replication.collect`, in the same order."""
+    sf, si, gf, gi = state.sf, state.si, state.gf, state.gi
+    end = warmup + model.horizon
+    span = end - warmup
+    period_h = model.horizon / HOUR
+    p = model.products[0]
+    fin = int(gi[kf.G_FIN])
+    rows: list[tuple[str, str, str, float]] = [
+        ("product", p.name, "released", int(gi[kf.G_REL])),
+        ("product", p.name, "finished", fin),
+        ("product", p.name, "scrapped", int(gi[kf.G_SCR])),
+        ("product", p.name, "throughput_per_h", fin / period_h),
+        ("product", p.name, "lead_time_h", gf[kf.G_LEAD] / fin / HOUR if fin else math.nan),
+    ]
+    if p.energy_kwh is not None:
+        rows.append(("product", p.name, "gwh_per_year",
+                     fin / period_h * p.energy_kwh * 8760 / 1e6))
+    where = {j: k for k, j in enumerate(line.order)}
+    periods = {}
+    for spec in model.stations:
+        k, name = where[spec.index], spec.name
+        totals = sf[k, :len(STATES)]
+        rows.append(("station", name, "servers", spec.servers))
+        for s, secs in zip(STATES, totals):
+            rows.append(("station", name, f"{s}_h", secs / HOUR))
+        for s, secs, kw in zip(STATES, totals, spec.power_kw):
+            rows.append(("station", name, f"energy_{s}_kwh", kw * secs / HOUR))
+        waits = int(si[k, kf.I_WAITS])
+        rows += [
+            ("station", name, "queue_mean", sf[k, kf.F_QAREA] / span if span > 0 else 0.0),
+            ("station", name, "wait_h", sf[k, kf.F_WAIT] / waits / HOUR if waits else math.nan),
+            ("station", name, "waits", waits),
+            ("station", name, "produced", int(si[k, kf.I_PROD])),
+            ("station", name, "scrapped", int(si[k, kf.I_SCRAP])),
+            ("station", name, "reworked", 0),
+            ("station", name, "process_h", sf[k, kf.F_PROC] / HOUR),
+            ("station", name, "planned_unit_time_h", spec.planned_unit_time / HOUR),
+            ("station", name, "queue_end", int(si[k, kf.I_QEND])),
+        ]
+        n = int(si[k, kf.I_NPER])
+        periods[name] = (state.pst[k, :n] / HOUR, state.pen[k, :n] / HOUR)
+    rows += [
+        ("system", "", "wip_mean", gf[kf.G_WIPAREA] / span if span > 0 else 0.0),
+        ("system", "", "wip_start", int(gi[kf.G_WIPSTART])),
+        ("system", "", "wip_end", int(gi[kf.G_WIP])),
+        ("system", "", "period_h", period_h),
+        ("system", "", "warmup_h", warmup / HOUR),
+    ]
+    kernel = "events" if state.events else "recursion"
+    return ReplicationResult(replication, rows, periods, simulate_s=elapsed,
+                             meta={"kernel": kernel})
