@@ -156,6 +156,12 @@ def run(
         "version": __version__,
         "scenario_sha256": scenario_digest(scenario),
         "versions": versions(),
+        "stations": {
+            name: {"area": st.area, "servers": st.servers,
+                   "x": getattr(st, "x", None), "y": getattr(st, "y", None)}
+            for name, st in scenario.stations.items()},
+        "products": {name: {"energy_kwh": p.energy_kwh} for name, p in scenario.products.items()},
+        "energy": _energy_section(scenario),
         "failed": [{"replication": o.replication, "error": o.error}
                    for o in ordered if o.result is None],
         "deadlocks": [{"replication": o.replication, **o.deadlock}
@@ -163,6 +169,12 @@ def run(
         "timing": {"total_s": time.perf_counter() - started, "simulate_s": simulate_s},
     }
     return Results.from_replications([o.result for o in ordered if o.result is not None], meta)
+
+
+def _energy_section(scenario: Scenario) -> dict | None:
+    """The scenario's energy section (facility loads, tariff, emission factors) as plain data."""
+    section = getattr(scenario, "energy", None)
+    return None if section is None else section.model_dump(mode="json")
 
 
 AUTO_START = 5  # replications run before the first precision check
