@@ -25,4 +25,14 @@ def load(path, overrides=()) -> Scenario:
     return _load(path, overrides)
 
 
-__all__ = ["load", "run", "Results", "Scenario", "ScenarioError", "RunError", "__version__"]
+def experiment(path, overrides=(), vary=None, **options):
+    """Run a scenario file over the points of its `vary:` section and of `vary`
+    ({KEY.PATH: [values]}, full factorial), with common random numbers; returns a Sweep
+    whose `.table()` has one row per point and `.measures()` every point's measures.
+    Options are those of `run` (replications, seed, horizon, warmup, workers, ...)."""
+    from twin.vary import run_sweep
+
+    return run_sweep(path, overrides, {k: list(v) for k, v in (vary or {}).items()}, **options)
+
+
+__all__ = ["load", "run", "experiment", "Results", "Scenario", "ScenarioError", "RunError", "__version__"]

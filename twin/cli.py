@@ -48,6 +48,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="run the replications on a Dask cluster ('local' starts one here)")
     r.add_argument("--resume", action="store_true",
                    help="keep the replications already saved under --out; run the rest")
+    r.add_argument("--vary", action="append", default=[], metavar="KEY.PATH=V1,V2,...",
+                   help="sweep: run every combination of these values (repeatable)")
     r.add_argument("--out", metavar="DIR", help="write tables, summary.json and a report here")
     r.add_argument("--format", choices=["parquet", "csv"], default="parquet",
                    help="table format under --out (default parquet)")
@@ -155,6 +157,8 @@ def _run(args: argparse.Namespace, started: float) -> int:
     if args.resume and not args.out:
         raise ScenarioError("--resume needs --out DIR (the folder of the interrupted run)")
     scenario = twin.load(args.scenario, args.set)
+    if scenario.vary is not None or args.vary:
+        return _sweep(args)
     try:
         results = twin.run(scenario, replications=args.replications, seed=args.seed,
                            horizon=args.horizon, warmup=args.warmup, engine=args.engine,
@@ -182,6 +186,35 @@ def _run(args: argparse.Namespace, started: float) -> int:
         print(json.dumps(doc, indent=2))
     else:
         print(text_summary(doc))
+    return 0
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    """`twin run` of a scenario with `vary:` or `--vary`: every point, one table."""
+    from pathlib import Path
+
+    from twin.backends import default_workers
+    from twin.results import write_table
+    from twin.vary import parse_vary_option, run_sweep
+
+    if args.resume:
+        raise ScenarioError("--resume is not available for sweeps yet; rerun the sweep")
+    sweep = run_sweep(args.scenario, args.set, parse_vary_option(args.vary), out=args.out,
+                      replications=args.replications, seed=args.seed, horizon=args.horizon,
+                      warmup=args.warmup, engine=args.engine,
+                      workers=args.workers or default_workers(), dask=args.dask,
+                      table_format=args.format, progress=not args.quiet and sys.stderr.isatty())
+    table = sweep.table()
+    if args.out:
+        out = Path(args.out)
+        write_table(table, out / "sweep", args.format)
+        write_table(sweep.measures(), out / "measures", args.format)
+        print(f"twin: wrote {out}/ ({len(sweep.points)} points)", file=sys.stderr)
+    if args.json:
+        print(json.dumps(sweep.summary(), indent=2, default=str))
+    else:
+        cols = [c for c in table.columns if not c.endswith(("_lo", "_hi"))]
+        print(table[cols].to_string(index=False))
     return 0
 
 

@@ -25,7 +25,8 @@ from twin.errors import ScenarioError
 from twin.model import Model, build
 from twin.results import Results
 from twin.scenario.schema import Scenario
-from twin.store import ReplicationStore, scenario_digest
+from twin.scenario.load import scenario_hash
+from twin.store import ReplicationStore
 from twin.units import HOUR, parse_duration
 
 
@@ -154,7 +155,7 @@ def run(
         "horizon_h": model.horizon / HOUR,
         "warmup_h": float(model.warmup) / HOUR,
         "version": __version__,
-        "scenario_sha256": scenario_digest(scenario),
+        "scenario_sha256": scenario_hash(scenario),
         "versions": versions(),
         "stations": {
             name: {"area": st.area, "servers": st.servers,

@@ -12,7 +12,6 @@ leaves whole files only; a replication counts as done when its .json says so.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -25,13 +24,8 @@ from twin.engine.replication import ReplicationResult
 from twin.errors import ScenarioError
 from twin.model import Model
 from twin.results import write_atomic, write_table
+from twin.scenario.load import scenario_hash
 from twin.scenario.schema import Scenario
-
-
-def scenario_digest(scenario: Scenario) -> str:
-    """sha256 of the validated scenario's canonical JSON."""
-    canonical = json.dumps(scenario.model_dump(mode="json"), sort_keys=True)
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 class ReplicationStore:
@@ -42,7 +36,7 @@ class ReplicationStore:
         self.fmt = fmt
         self.ext = ".parquet" if fmt == "parquet" else ".csv"
         self.identity = {
-            "scenario_sha256": scenario_digest(scenario),
+            "scenario_sha256": scenario_hash(scenario),
             "seed": model.seed,
             "horizon_s": model.horizon,
             "warmup_s": model.warmup,

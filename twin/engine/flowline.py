@@ -377,6 +377,10 @@ def collect(model: Model, line: Line, state: State, replication: int, warmup: fl
             rows.append(("station", name, f"{s}_h", secs / HOUR))
         for s, secs, kw in zip(STATES, totals, spec.power_kw):
             rows.append(("station", name, f"energy_{s}_kwh", kw * secs / HOUR))
+        for carrier, kws in spec.meters:
+            if carrier != "energy":
+                for s, secs, kw in zip(STATES, totals, kws):
+                    rows.append(("station", name, f"{carrier}_{s}_kwh", kw * secs / HOUR))
         waits = int(si[k, kf.I_WAITS])
         rows += [
             ("station", name, "queue_mean", sf[k, kf.F_QAREA] / span if span > 0 else 0.0),
@@ -398,6 +402,4 @@ def collect(model: Model, line: Line, state: State, replication: int, warmup: fl
         ("system", "", "period_h", period_h),
         ("system", "", "warmup_h", warmup / HOUR),
     ]
-    kernel = "events" if state.events else "recursion"
-    return ReplicationResult(replication, rows, periods, simulate_s=elapsed,
-                             meta={"kernel": kernel})
+    return ReplicationResult(replication, rows, periods, simulate_s=elapsed)

@@ -1,0 +1,148 @@
+"""Sweeps: the points of a `vary:` section (or `--vary`), each run with common random numbers.
+
+A point is the scenario file with `KEY.PATH=VALUE` overrides applied, loaded and validated
+like any scenario, so a bad level is reported at the edge with its key path. Every point runs
+with the same seed and replications: differences between points are not sampling noise
+from different streams.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from twin.analysis.compare import replication_kpis
+from twin.analysis.stats import ci95
+from twin.errors import ScenarioError
+from twin.results import Results
+
+
+@dataclass(frozen=True)
+class Point:
+    """One point of a sweep: its label, the overrides that make it, and its factor levels."""
+
+    label: str
+    overrides: tuple[str, ...]
+    factors: dict[str, Any] = field(default_factory=dict)
+
+
+def _value_text(value: Any) -> str:
+    """A YAML flow text for an override value."""
+    return yaml.safe_dump(value, default_flow_style=True, width=10**6).strip().removesuffix("...").strip()
+
+
+def _split_levels(text: str) -> list[str]:
+    """Split 'a,b,{x: 1, y: 2}' at top-level commas."""
+    parts, depth, current = [], 0, []
+    for ch in text:
+        if ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+        if ch == "," and depth == 0:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    parts.append("".join(current))
+    return [p.strip() for p in parts if p.strip()]
+
+
+def parse_vary_option(texts: Sequence[str]) -> dict[str, list[Any]]:
+    """`--vary KEY.PATH=v1,v2,...` options -> factorial factors."""
+    factors: dict[str, list[Any]] = {}
+    for text in texts:
+        key, sep, values = text.partition("=")
+        if not sep or not key.strip() or not values.strip():
+            raise ScenarioError(f"--vary {text!r}: expected KEY.PATH=v1,v2,... "
+                                f"(e.g. stations.weld.servers=1,2,3)")
+        try:
+            factors[key.strip()] = [yaml.safe_load(v) for v in _split_levels(values)]
+        except yaml.YAMLError as e:
+            raise ScenarioError(f"--vary {text!r}: a value is not valid YAML ({e})") from None
+    return factors
+
+
+def points(vary: Any, extra_factors: dict[str, list[Any]] | None = None) -> list[Point]:
+    """All points: every variant (or the scenario itself) × every factorial combination."""
+    factorial = dict(vary.factorial) if vary is not None else {}
+    factorial.update(extra_factors or {})
+    variants = dict(vary.variants) if vary is not None else {}
+    base = [(name, dict(sets)) for name, sets in variants.items()] or [("", {})]
+    keys = list(factorial)
+    combos = list(itertools.product(*(factorial[k] for k in keys))) if keys else [()]
+    result = []
+    for name, sets in base:
+        for combo in combos:
+            levels = dict(zip(keys, combo))
+            label = ",".join(f"{k.split('.')[-2] if k.count('.') else k}."
+                             f"{k.split('.')[-1]}={_value_text(v)}" for k, v in levels.items())
+            label = "/".join(x for x in (name, label) if x) or "base"
+            overrides = tuple(f"{k}={_value_text(v)}" for k, v in {**sets, **levels}.items())
+            result.append(Point(label, overrides, {**({"variant": name} if name else {}),
+                                                   **levels}))
+    return result
+
+
+@dataclass
+class Sweep:
+    """The results of every point of a sweep."""
+
+    points: list[Point]
+    results: dict[str, Results]
+
+    def table(self) -> pd.DataFrame:
+        """One row per point: its factor levels and each headline KPI's mean and 95% CI."""
+        rows = []
+        for point in self.points:
+            kpis = replication_kpis(self.results[point.label].measures)
+            row: dict[str, Any] = {"point": point.label, **point.factors}
+            for col in kpis.columns:
+                stat = ci95(kpis[col].to_numpy(float))
+                row[col] = stat["mean"]
+                row[f"{col}_lo"], row[f"{col}_hi"] = stat["ci95"]
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def measures(self) -> pd.DataFrame:
+        """The measures of every point in one tidy table, with a `point` column."""
+        return pd.concat([r.measures.assign(point=label) for label, r in self.results.items()],
+                         ignore_index=True)
+
+    def summary(self) -> dict[str, Any]:
+        return {"points": [{"point": p.label, "factors": p.factors,
+                            "summary": self.results[p.label].summary()} for p in self.points]}
+
+
+def run_sweep(path: str | Path, overrides: Sequence[str] = (),
+              extra_factors: dict[str, list[Any]] | None = None,
+              out: str | Path | None = None, **run_options: Any) -> Sweep:
+    """Load every point of the sweep (all validated before any runs), then run each."""
+    import twin
+
+    base = twin.load(path, overrides)
+    pts = points(base.vary, extra_factors)
+    scenarios = {}
+    problems = []
+    for point in pts:
+        try:
+            scenarios[point.label] = twin.load(path, [*overrides, "vary=", *point.overrides])
+        except ScenarioError as e:
+            problems += e.problems
+    if problems:
+        raise ScenarioError(problems)
+    results = {}
+    for i, point in enumerate(pts):
+        where = None if out is None else Path(out) / "points" / f"p{i:03d}"
+        results[point.label] = twin.run(scenarios[point.label], out=where, **run_options)
+        if where is not None:
+            (where / "point.json").write_text(json.dumps(
+                {"point": point.label, "factors": point.factors}, indent=2, default=str))
+    return Sweep(pts, results)
