@@ -53,6 +53,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--out", metavar="DIR", help="write tables, summary.json and a report here")
     r.add_argument("--format", choices=["parquet", "csv"], default="parquet",
                    help="table format under --out (default parquet)")
+    r.add_argument("--event-log", action="store_true",
+                   help="also write every unit's events (event_log table under --out)")
     r.add_argument("--json", action="store_true", help="print the summary JSON on stdout")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -164,6 +166,7 @@ def _run(args: argparse.Namespace, started: float) -> int:
                            horizon=args.horizon, warmup=args.warmup, engine=args.engine,
                            workers=args.workers or default_workers(), dask=args.dask, out=args.out,
                            resume=args.resume, table_format=args.format,
+                           event_log=args.event_log,
                            progress=not args.quiet and sys.stderr.isatty())
     except KeyboardInterrupt:
         if args.out:

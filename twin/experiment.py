@@ -45,7 +45,7 @@ def _override_duration(value: float | str | None, what: str) -> float | str | No
 
 def prepare(scenario: Scenario, replications: int | None = None, seed: int | None = None,
             horizon: float | str | None = None, warmup: float | str | None = None,
-            engine: str | None = None) -> Model:
+            engine: str | None = None, event_log: bool = False) -> Model:
     """The model to simulate: the scenario with the run settings given here applied."""
     model = build(scenario)
     changes: dict = {}
@@ -72,6 +72,8 @@ def prepare(scenario: Scenario, replications: int | None = None, seed: int | Non
         if engine not in ("simpy", "flowline"):
             raise ScenarioError(f"--engine must be simpy or flowline, got {engine!r}")
         changes["engine"] = engine
+    if event_log:
+        changes["event_log"] = True
     model = replace(model, **changes)
     if model.warmup == "auto":
         raise ScenarioError(
@@ -98,6 +100,7 @@ def run(
     out: str | Path | None = None,
     resume: bool = False,
     table_format: str = "parquet",
+    event_log: bool = False,
     progress: bool = False,
     on_outcome: Callable[[Outcome], None] | None = None,
 ) -> Results:
@@ -107,10 +110,11 @@ def run(
     strings with units ("30 d"). `workers` local processes (None: all cores) or a Dask
     cluster (`dask="local"` or a scheduler address) run the replications; results are the
     same whichever runs them. With `out`, every replication is saved as it finishes and
-    `resume=True` skips those already saved by an earlier, interrupted run.
+    `resume=True` skips those already saved by an earlier, interrupted run. `event_log`
+    records every unit's events (Results.events), for process mining.
     """
     started = time.perf_counter()
-    model = prepare(scenario, replications, seed, horizon, warmup, engine)
+    model = prepare(scenario, replications, seed, horizon, warmup, engine, event_log)
     store = None
     done: dict[int, Outcome] = {}
     if out is not None:

@@ -80,6 +80,7 @@ class Model:
     max_replications: int = 100
     max_wip: int = 5_000_000  # guard: more units than this in the system is a runaway run
     max_wall_s: float | None = None  # guard: wall-clock seconds per replication
+    event_log: bool = False  # record every unit's events (memory grows with the horizon)
 
     def station(self, name: str) -> StationModel:
         return next(s for s in self.stations if s.name == name)

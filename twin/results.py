@@ -18,6 +18,7 @@ from twin.analysis import kpis
 MEASURE_COLUMNS = ["replication", "kind", "entity", "measure", "value"]
 PERIOD_COLUMNS = ["replication", "station", "start_h", "end_h"]
 TIMELINE_COLUMNS = ["replication", "time_h", "kind", "entity", "measure", "value"]
+EVENT_COLUMNS = ["replication", "unit", "product", "activity", "station", "start_h", "end_h"]
 
 
 @dataclass
@@ -30,6 +31,7 @@ class Results:
     active_periods: pd.DataFrame
     meta: dict[str, Any] = field(default_factory=dict)
     timeline: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=TIMELINE_COLUMNS))
+    events: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=EVENT_COLUMNS))
 
     @classmethod
     def from_replications(cls, reps: Sequence, meta: dict[str, Any]) -> Results:
@@ -47,7 +49,9 @@ class Results:
         timeline = pd.DataFrame(
             [(r.replication, *row) for r in reps for row in r.timeline], columns=TIMELINE_COLUMNS)
         timeline["value"] = timeline["value"].astype(float)
-        return cls(measures, periods, dict(meta), timeline)
+        events = pd.DataFrame(
+            [(r.replication, *row) for r in reps for row in r.events], columns=EVENT_COLUMNS)
+        return cls(measures, periods, dict(meta), timeline, events)
 
     def summary(self) -> dict[str, Any]:
         """The summary document of results.md."""
@@ -70,6 +74,8 @@ class Results:
         for name, table in (("measures", self.measures), ("active_periods", self.active_periods),
                             ("timeline", self.timeline)):
             write_table(table, out / name, fmt)
+        if len(self.events):
+            write_table(self.events, out / "event_log", fmt)
         return out
 
 

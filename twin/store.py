@@ -23,7 +23,7 @@ from twin.backends import Outcome
 from twin.engine.replication import ReplicationResult
 from twin.errors import ScenarioError
 from twin.model import Model
-from twin.results import write_atomic, write_table
+from twin.results import EVENT_COLUMNS, write_atomic, write_table
 from twin.scenario.load import scenario_hash
 from twin.scenario.schema import Scenario
 
@@ -41,6 +41,7 @@ class ReplicationStore:
             "horizon_s": model.horizon,
             "warmup_s": model.warmup,
             "engine": model.engine,
+            "event_log": model.event_log,
             "version": __version__,
         }
 
@@ -80,7 +81,10 @@ class ReplicationStore:
                                     columns=["time_h", "kind", "entity", "measure", "value"])
             timeline["value"] = timeline["value"].astype(float)
             write_table(timeline, stem.with_name(stem.name + ".timeline"), self.fmt)
-            record.update(status="ok", simulate_s=res.simulate_s,
+            if res.events:
+                events = pd.DataFrame(res.events, columns=EVENT_COLUMNS[1:])
+                write_table(events, stem.with_name(stem.name + ".events"), self.fmt)
+            record.update(status="ok", simulate_s=res.simulate_s, events=bool(res.events),
                           stations=list(res.active_periods))
         write_atomic(stem.with_suffix(".json"), json.dumps(record).encode())
 
@@ -103,6 +107,8 @@ class ReplicationStore:
                 measures = self._read(stem.with_name(stem.name + ".measures" + self.ext))
                 periods = self._read(stem.with_name(stem.name + ".periods" + self.ext))
                 timeline = self._read(stem.with_name(stem.name + ".timeline" + self.ext))
+                events = (self._read(stem.with_name(stem.name + ".events" + self.ext))
+                          if record.get("events") else pd.DataFrame(columns=EVENT_COLUMNS[1:]))
             except (OSError, ValueError):
                 continue
             measures["entity"] = measures["entity"].fillna("").astype(str)
@@ -115,5 +121,6 @@ class ReplicationStore:
             timeline["entity"] = timeline["entity"].fillna("").astype(str)
             done[r] = Outcome(r, ReplicationResult(
                 r, rows, spans, simulate_s=record.get("simulate_s", 0.0),
-                timeline=list(timeline.itertuples(index=False, name=None))))
+                timeline=list(timeline.itertuples(index=False, name=None)),
+                events=list(events.itertuples(index=False, name=None))))
         return done

@@ -31,6 +31,7 @@ class ReplicationResult:
     active_periods: dict[str, tuple[np.ndarray, np.ndarray]]  # station -> (starts_h, ends_h)
     simulate_s: float = 0.0
     timeline: list[tuple[float, str, str, str, float]] = field(default_factory=list)
+    events: list[tuple[int, str, str, str, float, float]] = field(default_factory=list)
     # (time_h at the interval's end, kind, entity, measure, value in that interval)
 
 
@@ -56,6 +57,10 @@ class Replication:
              for k, st in enumerate(p.steps)]
             for p in model.products]
         self.routes = [p.steps for p in model.products]
+        self.units = 0  # units created so far: the next unit's id
+        # (unit, product, activity, station or -1, start s, end s) when an event log is asked for
+        self.events: list[tuple[int, int, str, int, float, float]] | None = (
+            [] if model.event_log else None)
         n = len(model.products)
         self.wip = Area()
         self.released = [0] * n
@@ -103,18 +108,26 @@ class Replication:
         """A new unit enters the system now."""
         self.released[product] += 1
         self.wip.add(1, now)
-        return Unit(product, now)
+        self.units += 1
+        unit = Unit(self.units, product, now)
+        if self.events is not None:
+            self.events.append((unit.id, product, "release", -1, now, now))
+        return unit
 
     def finish(self, unit: Unit, now: float) -> None:
         p = unit.product
         self.finished[p] += 1
         self.lead_sum[p] += now - unit.released
         self.wip.add(-1, now)
+        if self.events is not None:
+            self.events.append((unit.id, p, "finish", -1, now, now))
         self._leave(p)
 
     def scrap(self, unit: Unit, now: float) -> None:
         self.scrapped[unit.product] += 1
         self.wip.add(-1, now)
+        if self.events is not None:
+            self.events.append((unit.id, unit.product, "scrap", -1, now, now))
         self._leave(unit.product)
 
     def _leave(self, p: int) -> None:
@@ -144,13 +157,16 @@ class Replication:
                 self.release_wake[p] = wake = env.event()
                 yield wake
             self.backlog[p] -= 1
-            unit = Unit(p, env.now)
+            self.units += 1
+            unit = Unit(self.units, p, env.now)
             if not first.offer(unit, env.now):
                 wait = env.event()
                 first.blocked.append((unit, wait))
                 yield wait
             # released when it enters the system (buffer or machine), not while outside
             unit.released = env.now
+            if self.events is not None:
+                self.events.append((unit.id, p, "release", -1, env.now, env.now))
             self.released[p] += 1
             self.wip.add(1, env.now)
 
@@ -286,7 +302,18 @@ class Replication:
             ("system", "", "warmup_h", self.warmup / HOUR),
         ]
         return ReplicationResult(self.replication, rows, periods, simulate_s=elapsed,
-                                 timeline=self.samples)
+                                 timeline=self.samples, events=self._event_rows())
+
+    def _event_rows(self) -> list[tuple[int, str, str, str, float, float]]:
+        """The event log in hours, names resolved; events that ended before the warm-up
+        did are left out (the log covers the measured period, like every statistic)."""
+        if self.events is None:
+            return []
+        products = [p.name for p in self.model.products]
+        stations = [s.name for s in self.model.stations]
+        w = self.warmup
+        return [(u, products[p], activity, stations[k] if k >= 0 else "", a / HOUR, b / HOUR)
+                for u, p, activity, k, a, b in self.events if b >= w]
 
 
 MAX_INTERVALS = 5000

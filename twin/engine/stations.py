@@ -25,9 +25,10 @@ if TYPE_CHECKING:
 class Unit:
     """One unit of a product on its way through the factory."""
 
-    __slots__ = ("product", "step", "released", "entered")
+    __slots__ = ("id", "product", "step", "released", "entered")
 
-    def __init__(self, product: int, released: float):
+    def __init__(self, id: int, product: int, released: float):
+        self.id = id
         self.product = product
         self.step = 0
         self.released = released
@@ -190,6 +191,7 @@ def run_machine(env: simpy.Environment, m: Machine, st: Station, rep: Replicatio
         m.busy_to_failure = next(ttf)
     routes = rep.routes
     stations = rep.stations
+    log = rep.events  # None unless an event log was asked for
     while True:
         if m.down:
             yield m.repaired
@@ -207,14 +209,17 @@ def run_machine(env: simpy.Environment, m: Machine, st: Station, rep: Replicatio
         st.wait_sum += now - unit.entered
         st.waits += 1
         m.set(BUSY, now)
+        if log is not None and now > unit.entered:
+            log.append((unit.id, unit.product, "queue", spec.index, unit.entered, now))
         again = True
         while again:  # more than once only for rework on this same station
             again = False
             t = next(ptimes)
+            started = env.now
             if time_failures:
                 left = t
                 while True:
-                    started = env.now
+                    resumed = env.now
                     m.processing = True
                     try:
                         yield timeout(left)
@@ -222,7 +227,7 @@ def run_machine(env: simpy.Environment, m: Machine, st: Station, rep: Replicatio
                         break
                     except simpy.Interrupt:
                         m.processing = False
-                        left -= env.now - started
+                        left -= env.now - resumed
                         yield m.repaired
             elif op_failures:
                 left = t
@@ -242,6 +247,8 @@ def run_machine(env: simpy.Environment, m: Machine, st: Station, rep: Replicatio
             now = env.now
             st.produced += 1
             st.process_sum += t
+            if log is not None:
+                log.append((unit.id, unit.product, "process", spec.index, started, now))
             if scrap and next(scrap_u) < scrap:
                 st.scrapped += 1
                 rep.scrap(unit, now)
@@ -273,6 +280,8 @@ def run_machine(env: simpy.Environment, m: Machine, st: Station, rep: Replicatio
                     check_deadlock(target, now)
                 yield wait
                 st.n_blocked -= 1
+                if log is not None:
+                    log.append((unit.id, unit.product, "blocked", spec.index, now, env.now))
                 m.blocked_on = None
 
 
