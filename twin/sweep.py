@@ -87,7 +87,7 @@ def sweep(scenario: Scenario, layouts: pd.DataFrame, replications: int | None = 
             raise ScenarioError(f"sweep: layout column {column!r} is not "
                                 f"stations.<station>.buffer or stations.<station>.servers")
     records = layouts.to_dict("records")
-    workers = os.cpu_count() or 1 if workers is None else max(1, int(workers))
+    workers = (os.cpu_count() or 1) if workers is None else max(1, int(workers))
     reps = list(range(int(model.replications)))
     warm = float(model.warmup)
     n_chunks = min(len(records), 4 * workers) or 1

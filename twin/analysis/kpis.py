@@ -6,13 +6,13 @@ resource that adds rows to the tables, feeds the same summary.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from twin.analysis import energy
 from twin.analysis.bottleneck import bottleneck_shares
 from twin.analysis.oee import oee
 from twin.analysis.stats import ci95
@@ -25,7 +25,7 @@ def wide(measures: pd.DataFrame, kind: str) -> pd.DataFrame:
     """One row per (replication, entity), one column per measure, entities in input order."""
     sub = measures[measures["kind"] == kind]
     table = sub.pivot_table(index=["replication", "entity"], columns="measure", values="value",
-                            aggfunc="first", sort=False)
+                            aggfunc="first", sort=False, dropna=False)
     table.columns.name = None
     return table
 
@@ -79,8 +79,12 @@ def _bottleneck(periods: pd.DataFrame, stations: list[str], meta: Mapping[str, A
     return out
 
 
-def summary(measures: pd.DataFrame, periods: pd.DataFrame, meta: Mapping[str, Any]) -> dict:
-    """The summary JSON document of results.md (fixed fields first, extensions after)."""
+def summary(measures: pd.DataFrame, periods: pd.DataFrame, meta: Mapping[str, Any],
+            timeline: pd.DataFrame | None = None) -> dict:
+    """The summary JSON document of results.md (fixed fields first, extensions after).
+
+    With the `timeline` table the energy block also has peak demand and time-of-use cost.
+    """
     doc: dict[str, Any] = {
         "scenario": meta["scenario"],
         "engine": meta["engine"],
@@ -115,12 +119,14 @@ def summary(measures: pd.DataFrame, periods: pd.DataFrame, meta: Mapping[str, An
             "produced": ci95(rows["produced"].to_numpy(float)),
         }
     doc["bottleneck"] = _bottleneck(periods, stations, meta)
-    total = st.groupby(level="replication", sort=True)["energy_kwh"].sum()
-    finished = prod.groupby(level="replication", sort=True)["finished"].sum()
-    per_unit = [t / f if f else math.nan for t, f in zip(total.to_numpy(), finished.to_numpy())]
-    doc["energy"] = {"total_kwh": ci95(total.to_numpy(float)), "kwh_per_unit": ci95(per_unit)}
-    flow = (prod["throughput_per_h"] * prod["lead_time_h"].fillna(0.0)).groupby(
-        level="replication", sort=True).sum()
+    # total_kwh: stations' electricity + facility electricity - recovered (docs/energy.md)
+    doc["energy"] = energy.summary_block(measures, meta, timeline)
+    # Little's law over every unit that left: finished ones and scrapped ones
+    left = (prod["throughput_per_h"] * prod["lead_time_h"].fillna(0.0)
+            + prod["scrapped"] / system["period_h"].reindex(
+                prod.index.get_level_values("replication")).to_numpy()
+            * prod["scrapped_time_h"].fillna(0.0))
+    flow = left.groupby(level="replication", sort=True).sum()
     doc["checks"] = {"littles_law_wip": ci95(flow.to_numpy(float))}
     doc["deadlocks"] = list(meta.get("deadlocks", []))
     doc["run"] = {

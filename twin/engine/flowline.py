@@ -260,7 +260,8 @@ class State:
         if not self.events:
             old = self.ring
             width = old.shape[1]
-            if (self.si[:, kf.I_ARR] >= width).any():
+            rooms = self.line.spec[:, kf.C_ROOM]
+            if ((rooms > width) & (self.si[:, kf.I_ARR] >= width)).any():
                 new = np.zeros((old.shape[0], 2 * width))
                 for j in range(old.shape[0]):
                     r = np.arange(max(0, self.si[j, kf.I_ARR] - width), self.si[j, kf.I_ARR])
@@ -290,7 +291,8 @@ def _pow2(n: int) -> int:
 
 
 def _widen(a: np.ndarray) -> np.ndarray:
-    out = np.zeros((a.shape[0], 2 * a.shape[1]))
+    """Four times as wide (the kernels write before they read, so no zero-fill)."""
+    out = np.empty((a.shape[0], 4 * a.shape[1]))
     out[:, :a.shape[1]] = a
     return out
 
@@ -356,13 +358,15 @@ def collect(model: Model, line: Line, state: State, replication: int, warmup: fl
     span = end - warmup
     period_h = model.horizon / HOUR
     p = model.products[0]
-    fin = int(gi[kf.G_FIN])
+    fin, scr = int(gi[kf.G_FIN]), int(gi[kf.G_SCR])
     rows: list[tuple[str, str, str, float]] = [
         ("product", p.name, "released", int(gi[kf.G_REL])),
         ("product", p.name, "finished", fin),
-        ("product", p.name, "scrapped", int(gi[kf.G_SCR])),
+        ("product", p.name, "scrapped", scr),
         ("product", p.name, "throughput_per_h", fin / period_h),
         ("product", p.name, "lead_time_h", gf[kf.G_LEAD] / fin / HOUR if fin else math.nan),
+        ("product", p.name, "scrapped_time_h",
+         gf[kf.G_SCRSUM] / scr / HOUR if scr else math.nan),
     ]
     if p.energy_kwh is not None:
         rows.append(("product", p.name, "gwh_per_year",

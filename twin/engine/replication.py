@@ -67,6 +67,7 @@ class Replication:
         self.finished = [0] * n
         self.scrapped = [0] * n
         self.lead_sum = [0.0] * n
+        self.scrap_sum = [0.0] * n  # time in system of scrapped units (Little's law)
         self.wip_start = 0
         self.backlog = [0] * n
         self.release_wake: list[simpy.Event | None] = [None] * n
@@ -125,6 +126,7 @@ class Replication:
 
     def scrap(self, unit: Unit, now: float) -> None:
         self.scrapped[unit.product] += 1
+        self.scrap_sum[unit.product] += now - unit.released
         self.wip.add(-1, now)
         if self.events is not None:
             self.events.append((unit.id, unit.product, "scrap", -1, now, now))
@@ -218,6 +220,7 @@ class Replication:
         self.finished = [0] * n
         self.scrapped = [0] * n
         self.lead_sum = [0.0] * n
+        self.scrap_sum = [0.0] * n
         self.wip.restart(now)
         self.wip_start = self.wip.level
         for st in self.stations:
@@ -261,6 +264,8 @@ class Replication:
                 ("product", p.name, "throughput_per_h", fin / period_h),
                 ("product", p.name, "lead_time_h",
                  self.lead_sum[j] / fin / HOUR if fin else math.nan),
+                ("product", p.name, "scrapped_time_h",
+                 self.scrap_sum[j] / self.scrapped[j] / HOUR if self.scrapped[j] else math.nan),
             ]
             if p.energy_kwh is not None:
                 rows.append(("product", p.name, "gwh_per_year",

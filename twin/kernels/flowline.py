@@ -52,8 +52,8 @@ N_SI = 12
 P_KIND, P_CONWIP, P_ROWA, P_RECORD = range(4)
 P_WARMUP, P_END = range(2)
 # global float state
-G_A, G_WIPAREA, G_LEAD, G_CURE, G_CURREL, G_NOW, G_WIPLAST = range(7)
-N_GF = 7
+G_A, G_WIPAREA, G_LEAD, G_CURE, G_CURREL, G_NOW, G_WIPLAST, G_SCRSUM = range(8)
+N_GF = 8
 # global int state
 (G_N, G_REL, G_FIN, G_SCR, G_PREREL, G_PREEXIT, G_ENDEXIT, G_CUR, G_ARG, G_NEXIT, G_EID,
  G_HN, G_FHEAD, G_FN, G_BACKLOG, G_RWAIT, G_WIP, G_WIPSTART, G_DONE) = range(19)
@@ -105,12 +105,32 @@ def _heap_pop(keys, vals, n):
 
 
 @njit(cache=True)
+def _budget(spec, mrow, dpos, dfill, si, ring, pst, record):
+    """How many more units can pass every station before a stream, ring or period array
+    runs out (each unit takes at most one of each per station); (n, status, arg)."""
+    n = 1 << 62
+    status, arg = DONE, -1
+    width = ring.shape[1]
+    for k in range(spec.shape[0]):
+        for row in (spec[k, C_ROWP], spec[k, C_ROWS]):
+            if row >= 0 and dfill[row] - dpos[row] < n:
+                n, status, arg = dfill[row] - dpos[row], NEED_DRAWS, row
+        if spec[k, C_ROOM] > width and width - si[k, I_ARR] < n:
+            n, status, arg = width - si[k, I_ARR], GROW, k
+        if record and pst.shape[1] - 1 - si[k, I_NPER] < n:
+            n, status, arg = pst.shape[1] - 1 - si[k, I_NPER], GROW, k
+    return n, status, arg
+
+
+@njit(cache=True)
 def line_kernel(spec, scrap, mrow, par_i, par_f, dv, dpos, dfill, sf, si, gf, gi, ring,
                 exits, exit_id, pst, pen):
     """Run the single-machine line recursion until the next release is at or after `end`.
 
     `ring[k, r % W]` holds the time arrival r left station k (W a power of two; needs
-    W >= min(room, arrivals)). `exits` is a min-heap of exit times (CONWIP releases).
+    W >= min(room, arrivals)). `exits` is a min-heap of exit times (CONWIP releases). A
+    unit's trip runs in an inner loop with its times in registers; it is saved to `gi`/`gf`
+    only if a failure stream runs dry in the middle of it.
     """
     n_st = spec.shape[0]
     w = par_f[P_WARMUP]
@@ -118,13 +138,22 @@ def line_kernel(spec, scrap, mrow, par_i, par_f, dv, dpos, dfill, sf, si, gf, gi
     kind = par_i[P_KIND]
     record = par_i[P_RECORD]
     mask = ring.shape[1] - 1
-    width = ring.shape[1]
-    n_per = pst.shape[1]
     if gi[G_DONE]:
         return DONE
+    budget, status, arg = _budget(spec, mrow, dpos, dfill, si, ring, pst, record)
+    k = gi[G_CUR]
+    e = gf[G_CURE]
+    rel = gf[G_CURREL]
+    if k >= 0 and budget <= 0:
+        gi[G_ARG] = arg
+        return status
     while True:
-        k = gi[G_CUR]
         if k < 0:  # release the next unit into station 0
+            if budget <= 0:
+                budget, status, arg = _budget(spec, mrow, dpos, dfill, si, ring, pst, record)
+                if budget <= 0:
+                    gi[G_ARG] = arg
+                    return status
             avail = 0.0
             a = 0.0
             if kind == SATURATED:
@@ -156,125 +185,112 @@ def line_kernel(spec, scrap, mrow, par_i, par_f, dv, dpos, dfill, sf, si, gf, gi
                 gi[G_PREREL] += 1
             else:
                 gi[G_REL] += 1
-            gf[G_CURE] = avail
-            gf[G_CURREL] = avail
-            gi[G_CUR] = 0
+            e = avail
+            rel = avail
             k = 0
-        # --- one visit of the current unit at station k --------------------------------
-        r = si[k, I_ARR]
-        room = spec[k, C_ROOM]
-        if room > width and r >= width:
-            gi[G_ARG] = k
-            return GROW
-        if record and si[k, I_NPER] >= n_per - 1:
-            gi[G_ARG] = k
-            return GROW
-        rp = spec[k, C_ROWP]
-        pp = dpos[rp]
-        if pp == dfill[rp]:
-            gi[G_ARG] = rp
-            return NEED_DRAWS
-        e = gf[G_CURE]
-        s = max(e, sf[k, F_FREE])
-        t = dv[rp, pp]
-        now = s
-        left = t
-        down = 0.0
-        rf = mrow[k, 0]
-        btf = 0.0
-        if rf >= 0:  # operation-dependent failures: busy time to failure runs while busy
-            rr = mrow[k, 1]
-            pf = dpos[rf]
-            pr = dpos[rr]
-            btf = sf[k, F_BTF]
-            while left >= btf:
-                now = now + btf
-                left -= btf
-                if pr == dfill[rr]:
-                    gi[G_ARG] = rr
-                    return NEED_DRAWS
-                if pf == dfill[rf]:
-                    gi[G_ARG] = rf
-                    return NEED_DRAWS
-                fail_at = now
-                now = now + dv[rr, pr]
-                pr += 1
-                down += _clip(now, w, end) - _clip(fail_at, w, end)
-                btf = dv[rf, pf]
-                pf += 1
-            btf -= left
-        c = now + left
-        scrapped = False
-        rs = spec[k, C_ROWS]
-        if rs >= 0:
-            if dpos[rs] == dfill[rs]:
-                gi[G_ARG] = rs
-                return NEED_DRAWS
-            scrapped = dv[rs, dpos[rs]] < scrap[k]
-            dpos[rs] += 1
-        if w > 0 and (s == w or c == w):
-            return TIE
-        d = c
-        last = scrapped or k == n_st - 1
-        if not last:
-            room1 = spec[k + 1, C_ROOM]
-            r1 = si[k + 1, I_ARR]
-            if room1 >= 0 and r1 >= room1:
-                d = max(c, ring[k + 1, (r1 - room1) & mask])
-        # commit
-        dpos[rp] = pp + 1
-        if rf >= 0:
-            dpos[rf] = pf
-            dpos[rr] = pr
-            sf[k, F_BTF] = btf
-        cs = _clip(s, w, end)
-        cc = _clip(c, w, end)
-        sf[k, STARVED] += cs - _clip(sf[k, F_FREE], w, end)
-        sf[k, BUSY] += cc - cs - down
-        sf[k, DOWN] += down
-        sf[k, BLOCKED] += _clip(d, w, end) - cc
-        sf[k, F_QAREA] += cs - _clip(e, w, end)
-        if w <= s < end:
-            si[k, I_WAITS] += 1
-            sf[k, F_WAIT] += s - e
-        if w <= c < end:
-            si[k, I_PROD] += 1
-            sf[k, F_PROC] += t
-            if scrapped:
-                si[k, I_SCRAP] += 1
-        if e < end <= s:
-            si[k, I_QEND] += 1
-        if room >= 0:
-            ring[k, r & mask] = d
-        si[k, I_ARR] = r + 1
-        sf[k, F_FREE] = d
-        if record:  # active while busy or down: [s, c], merged when touching
-            npd = si[k, I_NPER]
-            if npd > 0 and pen[k, npd - 1] == cs:
-                pen[k, npd - 1] = cc
-            elif cc > cs:
-                pst[k, npd] = cs
-                pen[k, npd] = cc
-                si[k, I_NPER] = npd + 1
-        if last:
-            rel = gf[G_CURREL]
-            gf[G_WIPAREA] += cc - _clip(rel, w, end)
-            if c < w:
-                gi[G_PREEXIT] += 1
-            if c < end:
-                gi[G_ENDEXIT] += 1
-                if c >= w:
-                    if scrapped:
-                        gi[G_SCR] += 1
-                    else:
-                        gi[G_FIN] += 1
-                        gf[G_LEAD] += c - rel
-            if kind == CONWIP:
-                gi[G_NEXIT] = _heap_push(exits, exit_id, gi[G_NEXIT], c, 0)
-            gi[G_CUR] = -1
-        else:
-            gi[G_CUR] = k + 1
-            gf[G_CURE] = d
+            budget -= 1
+        ce = _clip(e, w, end)
+        while True:  # the unit visits station k
+            rp = spec[k, C_ROWP]
+            pp = dpos[rp]
+            s = max(e, sf[k, F_FREE])
+            t = dv[rp, pp]
+            now = s
+            left = t
+            down = 0.0
+            rf = mrow[k, 0]
+            if rf >= 0:  # operation-dependent failures: busy time to failure runs while busy
+                rr = mrow[k, 1]
+                pf = dpos[rf]
+                pr = dpos[rr]
+                btf = sf[k, F_BTF]
+                while left >= btf:
+                    if pr == dfill[rr] or pf == dfill[rf]:
+                        gi[G_ARG] = rr if pr == dfill[rr] else rf
+                        gi[G_CUR] = k
+                        gf[G_CURE] = e
+                        gf[G_CURREL] = rel
+                        return NEED_DRAWS
+                    now = now + btf
+                    left -= btf
+                    fail_at = now
+                    now = now + dv[rr, pr]
+                    pr += 1
+                    down += _clip(now, w, end) - _clip(fail_at, w, end)
+                    btf = dv[rf, pf]
+                    pf += 1
+                dpos[rf] = pf
+                dpos[rr] = pr
+                sf[k, F_BTF] = btf - left
+            c = now + left
+            dpos[rp] = pp + 1
+            scrapped = False
+            rs = spec[k, C_ROWS]
+            if rs >= 0:
+                scrapped = dv[rs, dpos[rs]] < scrap[k]
+                dpos[rs] += 1
+            if w > 0 and (s == w or c == w):
+                return TIE
+            d = c
+            last = scrapped or k == n_st - 1
+            if not last:
+                room1 = spec[k + 1, C_ROOM]
+                r1 = si[k + 1, I_ARR]
+                if room1 >= 0 and r1 >= room1:
+                    d = max(c, ring[k + 1, (r1 - room1) & mask])
+            cs = _clip(s, w, end)
+            cc = _clip(c, w, end)
+            cd = _clip(d, w, end)
+            sf[k, STARVED] += cs - _clip(sf[k, F_FREE], w, end)
+            sf[k, BUSY] += cc - cs - down
+            sf[k, DOWN] += down
+            sf[k, BLOCKED] += cd - cc
+            sf[k, F_QAREA] += cs - ce
+            if w <= s < end:
+                si[k, I_WAITS] += 1
+                sf[k, F_WAIT] += s - e
+            if w <= c < end:
+                si[k, I_PROD] += 1
+                sf[k, F_PROC] += t
+                if scrapped:
+                    si[k, I_SCRAP] += 1
+            if e < end <= s:
+                si[k, I_QEND] += 1
+            r = si[k, I_ARR]
+            if spec[k, C_ROOM] >= 0:
+                ring[k, r & mask] = d
+            si[k, I_ARR] = r + 1
+            sf[k, F_FREE] = d
+            if record:  # active while busy or down: [s, c], merged when touching
+                npd = si[k, I_NPER]
+                if npd > 0 and pen[k, npd - 1] == cs:
+                    pen[k, npd - 1] = cc
+                elif cc > cs:
+                    pst[k, npd] = cs
+                    pen[k, npd] = cc
+                    si[k, I_NPER] = npd + 1
+            if last:
+                break
+            k += 1
+            e = d
+            ce = cd
+        # the unit leaves the line at c: finished, or scrapped at station k
+        gf[G_WIPAREA] += cc - _clip(rel, w, end)
+        if c < w:
+            gi[G_PREEXIT] += 1
+        if c < end:
+            gi[G_ENDEXIT] += 1
+            if c >= w:
+                if scrapped:
+                    gi[G_SCR] += 1
+                    gf[G_SCRSUM] += c - rel
+                else:
+                    gi[G_FIN] += 1
+                    gf[G_LEAD] += c - rel
+        if kind == CONWIP:
+            gi[G_NEXIT] = _heap_push(exits, exit_id, gi[G_NEXIT], c, 0)
+        k = -1
+        gi[G_CUR] = -1
 
 
 @njit(cache=True)
@@ -512,6 +528,7 @@ def _restart(now, n_machines, spec, pf, sf, si, gf, gi):
     gi[G_FIN] = 0
     gi[G_SCR] = 0
     gf[G_LEAD] = 0.0
+    gf[G_SCRSUM] = 0.0
     gf[G_WIPAREA] = 0.0
     gf[G_WIPLAST] = now
     gi[G_WIPSTART] = gi[G_WIP]
@@ -640,6 +657,7 @@ def event_kernel(spec, cap, scrap, mrow, par_i, par_f, dv, dpos, dfill, sf, si, 
             if spec[k, C_ROWS] >= 0 and _draw(spec[k, C_ROWS], dv, dpos) < scrap[k]:
                 si[k, I_SCRAP] += 1
                 gi[G_SCR] += 1
+                gf[G_SCRSUM] += now - pf[p, Q_REL]
                 gone = True
             elif k == n_st - 1:
                 gi[G_FIN] += 1

@@ -215,12 +215,111 @@ class Station(Strict):
         description="(extension) Electric power fed back per machine in each state (kW), "
                     "e.g. regenerative formation racks; subtracted from net electricity.")
     area: str | None = Field(None, description="(extension) Process area, for energy shares.")
+    x: float | None = Field(
+        None, allow_inf_nan=False,
+        description="(extension) Position on the floor plan, metres east (for the layout map).")
+    y: float | None = Field(
+        None, allow_inf_nan=False,
+        description="(extension) Position on the floor plan, metres north (for the layout map).")
+
+    @model_validator(mode="after")
+    def _both_coordinates(self) -> "Station":
+        if (self.x is None) != (self.y is None):
+            raise ValueError("give both x and y (metres) or neither")
+        return self
 
     @field_validator("process_time")
     @classmethod
     def _positive_mean(cls, v: Dist) -> Dist:
         if not v.mean > 0:
             raise ValueError("process_time must have a positive mean")
+        return v
+
+
+DAY_S = 86400.0
+
+
+def _tariff_steps(v: Any) -> Any:
+    """A flat price, or {time of day: price from then on}, as steps sorted by their hour."""
+    if isinstance(v, bool):
+        return v  # let the type check reject it
+    if isinstance(v, (int, float)):
+        return [{"at_h": 0.0, "price": v}]
+    if not isinstance(v, dict):
+        return v  # already steps (a validated scenario dumped and read back), or an error
+    if not v:
+        raise ValueError("give at least one price, e.g. {\"0 h\": 0.5}")
+    steps: dict[float, Any] = {}
+    for key, price in v.items():
+        try:
+            at = _duration(key)
+        except ValueError as e:
+            raise ValueError(f"tariff time {key!r}: {e}") from None
+        if not 0.0 <= at < DAY_S:
+            raise ValueError(f"tariff time {key!r} must be a time of day from \"0 h\" to "
+                             f"before \"24 h\"")
+        if at in steps:
+            raise ValueError(f"tariff time {key!r} is given twice")
+        steps[at] = price
+    return [{"at_h": at / 3600.0, "price": steps[at]} for at in sorted(steps)]
+
+
+class TariffStep(Strict):
+    """(extension) From `at_h` (hour of day) until the next step, electricity costs `price`."""
+
+    at_h: float = Field(ge=0, lt=24, allow_inf_nan=False)
+    price: float = Field(strict=True, allow_inf_nan=False,
+                         description="Price per kWh (negative allowed).")
+
+
+_TARIFF_SCHEMA = {
+    "description": "(extension) Electricity price per kWh: a number (flat), or a time-of-use "
+                   "mapping {time of day: price from then until the next time}, cyclic over "
+                   "the day, e.g. {\"0 h\": 0.3, \"8 h\": 0.8, \"22 h\": 0.3}.",
+    "anyOf": [{"type": "number"},
+              {"type": "object", "minProperties": 1, "additionalProperties": {"type": "number"}}],
+}
+Tariff = Annotated[list[TariffStep], BeforeValidator(_tariff_steps),
+                   WithJsonSchema(_TARIFF_SCHEMA)]
+
+
+class FacilityLoad(Strict):
+    """(extension) A constant load of the building (dry room, HVAC), on for the whole run."""
+
+    kw: float = Field(ge=0, allow_inf_nan=False,
+                      description="(extension) Constant power (kW; kW thermal for heat).")
+    carrier: Literal["electricity", "heat"] = Field(
+        "electricity", description="(extension) electricity (default) or heat.")
+    area: str | None = Field(
+        None, description="(extension) Process area for energy shares; default: its name.")
+
+
+class Energy(Strict):
+    """(extension) Plant energy: facility loads, prices and emission factors."""
+
+    facility: dict[Name, FacilityLoad] = Field(
+        default_factory=dict,
+        description="(extension) name -> constant load {kw, carrier, area}, e.g. dry rooms.")
+    tariff: Optional[Tariff] = Field(None, description=_TARIFF_SCHEMA["description"])
+    run_starts_at: Duration = Field(
+        0.0, description="(extension) Time of day at which the run (warm-up included) starts, "
+                         "for the tariff clock; default \"0 h\" (midnight).")
+    heat_price: Optional[float] = Field(
+        None, allow_inf_nan=False, description="(extension) Price per kWh of heat.")
+    currency: Optional[str] = Field(
+        None, description="(extension) Label of the prices' currency, e.g. CNY (reports only).")
+    co2_kg_per_kwh: Optional[float] = Field(
+        None, ge=0, allow_inf_nan=False,
+        description="(extension) Grid emission factor, kg CO2 per kWh of net electricity.")
+    heat_co2_kg_per_kwh: Optional[float] = Field(
+        None, ge=0, allow_inf_nan=False,
+        description="(extension) Emission factor of heat, kg CO2 per kWh of heat.")
+
+    @field_validator("run_starts_at")
+    @classmethod
+    def _time_of_day(cls, v: float) -> float:
+        if not 0.0 <= v < DAY_S:
+            raise ValueError(f"run_starts_at must be a time of day before \"24 h\", got {v:g} s")
         return v
 
 
@@ -260,3 +359,6 @@ class Scenario(Strict):
     stations: dict[Name, Station] = Field(min_length=1)
     vary: Optional[Vary] = Field(
         None, description="(extension) Sweep: run every point with common random numbers.")
+    energy: Optional[Energy] = Field(
+        None, description="(extension) Facility loads, electricity tariff, heat price and "
+                          "CO2 factors for the energy analysis.")

@@ -1,0 +1,582 @@
+"""Figures of a run and of a comparison: matplotlib, made only from the result tables and the
+summary document.
+
+Each figure is a function `(results, doc) -> Figure` registered with the `figure` decorator,
+which declares its report section, caption and what it needs (`REQUIREMENTS`: e.g. a
+timeline, coordinates). The report draws every registered figure whose needs are met, in
+registration order, so a later resource (AGVs, warehouses) adds its figures by registering
+them in its own module, without changing this one. Comparison figures are registered the
+same way with `comparison_figure` and take `(results_by_label, compare_doc)`.
+
+Figures are built on `matplotlib.figure.Figure` (no pyplot, no global state) and rendered
+with the Agg backend to PNG.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import matplotlib
+import matplotlib.patches
+import matplotlib.ticker
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from twin.analysis import energy
+from twin.analysis.bottleneck import bottleneck_timeline
+from twin.analysis.kpis import STATES, station_table
+
+STYLE = {
+    "font.size": 11, "axes.titlesize": 13, "axes.titleweight": "bold", "axes.labelsize": 11,
+    "xtick.labelsize": 10, "ytick.labelsize": 10, "legend.fontsize": 10,
+    "figure.titlesize": 14, "axes.spines.top": False, "axes.spines.right": False,
+    "axes.grid": True, "grid.alpha": 0.3, "axes.axisbelow": True,
+}
+DPI = 110
+WIDTH = 10.0  # inches
+# Okabe-Ito colours: distinguishable with colour-vision deficiency
+STATE_COLOURS = {"busy": "#009E73", "starved": "#F0E442", "blocked": "#D55E00",
+                 "down": "#333333", "setup": "#56B4E9", "off_shift": "#BBBBBB"}
+CARRIER_COLOURS = {"electricity": "#0072B2", "heat": "#E69F00", "recovered": "#009E73"}
+SOLE, SHIFTING = "#CC3311", "#EE99AA"
+
+Builder = Callable[[Any, dict], Figure]
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """A registered figure: its file stem, report section, caption, needs and builder."""
+
+    name: str
+    section: str
+    caption: str
+    needs: tuple[str, ...]
+    build: Callable[..., Figure]
+
+
+FIGURES: list[FigureSpec] = []
+COMPARISON_FIGURES: list[FigureSpec] = []
+
+
+def _has_coordinates(results, doc: dict) -> bool:
+    stations = results.meta.get("stations") or {}
+    return any(s.get("x") is not None and s.get("y") is not None for s in stations.values())
+
+
+def _has_energy(results, doc: dict) -> bool:
+    table = energy.breakdown(results.measures, results.meta)
+    return bool(len(table)) and bool((table["kwh"] != 0).any())
+
+
+REQUIREMENTS: dict[str, Callable[[Any, dict], bool]] = {
+    "stations": lambda r, d: bool(d.get("stations")),
+    "active_periods": lambda r, d: len(r.active_periods) > 0,
+    "timeline": lambda r, d: len(r.timeline) > 0,
+    "energy": _has_energy,
+    "coordinates": _has_coordinates,
+}
+
+
+def figure(name: str, section: str, caption: str, needs: tuple[str, ...] = ()):
+    """Register a run figure `(results, doc) -> Figure`."""
+    def register(build: Builder) -> Builder:
+        FIGURES.append(FigureSpec(name, section, caption, tuple(needs), build))
+        return build
+    return register
+
+
+def comparison_figure(name: str, caption: str):
+    """Register a comparison figure `(results_by_label, compare_doc) -> Figure`."""
+    def register(build: Callable[[Mapping[str, Any], dict], Figure]):
+        COMPARISON_FIGURES.append(FigureSpec(name, "comparison", caption, (), build))
+        return build
+    return register
+
+
+def available(results, doc: dict) -> list[FigureSpec]:
+    """The registered figures whose needs this run meets, in registration order."""
+    met = {}
+    chosen = []
+    for spec in FIGURES:
+        for need in spec.needs:
+            if need not in met:
+                met[need] = bool(REQUIREMENTS[need](results, doc))
+        if all(met[n] for n in spec.needs):
+            chosen.append(spec)
+    return chosen
+
+
+def render(build: Callable[[], Figure]) -> bytes:
+    """Build a figure under the report style and return it as PNG bytes (Agg)."""
+    with matplotlib.rc_context(STYLE):
+        fig = build()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=DPI)
+    return buf.getvalue()
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+def _scale(values: np.ndarray, unit: str) -> tuple[float, str]:
+    """Divisor and unit so that the largest value reads below a thousand (kWh -> MWh, GWh)."""
+    arr = np.abs(np.asarray(values, dtype=float))
+    top = float(np.nanmax(arr)) if arr.size and np.isfinite(arr).any() else 0.0
+    for div, prefix in ((1e6, "G"), (1e3, "M")):
+        if top >= div:
+            return div, prefix + unit[1:]
+    return 1.0, unit
+
+
+def _height(n: int, per: float = 0.42, extra: float = 1.8) -> float:
+    return max(3.2, extra + per * n)
+
+
+def _stations(doc: dict) -> list[str]:
+    return list(doc.get("stations", {}))
+
+
+def _first_rep(table: pd.DataFrame) -> Any:
+    return table["replication"].min()
+
+
+def _pct(ax, x: float, y: float, width: float, text_min: float = 0.06, dark: bool = False):
+    if width >= text_min:
+        ax.text(x + width / 2, y, f"{width:.0%}", ha="center", va="center", fontsize=9,
+                color="white" if dark else "black")
+
+
+# --- run figures -------------------------------------------------------------------------
+
+@figure("states", "Capacity and machine states",
+        "Share of machine time in each state per station (mean over replications).",
+        needs=("stations",))
+def states_figure(results, doc: dict) -> Figure:
+    names = _stations(doc)
+    fig = Figure(figsize=(WIDTH, _height(len(names))), layout="constrained")
+    ax = fig.add_subplot()
+    y = np.arange(len(names))
+    left = np.zeros(len(names))
+    for s in STATES:
+        share = np.array([doc["stations"][n]["states"][s] for n in names])
+        if not share.any():
+            continue
+        ax.barh(y, share, left=left, color=STATE_COLOURS[s], label=s.replace("_", " "),
+                edgecolor="white", linewidth=0.5)
+        for i in range(len(names)):
+            _pct(ax, left[i], y[i], share[i], dark=s in ("down", "blocked"))
+        left += share
+    ax.set_yticks(y, names)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.set_xlabel("share of machine time (servers × measured period)")
+    ax.set_title("Machine states per station")
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.04), ncol=6, frameon=False)
+    ax.grid(axis="y", visible=False)
+    return fig
+
+
+@figure("bottleneck", "Bottleneck",
+        "Left: share of time each station is the momentary bottleneck (Roser's active period "
+        "method; sole and shifting, bar = 95% interval of the sole share). Right: the classic "
+        "view, utilisation (busy share); the most utilised station need not be the bottleneck.",
+        needs=("stations",))
+def bottleneck_figure(results, doc: dict) -> Figure:
+    names = _stations(doc)
+    bn = doc["bottleneck"]
+    fig = Figure(figsize=(WIDTH, _height(len(names))), layout="constrained")
+    left, right = fig.subplots(1, 2, sharey=True, width_ratios=(3, 2))
+    y = np.arange(len(names))
+    sole = np.array([bn["sole"][n]["mean"] or 0.0 for n in names])
+    shifting = np.array([bn["shifting"][n]["mean"] or 0.0 for n in names])
+    lo = np.array([bn["sole"][n]["ci95"][0] or 0.0 for n in names])
+    hi = np.array([bn["sole"][n]["ci95"][1] or 0.0 for n in names])
+    left.barh(y, sole, color=SOLE, label="sole")
+    left.barh(y, shifting, left=sole, color=SHIFTING, label="shifting")
+    left.errorbar(sole, y, xerr=np.vstack([sole - lo, hi - sole]).clip(0), fmt="none",
+                  ecolor="black", capsize=3, linewidth=1)
+    for i in range(len(names)):
+        total = sole[i] + shifting[i]
+        if total > 0.005:
+            left.text(max(total, hi[i]) + 0.01, y[i], f"{total:.0%}", va="center", fontsize=9,
+                      fontweight="bold")
+    left.set_yticks(y, names)
+    left.invert_yaxis()
+    left.set_xlim(0, max(0.1, min(1.0, float(np.maximum(sole + shifting, hi).max()) + 0.1)))
+    left.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    left.set_xlabel("share of measured time as bottleneck")
+    left.set_title("Active period method")
+    left.legend(loc="lower right")
+    util = np.array([doc["stations"][n]["utilization"]["mean"] for n in names])
+    colours = ["#0072B2" if u < util.max() else "#CC3311" for u in util]
+    right.barh(y, util, color=colours)
+    for i, u in enumerate(util):
+        right.text(u + 0.01, y[i], f"{u:.0%}", va="center", fontsize=9)
+    right.set_xlim(0, 1.15)
+    right.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    right.set_xlabel("utilisation (busy share)")
+    right.set_title("Utilisation")
+    for ax in (left, right):
+        ax.grid(axis="y", visible=False)
+    fig.suptitle(f"Bottleneck: {bn['station']} (active period method)")
+    return fig
+
+
+@figure("bottleneck_timeline", "Bottleneck",
+        "The momentary bottleneck over time, first replication: dark = sole bottleneck, "
+        "light = shifting (the bottleneck passes from one station to the next).",
+        needs=("stations", "active_periods"))
+def bottleneck_timeline_figure(results, doc: dict) -> Figure:
+    periods = results.active_periods
+    rep = _first_rep(periods)
+    sub = periods[periods["replication"] == rep]
+    names = _stations(doc)
+    spans = {n: np.empty((0, 2)) for n in names}
+    for name, grp in sub.groupby("station", sort=False):
+        spans[name] = np.column_stack([grp["start_h"].to_numpy(), grp["end_h"].to_numpy()])
+    start = float(results.meta["warmup_h"])
+    end = start + float(results.meta["horizon_h"])
+    tl = bottleneck_timeline(spans, start, end)
+    shown = [n for n in names if n in set(tl["station"])] or names[:1]
+    fig = Figure(figsize=(WIDTH, _height(len(shown), 0.5, 2.0)), layout="constrained")
+    ax = fig.add_subplot()
+    for i, name in enumerate(shown):
+        for kind, colour in (("sole", SOLE), ("shifting", SHIFTING)):
+            rows = tl[(tl["station"] == name) & (tl["kind"] == kind)]
+            ax.broken_barh(list(zip(rows["start"] - start, rows["end"] - rows["start"])),
+                           (i - 0.38, 0.76), facecolors=colour,
+                           label=kind if i == 0 else None)
+    ax.set_yticks(range(len(shown)), shown)
+    ax.set_ylim(len(shown) - 0.5, -0.5)
+    ax.set_xlim(0, end - start)
+    ax.set_xlabel("time after warm-up (h)")
+    ax.set_title(f"Momentary bottleneck over time (replication {rep})")
+    handles = [matplotlib.patches.Patch(color=SOLE, label="sole"),
+               matplotlib.patches.Patch(color=SHIFTING, label="shifting")]
+    ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.06), ncol=2,
+              frameon=False)
+    ax.grid(axis="y", visible=False)
+    return fig
+
+
+def _rolling_window(interval_h: float, horizon_h: float) -> tuple[int, float]:
+    span = max(1.0, horizon_h / 100.0)
+    n = max(1, int(round(span / interval_h))) if interval_h > 0 else 1
+    return n, n * interval_h
+
+
+@figure("flow", "Flow over time",
+        "Output rate and work in process over the measured period, per replication "
+        "(rolling means); dashed: mean over the whole period.",
+        needs=("timeline",))
+def flow_figure(results, doc: dict) -> Figure:
+    tl = results.timeline
+    fin = tl[(tl["kind"] == "product") & (tl["measure"] == "finished")]
+    rate = fin.groupby(["replication", "time_h"], sort=True)["value"].sum().reset_index()
+    wip = tl[(tl["kind"] == "system") & (tl["measure"] == "wip_mean")]
+    fig = Figure(figsize=(WIDTH, 6.0), layout="constrained")
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    reps = sorted(rate["replication"].unique())[:5]
+    n, span = 1, 0.0
+    for k, rep in enumerate(reps):
+        r = rate[rate["replication"] == rep]
+        t = r["time_h"].to_numpy(float)
+        dt = np.diff(np.concatenate(([0.0], t)))
+        n, span = _rolling_window(float(np.median(dt)), float(results.meta["horizon_h"]))
+        units = pd.Series(r["value"].to_numpy(float)).rolling(n, min_periods=1).sum()
+        hours = pd.Series(dt).rolling(n, min_periods=1).sum()
+        top.plot(t, units / hours, linewidth=1.4 if k == 0 else 0.9, alpha=1 if k == 0 else 0.6,
+                 label=f"replication {rep}")
+        w = wip[wip["replication"] == rep]
+        wv = pd.Series(w["value"].to_numpy(float)).rolling(n, min_periods=1).mean()
+        bottom.plot(w["time_h"].to_numpy(float), wv, linewidth=1.4 if k == 0 else 0.9,
+                    alpha=1 if k == 0 else 0.6)
+    total = sum(p["throughput_per_h"]["mean"] or 0.0 for p in doc["products"].values())
+    top.axhline(total, color="black", linestyle="--", linewidth=1,
+                label=f"mean {total:.4g} units/h")
+    top.set_ylabel("output (units/h)")
+    top.set_ylim(bottom=0)
+    top.set_title(f"Output rate (rolling mean over {span:.3g} h)")
+    top.legend(loc="lower right", ncol=3)
+    bottom.axhline(doc["wip"]["mean"], color="black", linestyle="--", linewidth=1)
+    bottom.set_ylabel("work in process (units)")
+    bottom.set_xlabel("time after warm-up (h)")
+    bottom.set_title("Work in process")
+    return fig
+
+
+def _area_means(results) -> pd.DataFrame:
+    areas = energy.by_area(energy.breakdown(results.measures, results.meta))
+    return areas.groupby(level="area", sort=False).mean()
+
+
+@figure("energy_areas", "Energy",
+        "Energy per process area (mean over replications): electricity and heat consumed, "
+        "electricity recovered drawn to the left; labels give each area's share of the "
+        "plant's net energy (electricity + heat − recovered).",
+        needs=("energy",))
+def energy_areas_figure(results, doc: dict) -> Figure:
+    areas = _area_means(results).sort_values("net", ascending=True)
+    div, unit = _scale(areas[["electricity", "heat", "net"]].to_numpy(), "kWh")
+    fig = Figure(figsize=(WIDTH, _height(len(areas), 0.5)), layout="constrained")
+    ax = fig.add_subplot()
+    y = np.arange(len(areas))
+    el, heat = areas["electricity"] / div, areas["heat"] / div
+    ax.barh(y, el, color=CARRIER_COLOURS["electricity"], label="electricity")
+    ax.barh(y, heat, left=el, color=CARRIER_COLOURS["heat"], label="heat")
+    if areas["recovered"].any():
+        ax.barh(y, -areas["recovered"] / div, color=CARRIER_COLOURS["recovered"],
+                hatch="//", edgecolor="white", label="recovered (electricity)")
+    for i, (e, h, share) in enumerate(zip(el, heat, areas["share"])):
+        ax.text(e + h, y[i], f"  {share:.1%}", va="center", fontsize=10)
+    ax.set_yticks(y, [str(a) for a in areas.index])
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_xlabel(f"energy over the measured period ({unit})")
+    ax.set_xlim(right=float((el + heat).max()) * 1.15)
+    ax.set_title("Energy by process area (share of net plant energy)")
+    ax.legend(loc="lower right")
+    ax.grid(axis="y", visible=False)
+    return fig
+
+
+@figure("energy_states", "Energy",
+        "Energy per station by machine state (electricity + heat, mean over replications); "
+        "electricity recovered drawn to the left. Facility loads are not stations and appear "
+        "only in the area chart.",
+        needs=("energy", "stations"))
+def energy_states_figure(results, doc: dict) -> Figure:
+    table = energy.breakdown(results.measures, results.meta)
+    st = table[table["source"] == "station"]
+    reps = max(1, st["replication"].nunique())
+    used = st[st["carrier"] != "recovered"].pivot_table(
+        index="entity", columns="state", values="kwh", aggfunc="sum", fill_value=0.0) / reps
+    rec = st[st["carrier"] == "recovered"].groupby("entity")["kwh"].sum() / reps
+    names = _stations(doc)
+    used = used.reindex(names, fill_value=0.0)
+    rec = rec.reindex(names, fill_value=0.0)
+    div, unit = _scale(used.sum(axis=1).to_numpy(), "kWh")
+    fig = Figure(figsize=(WIDTH, _height(len(names))), layout="constrained")
+    ax = fig.add_subplot()
+    y = np.arange(len(names))
+    left = np.zeros(len(names))
+    for s in STATES:
+        if s not in used or not used[s].any():
+            continue
+        v = used[s].to_numpy(float) / div
+        ax.barh(y, v, left=left, color=STATE_COLOURS[s], label=s.replace("_", " "),
+                edgecolor="white", linewidth=0.5)
+        left += v
+    if rec.any():
+        ax.barh(y, -rec.to_numpy(float) / div, color=CARRIER_COLOURS["recovered"], hatch="//",
+                edgecolor="white", label="recovered")
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_yticks(y, names)
+    ax.invert_yaxis()
+    ax.set_xlabel(f"energy over the measured period ({unit})")
+    ax.set_title("Energy per station and machine state")
+    ax.legend(loc="lower right")
+    ax.grid(axis="y", visible=False)
+    return fig
+
+
+@figure("power", "Energy",
+        "Net electric power per demand interval, first replication (stations − recovered + "
+        "facility loads) with the peak marked; heat drawn apart. Lower panel: the tariff.",
+        needs=("timeline", "energy"))
+def power_figure(results, doc: dict) -> Figure:
+    series = energy.power_series(results.timeline, results.meta)
+    rep = _first_rep(series)
+    s = series[series["replication"] == rep]
+    has_price = bool(s["price"].notna().any())
+    div, unit = _scale(s[["net_kw", "heat_kw"]].to_numpy(), "kW")
+    fig = Figure(figsize=(WIDTH, 6.0 if has_price else 4.5), layout="constrained")
+    if has_price:
+        top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(3, 1))
+    else:
+        top, bottom = fig.add_subplot(), None
+    edges = np.concatenate(([s["start_h"].iloc[0]], s["end_h"].to_numpy(float)))
+    net = s["net_kw"].to_numpy(float) / div
+    top.stairs(net, edges, color=CARRIER_COLOURS["electricity"], linewidth=1.3,
+               label="net electricity", baseline=None)
+    if s["facility_kw"].any():
+        top.stairs(s["facility_kw"].to_numpy(float) / div, edges, color="#555555",
+                   linewidth=1, linestyle=":", label="facility loads (electricity)",
+                   baseline=None)
+    if s["heat_kw"].any():
+        top.stairs(s["heat_kw"].to_numpy(float) / div, edges, color=CARRIER_COLOURS["heat"],
+                   linewidth=1, alpha=0.8, label="heat", baseline=None)
+    k = int(np.argmax(net))
+    mid = (edges[k] + edges[k + 1]) / 2
+    top.plot([mid], [net[k]], marker="v", color="#CC3311", markersize=10, linestyle="none",
+             label=f"peak {net[k]:.4g} {unit} at {edges[k]:.4g}–{edges[k + 1]:.4g} h")
+    top.set_ylim(bottom=min(0.0, float(net.min()) * 1.1), top=max(net.max(), (
+        s["heat_kw"].max() / div)) * 1.25)
+    top.set_ylabel(f"mean power per interval ({unit})")
+    top.set_title(f"Power over time (replication {rep}, "
+                  f"{float(s['interval_h'].median()) * 60:.3g}-minute intervals)")
+    top.legend(loc="upper right", ncol=2)
+    if bottom is not None:
+        currency = (results.meta.get("energy") or {}).get("currency") or "price units"
+        bottom.stairs(s["price"].to_numpy(float), edges, color="#444444", linewidth=1.2,
+                      baseline=None)
+        bottom.set_ylabel(f"{currency}/kWh")
+        bottom.set_ylim(bottom=0)
+        bottom.set_title("Electricity price (time of use)", fontsize=11)
+        bottom.set_xlabel("time after warm-up (h)")
+    else:
+        top.set_xlabel("time after warm-up (h)")
+    return fig
+
+
+@figure("layout", "Layout",
+        "Floor plan: stations at their coordinates, coloured by utilisation (busy share); "
+        "the bottleneck is ringed. Arrows follow the product routes where known.",
+        needs=("stations", "coordinates"))
+def layout_figure(results, doc: dict) -> Figure:
+    meta = results.meta.get("stations") or {}
+    names = [n for n in _stations(doc)
+             if meta.get(n, {}).get("x") is not None and meta.get(n, {}).get("y") is not None]
+    xy = {n: (float(meta[n]["x"]), float(meta[n]["y"])) for n in names}
+    util = np.array([doc["stations"][n]["utilization"]["mean"] for n in names])
+    fig = Figure(figsize=(WIDTH, 6.5), layout="constrained")
+    ax = fig.add_subplot()
+    for p in (results.meta.get("products") or {}).values():
+        route = [n for n in (p.get("route") or []) if n in xy]
+        for a, b in zip(route, route[1:]):
+            if a != b:
+                ax.annotate("", xy=xy[b], xytext=xy[a], arrowprops=dict(
+                    arrowstyle="-|>", color="#999999", lw=1.2, shrinkA=14, shrinkB=14))
+    servers = np.array([float(meta[n].get("servers") or 1) for n in names])
+    size = 180 + 60 * np.log10(servers)
+    low = min(0.5, math.floor(float(util.min()) * 10) / 10)  # spread the colours over the data
+    dots = ax.scatter([xy[n][0] for n in names], [xy[n][1] for n in names], c=util, s=size,
+                      cmap="viridis", vmin=low, vmax=1, edgecolors="black", linewidths=0.8,
+                      zorder=3)
+    bottleneck = doc.get("bottleneck", {}).get("station")
+    if bottleneck in xy:
+        ax.scatter(*xy[bottleneck], s=size.max() * 2.6, facecolors="none", edgecolors="#CC3311",
+                   linewidths=2.2, zorder=4, label=f"bottleneck: {bottleneck}")
+        ax.legend(loc="lower right", markerscale=0.4, framealpha=0.9)
+    for n, u in zip(names, util):
+        ax.annotate(f"{n}\n{u:.0%}", xy[n], xytext=(0, -13), textcoords="offset points",
+                    ha="center", va="top", fontsize=9, zorder=5)
+    fig.colorbar(dots, ax=ax, label="utilisation (busy share)",
+                 format=matplotlib.ticker.PercentFormatter(1.0))
+    xs = np.array([v[0] for v in xy.values()])
+    ys = np.array([v[1] for v in xy.values()])
+    pad_x = max(5.0, 0.08 * float(np.ptp(xs)))
+    pad_y = max(5.0, 0.12 * float(np.ptp(ys)))
+    # room for the labels under the dots; the aspect stays true (1 m = 1 m)
+    ax.update_datalim([(xs.min() - pad_x, ys.min() - 1.8 * pad_y), (xs.max() + pad_x,
+                                                                   ys.max() + pad_y)])
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.autoscale_view()
+    ax.set_xlabel("x (m)")
+    ax.set_ylabel("y (m)")
+    ax.set_title("Floor plan coloured by utilisation")
+    return fig
+
+
+# --- comparison figures --------------------------------------------------------------------
+
+def _kpi_label(kpi: str) -> str:
+    name, _, entity = kpi.partition(":")
+    units = {"throughput_per_h": "units/h", "lead_time_h": "h", "gwh_per_year": "GWh/year",
+             "wip": "units", "energy_kwh": "kWh", "kwh_per_unit": "kWh/unit"}
+    label = name.replace("_per_h", "").replace("_h", "").replace("_", " ")
+    return f"{label}{f' ({entity})' if entity else ''} [{units.get(name, '')}]"
+
+
+@comparison_figure("compare_kpis",
+                   "Each KPI per scenario: mean with its 95% interval over replications.")
+def compare_kpis_figure(results_by_label: Mapping[str, Any], doc: dict) -> Figure:
+    kpis = list(doc["kpis"])
+    names = doc["scenarios"]
+    cols = min(3, max(1, len(kpis)))
+    rows = math.ceil(len(kpis) / cols)
+    fig = Figure(figsize=(WIDTH, 0.6 + 2.9 * rows), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
+    colours = matplotlib.colormaps["tab10"].colors
+    for ax, kpi in zip(axes, kpis):
+        vals = doc["kpis"][kpi]["values"]
+        mean = np.array([vals[n]["mean"] if vals[n]["mean"] is not None else np.nan
+                         for n in names])
+        lo = np.array([vals[n]["ci95"][0] if vals[n]["ci95"][0] is not None else np.nan
+                       for n in names])
+        hi = np.array([vals[n]["ci95"][1] if vals[n]["ci95"][1] is not None else np.nan
+                       for n in names])
+        x = np.arange(len(names))
+        ax.bar(x, mean, color=[colours[i % 10] for i in x])
+        ax.errorbar(x, mean, yerr=np.vstack([mean - lo, hi - mean]).clip(0), fmt="none",
+                    ecolor="black", capsize=4)
+        ax.set_xticks(x, [n[:14] for n in names], rotation=20, ha="right")
+        ax.set_title(_kpi_label(kpi), fontsize=10)
+        ax.grid(axis="x", visible=False)
+    for ax in axes[len(kpis):]:
+        ax.set_visible(False)
+    fig.suptitle("KPIs per scenario (95% intervals)")
+    return fig
+
+
+@comparison_figure("compare_differences",
+                   "Paired differences to the baseline (same seeds), as a percentage of the "
+                   "baseline's mean, with 95% intervals: green = better, red = worse, grey = "
+                   "no significant difference.")
+def compare_differences_figure(results_by_label: Mapping[str, Any], doc: dict) -> Figure:
+    rows = []
+    for kpi, e in doc["kpis"].items():
+        base = e["values"][doc["baseline"]]["mean"]
+        for n, d in e["difference"].items():
+            if d["mean"] is None or not base:
+                continue
+            verdict = e["verdict"][n]
+            colour = ("#999999" if "no " in verdict else
+                      "#009E73" if verdict.startswith(n) else
+                      "#CC3311" if "better" in verdict else "#0072B2")
+            rows.append((f"{_kpi_label(kpi)}\n{n} − {doc['baseline']}",
+                         100 * d["mean"] / abs(base), 100 * d["ci95"][0] / abs(base),
+                         100 * d["ci95"][1] / abs(base), colour))
+    fig = Figure(figsize=(WIDTH, _height(len(rows), 0.55)), layout="constrained")
+    ax = fig.add_subplot()
+    for i, (_, m, lo, hi, colour) in enumerate(rows):
+        ax.errorbar([m], [i], xerr=[[m - lo], [hi - m]], fmt="o", color=colour, capsize=4,
+                    markersize=7, linewidth=2)
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_yticks(range(len(rows)), [r[0] for r in rows], fontsize=9)
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    ax.set_xlabel(f"difference to {doc['baseline']} (% of its mean)")
+    ax.set_title("Paired differences to the baseline (95% intervals)")
+    ax.grid(axis="y", visible=False)
+    return fig
+
+
+@comparison_figure("compare_utilisation",
+                   "Utilisation (busy share) of each station in each scenario.")
+def compare_utilisation_figure(results_by_label: Mapping[str, Any], doc: dict) -> Figure:
+    tables = {label: station_table(r.measures).groupby(level="entity", sort=False)[
+        "utilization"].mean() for label, r in results_by_label.items()}
+    names = list(dict.fromkeys(n for t in tables.values() for n in t.index))
+    labels = list(tables)
+    fig = Figure(figsize=(WIDTH, _height(len(names), 0.22 * len(labels) + 0.2)),
+                 layout="constrained")
+    ax = fig.add_subplot()
+    height = 0.8 / len(labels)
+    y = np.arange(len(names))
+    for k, label in enumerate(labels):
+        v = tables[label].reindex(names).to_numpy(float)
+        ax.barh(y + (k - (len(labels) - 1) / 2) * height, v, height=height, label=label)
+    ax.set_yticks(y, names)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.set_xlabel("utilisation (busy share)")
+    ax.set_title("Utilisation per station and scenario")
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.04), ncol=min(4, len(labels)),
+              frameon=False)
+    ax.grid(axis="y", visible=False)
+    return fig
