@@ -125,7 +125,7 @@ def summary(measures: pd.DataFrame, periods: pd.DataFrame, meta: Mapping[str, An
     left = (prod["throughput_per_h"] * prod["lead_time_h"].fillna(0.0)
             + prod["scrapped"] / system["period_h"].reindex(
                 prod.index.get_level_values("replication")).to_numpy()
-            * prod["scrapped_time_h"].fillna(0.0))
+            * prod.get("scrapped_time_h", pd.Series(0.0, index=prod.index)).fillna(0.0))
     flow = left.groupby(level="replication", sort=True).sum()
     doc["checks"] = {"littles_law_wip": ci95(flow.to_numpy(float))}
     doc["deadlocks"] = list(meta.get("deadlocks", []))
