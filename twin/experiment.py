@@ -75,10 +75,6 @@ def prepare(scenario: Scenario, replications: int | None = None, seed: int | Non
     if event_log:
         changes["event_log"] = True
     model = replace(model, **changes)
-    if model.warmup == "auto":
-        raise ScenarioError(
-            "run.warmup: 'auto' (MSER-5 detection) is not available in this version; "
-            "give a duration such as \"2 d\"")
     if model.engine == "flowline":
         from twin.engine.flowline import unsupported
 
@@ -115,6 +111,13 @@ def run(
     """
     started = time.perf_counter()
     model = prepare(scenario, replications, seed, horizon, warmup, engine, event_log)
+    warmup_rule = "given"
+    if model.warmup == "auto":
+        from twin.warmup import detect_warmup
+
+        choice = detect_warmup(model, lambda m, todo: _execute(m, todo, workers, dask))
+        model = replace(model, warmup=choice.seconds)
+        warmup_rule = choice.describe()
     store = None
     done: dict[int, Outcome] = {}
     if out is not None:
@@ -158,6 +161,7 @@ def run(
         "seed": model.seed,
         "horizon_h": model.horizon / HOUR,
         "warmup_h": float(model.warmup) / HOUR,
+        "warmup_rule": warmup_rule,
         "version": __version__,
         "scenario_sha256": scenario_hash(scenario),
         "versions": versions(),

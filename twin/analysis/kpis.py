@@ -134,6 +134,7 @@ def summary(measures: pd.DataFrame, periods: pd.DataFrame, meta: Mapping[str, An
         "versions": meta.get("versions", {}),
         "replications_ok": int(measures["replication"].nunique()),
         "replications_rule": meta.get("replications_rule", "fixed"),
+        "warmup_rule": meta.get("warmup_rule", "given"),
         "failed_replications": list(meta.get("failed", [])),
     }
     doc["timing"] = dict(meta.get("timing", {"total_s": 0.0, "simulate_s": 0.0}))
