@@ -81,6 +81,9 @@ def prepare(scenario: Scenario, replications: int | None = None, seed: int | Non
         reason = unsupported(model)
         if reason:
             raise ScenarioError(reason)
+        if model.event_log:
+            raise ScenarioError("--event-log: the flowline engine keeps no event log; "
+                                "use --engine simpy")
     return model
 
 
@@ -115,7 +118,9 @@ def run(
     if model.warmup == "auto":
         from twin.warmup import detect_warmup
 
-        choice = detect_warmup(model, lambda m, todo: _execute(m, todo, workers, dask))
+        # pilots on the SimPy engine, whose timeline carries the WIP series
+        choice = detect_warmup(replace(model, engine="simpy"),
+                               lambda m, todo: _execute(m, todo, workers, dask))
         model = replace(model, warmup=choice.seconds)
         warmup_rule = choice.describe()
     store = None
@@ -123,6 +128,10 @@ def run(
     if out is not None:
         store = ReplicationStore(Path(out), scenario, model, table_format)
         done = store.open(resume)
+    if model.engine == "flowline":
+        from twin.engine.flowline import prepare as compile_kernels
+
+        compile_kernels()  # compile (or load from cache) now, not inside timing.simulate_s
     auto = model.replications == "auto"
     target = min(AUTO_START, model.max_replications) if auto else model.replications
     sim_started = time.perf_counter()

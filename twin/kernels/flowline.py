@@ -26,9 +26,6 @@ kernels are tested against (as is the SimPy engine itself).
 
 from __future__ import annotations
 
-import math
-
-import numpy as np
 from numba import njit
 
 # statuses
@@ -635,6 +632,15 @@ def event_kernel(spec, cap, scrap, mrow, par_i, par_f, dv, dpos, dfill, sf, si, 
                         gi[G_RWAIT] = 1
                         pi[p, Q_RES] = R_LOOP
                         break
+                    if si[0, I_QEND] == qv.shape[2] and cap[0] > qv.shape[2]:
+                        # the buffer's ring is full: widen it, then resume here, next
+                        h = gi[G_FHEAD] - 1
+                        gi[G_FHEAD] = h + h_size if h < 0 else h
+                        fifo[gi[G_FHEAD]] = p
+                        gi[G_FN] += 1
+                        pi[p, Q_RES] = R_LOOP
+                        gi[G_ARG] = 0
+                        return GROW
                     gi[G_BACKLOG] -= 1
                     pf[p, Q_REL] = now
                     if not _offer(p, 0, now, cap, pf, sf, si, gi, qv, dq, fifo):

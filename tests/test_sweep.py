@@ -1,0 +1,73 @@
+"""Sweeps of buffer allocations and server counts on the flowline engine."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+import twin
+from twin import sweep as sw
+from twin.errors import ScenarioError
+from twin.scenario.schema import Scenario
+
+
+def scenario(route=None, **run) -> Scenario:
+    stations = {f"s{i}": {"process_time": {"exponential": 1.0 + 0.2 * i}, "buffer": 1,
+                          "scrap": 0.02} for i in range(3)}
+    return Scenario.model_validate({
+        "name": "sweep line", "run": {"horizon": 2000, "warmup": 100, "seed": 4, **run},
+        "products": {"u": {"route": route or list(stations)}}, "stations": stations})
+
+
+def test_grid_and_sample_layouts() -> None:
+    sc = scenario()
+    g = sw.grid(sc, buffers={"s0": range(3), "s1": [0, 5]}, servers={"s2": [1, 2]})
+    assert list(g.columns) == ["stations.s0.buffer", "stations.s1.buffer",
+                               "stations.s2.servers"]
+    assert len(g) == 12
+    s = sw.sample(sc, 50, buffers={"s0": (0, 4)}, seed=1)
+    assert s["stations.s0.buffer"].between(0, 4).all() and len(s) == 50
+    with pytest.raises(ScenarioError, match="no station 'x'"):
+        sw.grid(sc, buffers={"x": [1]})
+
+
+def test_sweep_rows_equal_flowline_runs_and_workers_do_not_matter() -> None:
+    sc = scenario(replications=2)
+    layouts = sw.grid(sc, buffers={"s0": [0, 3], "s1": [0, 2]}, servers={"s2": [1, 2]})
+    table = sw.sweep(sc, layouts, workers=1)
+    assert len(table) == len(layouts) * 2
+    assert list(table.columns[:4]) == ["layout", *layouts.columns]
+    pd.testing.assert_frame_equal(table, sw.sweep(sc, layouts, workers=2))
+    row = table[(table["layout"] == 5) & (table["replication"] == 1)].iloc[0]
+    layout = layouts.iloc[5]
+    over = [f"{c}={int(layout[c])}" for c in layouts.columns]
+    stations = {name: st.model_copy(update={
+        "buffer": int(layout.get(f"stations.{name}.buffer", st.buffer)),
+        "servers": int(layout.get(f"stations.{name}.servers", st.servers))})
+        for name, st in sc.stations.items()}
+    single = twin.run(sc.model_copy(update={"stations": stations}), engine="flowline")
+    prod = single.products().xs("u", level="entity").loc[1]
+    assert row["finished"] == prod["finished"], over
+    assert row["throughput_per_h"] == pytest.approx(prod["throughput_per_h"], rel=1e-12)
+    assert row["lead_time_h"] == pytest.approx(prod["lead_time_h"], rel=1e-9)
+    assert row["total_buffer"] == int(layout["stations.s0.buffer"]) + int(
+        layout["stations.s1.buffer"]) + 1
+
+
+def test_more_buffer_never_hurts_much_and_unlimited_is_allowed() -> None:
+    sc = scenario()
+    table = sw.sweep(sc, sw.grid(sc, buffers={"s1": [0, 1, 4, math.inf]}), workers=1)
+    th = table["throughput_per_h"].to_numpy()
+    assert th[0] < th[-1]
+    assert math.isinf(table["total_buffer"].iloc[-1])
+
+
+def test_sweep_refuses_what_the_flowline_engine_cannot_do() -> None:
+    sc = scenario()
+    rework = scenario(["s0", {"station": "s1", "rework": {"p": 0.1, "to": "s0"}}, "s2"])
+    with pytest.raises(ScenarioError, match=r"route\[1\]\.rework"):
+        sw.sweep(rework, sw.grid(rework, buffers={"s0": [1]}), workers=1)
+    with pytest.raises(ScenarioError, match="layout column"):
+        sw.sweep(sc, pd.DataFrame({"stations.s0.speed": [1]}), workers=1)
