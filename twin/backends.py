@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from twin.engine.replication import ReplicationResult
 from twin.engine.stations import Deadlock
+from twin.errors import RunError
 from twin.model import Model
 
 
@@ -38,6 +39,8 @@ def simulate_task(model: Model, replication: int, seed: int, warmup: float) -> O
         return Outcome(replication, simulate(model, replication, seed, warmup))
     except Deadlock as e:
         return Outcome(replication, None, str(e), e.record())
+    except RunError as e:  # a diagnosed stop (runaway run): its message says it all
+        return Outcome(replication, None, str(e))
     except Exception as e:  # recorded with the replication; the others go on
         last = traceback.extract_tb(e.__traceback__)[-1]
         where = f"{os.path.basename(last.filename)}:{last.lineno}"

@@ -242,7 +242,8 @@ def _compare(args: argparse.Namespace) -> int:
             progress=not args.quiet and sys.stderr.isatty())
         if out:
             results[label].write(out)
-    doc = compare({k: r.measures for k, r in results.items()})
+    doc = compare({k: r.measures for k, r in results.items()},
+                  {k: r.meta for k, r in results.items()})
     doc.update(seed=seed, replications=reps)
     if args.out:
         from pathlib import Path

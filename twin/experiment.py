@@ -178,7 +178,9 @@ def run(
             name: {"area": st.area, "servers": st.servers,
                    "x": getattr(st, "x", None), "y": getattr(st, "y", None)}
             for name, st in scenario.stations.items()},
-        "products": {name: {"energy_kwh": p.energy_kwh} for name, p in scenario.products.items()},
+        "products": {name: {"energy_kwh": p.energy_kwh,
+                            "route": [step.station for step in p.route]}
+                     for name, p in scenario.products.items()},
         "energy": _energy_section(scenario),
         "failed": [{"replication": o.replication, "error": o.error}
                    for o in ordered if o.result is None],

@@ -55,7 +55,8 @@ class Results:
 
     def summary(self) -> dict[str, Any]:
         """The summary document of results.md."""
-        return kpis.summary(self.measures, self.active_periods, self.meta)
+        return kpis.summary(self.measures, self.active_periods, self.meta,
+                            timeline=self.timeline)
 
     def products(self) -> pd.DataFrame:
         """Per replication and product: released, finished, throughput, lead time, ..."""

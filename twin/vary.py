@@ -102,7 +102,8 @@ class Sweep:
         """One row per point: its factor levels and each headline KPI's mean and 95% CI."""
         rows = []
         for point in self.points:
-            kpis = replication_kpis(self.results[point.label].measures)
+            res = self.results[point.label]
+            kpis = replication_kpis(res.measures, res.meta)
             row: dict[str, Any] = {"point": point.label, **point.factors}
             for col in kpis.columns:
                 stat = ci95(kpis[col].to_numpy(float))

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from twin.analysis.energy import totals
 from twin.analysis.kpis import station_table, wide
 from twin.analysis.stats import ci95
 
@@ -22,8 +23,12 @@ DIRECTION = {"throughput_per_h": +1, "gwh_per_year": +1, "lead_time_h": -1, "wip
              "energy_kwh": -1, "kwh_per_unit": -1}
 
 
-def replication_kpis(measures: pd.DataFrame) -> pd.DataFrame:
-    """One row per replication, one column per headline KPI (e.g. 'throughput_per_h:cell')."""
+def replication_kpis(measures: pd.DataFrame,
+                     meta: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """One row per replication, one column per headline KPI (e.g. 'throughput_per_h:cell').
+
+    With the run's `meta`, energy is the summary's net total (stations' electricity plus
+    facility loads, less recovered energy); without it, the stations' electricity."""
     prod = wide(measures, "product")
     cols: dict[str, pd.Series] = {}
     for name in dict.fromkeys(prod.index.get_level_values("entity")):
@@ -33,8 +38,11 @@ def replication_kpis(measures: pd.DataFrame) -> pd.DataFrame:
                 cols[f"{m}:{name}"] = rows[m]
     system = wide(measures, "system").droplevel("entity")
     cols["wip"] = system["wip_mean"]
-    energy = station_table(measures).groupby(level="replication")["energy_kwh"].sum()
     finished = prod.groupby(level="replication")["finished"].sum()
+    if meta is not None:
+        energy = totals(measures, meta)["total_kwh"]
+    else:
+        energy = station_table(measures).groupby(level="replication")["energy_kwh"].sum()
     cols["energy_kwh"] = energy
     cols["kwh_per_unit"] = energy / finished.replace(0, np.nan)
     return pd.DataFrame(cols).sort_index()
@@ -44,14 +52,16 @@ def _direction(kpi: str) -> int:
     return DIRECTION.get(kpi.split(":")[0], 0)
 
 
-def compare(measures: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
+def compare(measures: Mapping[str, pd.DataFrame],
+            metas: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
     """Each KPI of each scenario, and its paired difference to the first (the baseline).
 
     A difference whose 95% interval excludes 0 is called significant, and the verdict says
     which scenario is better for that KPI.
     """
     names = list(measures)
-    tables = {n: replication_kpis(m) for n, m in measures.items()}
+    tables = {n: replication_kpis(m, None if metas is None else metas.get(n))
+              for n, m in measures.items()}
     base_name = names[0]
     base = tables[base_name]
     doc: dict[str, Any] = {"baseline": base_name, "scenarios": names, "kpis": {}}

@@ -9,6 +9,7 @@ length, work in process) for time averages.
 from __future__ import annotations
 
 from array import array
+from collections import OrderedDict
 from collections.abc import Callable
 
 
@@ -77,6 +78,24 @@ class Area:
         return (self.area + self.level * (now - self.last)) / span if span > 0 else 0.0
 
 
+class OpenGroups:
+    """The groups (stations) that are active now, oldest first, shared by their
+    `ActivePeriods`: a group's closed period that lies inside another group's still-open,
+    earlier-started period can never be the momentary bottleneck, so it is not kept."""
+
+    __slots__ = ("since",)
+
+    def __init__(self) -> None:
+        self.since: OrderedDict[int, float] = OrderedDict()
+
+    def earliest(self) -> float | None:
+        """The start of the oldest open period, or None (conservative: an approximate
+        order can only make it later, never earlier, so pruning stays exact)."""
+        for opened in self.since.values():
+            return opened
+        return None
+
+
 class ActivePeriods:
     """Periods during which a group (a station's machines) is active as a whole.
 
@@ -85,40 +104,64 @@ class ActivePeriods:
     flow. For one member this is simply that member's active periods. Members report
     `change(+1 | -1, now)` when they become active or inactive. Periods are kept as two
     arrays of start and end times, cheap to append and compact in memory.
+
+    Only periods that can matter to Roser's method are kept: a period closed while another
+    group has been active since before it began is covered by that group's longer period at
+    every moment, so it is never the momentary bottleneck and is dropped; the bottleneck
+    results are exactly those of all periods, in much less memory. A period that ends at
+    the very instant the group becomes active again continues (one period, not two).
     """
 
-    __slots__ = ("size", "count", "opened", "starts", "ends")
+    __slots__ = ("size", "count", "opened", "starts", "ends", "pending", "groups", "key")
 
-    def __init__(self, size: int = 1) -> None:
+    def __init__(self, size: int = 1, groups: OpenGroups | None = None, key: int = 0) -> None:
         self.size = size
         self.count = 0
         self.opened = 0.0
         self.starts = array("d")
         self.ends = array("d")
+        self.pending: tuple[float, float, bool] | None = None  # the last closed period
+        self.groups = OpenGroups() if groups is None else groups
+        self.key = key
+
+    def _settle(self) -> None:
+        """Keep or drop the pending closed period, now that it will not continue."""
+        pending = self.pending
+        if pending is not None:
+            if pending[2]:
+                self.starts.append(pending[0])
+                self.ends.append(pending[1])
+            self.pending = None
 
     def change(self, delta: int, now: float) -> None:
         size = self.size
         before = self.count
         self.count = before + delta
         if before < size <= self.count:
-            if self.ends and self.ends[-1] == now:
-                # inactive for no time at all (simultaneous events): one period, not two
-                self.ends.pop()
-                self.opened = self.starts.pop()
+            pending = self.pending
+            if pending is not None and pending[1] == now:
+                self.opened = pending[0]  # inactive for no time at all: the period goes on
+                self.pending = None
             else:
+                self._settle()
                 self.opened = now
+            self.groups.since[self.key] = self.opened
         elif before >= size > self.count:
+            del self.groups.since[self.key]
             if now > self.opened:
-                self.starts.append(self.opened)
-                self.ends.append(now)
+                earliest = self.groups.earliest()
+                self.pending = (self.opened, now, earliest is None or earliest >= self.opened)
 
     def restart(self, now: float) -> None:
         self.starts = array("d")
         self.ends = array("d")
+        self.pending = None
         if self.count >= self.size:
             self.opened = now
+            self.groups.since[self.key] = now
 
     def close(self, now: float) -> tuple[array, array]:
+        self._settle()
         if self.count >= self.size and now > self.opened:
             self.starts.append(self.opened)
             self.ends.append(now)

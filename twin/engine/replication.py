@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import simpy
 
-from twin.engine.accounting import Area
+from twin.engine.accounting import Area, OpenGroups
 from twin.errors import RunError
 from twin.engine.stations import Machine, Station, Unit, run_failures, run_machine
 from twin.model import STATES, Model, StationModel
@@ -72,6 +72,7 @@ class Replication:
         self.backlog = [0] * n
         self.release_wake: list[simpy.Event | None] = [None] * n
 
+        self.open_groups = OpenGroups()  # stations active now, for pruning active periods
         self.stations = [Station(s, self) for s in model.stations]
         for st in self.stations:
             for i in range(st.spec.servers):
@@ -109,11 +110,19 @@ class Replication:
         """A new unit enters the system now."""
         self.released[product] += 1
         self.wip.add(1, now)
+        if self.wip.level > self.model.max_wip:
+            self._runaway(now)
         self.units += 1
         unit = Unit(self.units, product, now)
         if self.events is not None:
             self.events.append((unit.id, product, "release", -1, now, now))
         return unit
+
+    def _runaway(self, now: float) -> None:
+        raise RunError(
+            f"runaway run: more than {self.model.max_wip} units in the system at t = "
+            f"{now / HOUR:.6g} h (run.max_wip); arrivals outpace capacity or a buffer grows "
+            f"without bound")
 
     def finish(self, unit: Unit, now: float) -> None:
         p = unit.product
@@ -171,6 +180,8 @@ class Replication:
                 self.events.append((unit.id, p, "release", -1, env.now, env.now))
             self.released[p] += 1
             self.wip.add(1, env.now)
+            if self.wip.level > self.model.max_wip:
+                self._runaway(env.now)
 
     # --- measurement ---------------------------------------------------------------
     def _sample(self):
@@ -229,17 +240,12 @@ class Replication:
                 m.restart(now)
 
     def run(self) -> ReplicationResult:
-        """Simulate to the end in slices, checking the runaway guards between slices."""
+        """Simulate to the end in slices, checking the wall-time guard between slices."""
         started = time.perf_counter()
         env, model = self.env, self.model
         slices = 200
         for k in range(1, slices + 1):
             env.run(until=self.end * k / slices)
-            if self.wip.level > model.max_wip:
-                raise RunError(
-                    f"runaway run: {self.wip.level} units in the system at t = "
-                    f"{env.now / HOUR:.6g} h (limit run.max_wip = {model.max_wip}); arrivals "
-                    f"outpace capacity or a buffer grows without bound")
             if model.max_wall_s is not None and time.perf_counter() - started > model.max_wall_s:
                 raise RunError(
                     f"runaway run: replication {self.replication} took more than "

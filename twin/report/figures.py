@@ -176,7 +176,7 @@ def states_figure(results, doc: dict) -> Figure:
     ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
     ax.set_xlabel("share of machine time (servers × measured period)")
     ax.set_title("Machine states per station")
-    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.04), ncol=6, frameon=False)
+    fig.legend(loc="outside lower center", ncol=6, frameon=False)
     ax.grid(axis="y", visible=False)
     return fig
 
@@ -258,8 +258,7 @@ def bottleneck_timeline_figure(results, doc: dict) -> Figure:
     ax.set_title(f"Momentary bottleneck over time (replication {rep})")
     handles = [matplotlib.patches.Patch(color=SOLE, label="sole"),
                matplotlib.patches.Patch(color=SHIFTING, label="shifting")]
-    ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.06), ncol=2,
-              frameon=False)
+    fig.legend(handles=handles, loc="outside lower center", ncol=2, frameon=False)
     ax.grid(axis="y", visible=False)
     return fig
 
@@ -484,12 +483,16 @@ def layout_figure(results, doc: dict) -> Figure:
 
 # --- comparison figures --------------------------------------------------------------------
 
+KPI_LABELS = {"throughput_per_h": ("throughput", "units/h"), "lead_time_h": ("lead time", "h"),
+              "gwh_per_year": ("capacity", "GWh/year"), "wip": ("work in process", "units"),
+              "energy_kwh": ("energy", "kWh"), "kwh_per_unit": ("energy per unit", "kWh/unit")}
+
+
 def _kpi_label(kpi: str) -> str:
+    """'throughput_per_h:cell' -> 'throughput, cell (units/h)'; unknown KPIs as they are."""
     name, _, entity = kpi.partition(":")
-    units = {"throughput_per_h": "units/h", "lead_time_h": "h", "gwh_per_year": "GWh/year",
-             "wip": "units", "energy_kwh": "kWh", "kwh_per_unit": "kWh/unit"}
-    label = name.replace("_per_h", "").replace("_h", "").replace("_", " ")
-    return f"{label}{f' ({entity})' if entity else ''} [{units.get(name, '')}]"
+    label, unit = KPI_LABELS.get(name, (name.replace("_", " "), ""))
+    return f"{label}{f', {entity}' if entity else ''}{f' ({unit})' if unit else ''}"
 
 
 @comparison_figure("compare_kpis",
@@ -535,9 +538,9 @@ def compare_differences_figure(results_by_label: Mapping[str, Any], doc: dict) -
             if d["mean"] is None or not base:
                 continue
             verdict = e["verdict"][n]
-            colour = ("#999999" if "no " in verdict else
-                      "#009E73" if verdict.startswith(n) else
-                      "#CC3311" if "better" in verdict else "#0072B2")
+            colour = ("#009E73" if verdict == f"{n} is better" else
+                      "#CC3311" if verdict == f"{doc['baseline']} is better" else
+                      "#0072B2" if verdict.startswith(f"{n} ") else "#999999")
             rows.append((f"{_kpi_label(kpi)}\n{n} − {doc['baseline']}",
                          100 * d["mean"] / abs(base), 100 * d["ci95"][0] / abs(base),
                          100 * d["ci95"][1] / abs(base), colour))
@@ -576,7 +579,6 @@ def compare_utilisation_figure(results_by_label: Mapping[str, Any], doc: dict) -
     ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
     ax.set_xlabel("utilisation (busy share)")
     ax.set_title("Utilisation per station and scenario")
-    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.04), ncol=min(4, len(labels)),
-              frameon=False)
+    fig.legend(loc="outside lower center", ncol=min(4, len(labels)), frameon=False)
     ax.grid(axis="y", visible=False)
     return fig

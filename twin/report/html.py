@@ -23,6 +23,7 @@ import pandas as pd
 
 from twin.analysis import energy
 from twin.analysis.kpis import STATES, station_table
+from twin.analysis.stats import ci95
 from twin.report import figures as figs
 from twin.results import write_atomic
 
@@ -68,6 +69,8 @@ def _stat(s: Mapping[str, Any] | None, digits: int = 4) -> str:
     """'mean [lo, hi]' of a {mean, ci95} statistic; just the mean when the interval is a point."""
     if not s or s.get("mean") is None:
         return "–"
+    if isinstance(s["mean"], str):
+        return s["mean"]
     lo, hi = s["ci95"]
     if lo is None or lo == hi:
         return _num(s["mean"], digits)
@@ -89,11 +92,19 @@ def _esc(x: Any) -> str:
     return html.escape(str(x))
 
 
+def _cell(value: Any) -> str:
+    """A table cell: numbers right-aligned on one line, text left-aligned and wrapping."""
+    text = str(value)
+    numeric = bool(text) and (text[0].isdigit() or text[0] in "-–+.")
+    return f"<td>{_esc(text)}</td>" if numeric else f"<td class='t'>{_esc(text)}</td>"
+
+
 def _html_table(df: pd.DataFrame) -> str:
     head = "".join(f"<th>{_esc(c)}</th>" for c in df.columns)
-    body = "".join("<tr>" + "".join(f"<td>{_esc(v)}</td>" for v in row) + "</tr>"
+    body = "".join("<tr>" + "".join(_cell(v) for v in row) + "</tr>"
                    for row in df.itertuples(index=False))
-    return f"<div class='scroll'><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+    return (f"<div class='scroll'><table><thead><tr>{head}</tr></thead>"
+            f"<tbody>{body}</tbody></table></div>")
 
 
 # --- tables --------------------------------------------------------------------------------
@@ -101,13 +112,18 @@ def _html_table(df: pd.DataFrame) -> str:
 @table("Capacity and machine states", "Products")
 def products_table(results, doc: dict) -> pd.DataFrame:
     rows = []
+    per_rep = results.products()
     for name, p in doc["products"].items():
+        reps = per_rep.xs(name, level="entity")
+        left = reps["finished"] + reps["scrapped"]
+        final_yield = ci95((reps["finished"] / left.where(left > 0)).to_numpy(float))
         rows.append({"product": name, "finished": _stat(p.get("finished")),
                      "throughput (units/h)": _stat(p.get("throughput_per_h")),
                      "annual capacity (units/year)": _stat(_times(p.get("throughput_per_h"), 8760)),
                      "GWh/year": _stat(p.get("gwh_per_year")),
                      "lead time (h)": _stat(p.get("lead_time_h")),
-                     "scrapped": _stat(p.get("scrapped"))})
+                     "scrapped": _stat(p.get("scrapped")),
+                     "final yield": _stat(final_yield, 4)})
     return pd.DataFrame(rows)
 
 
@@ -153,6 +169,9 @@ def energy_totals_table(results, doc: dict) -> pd.DataFrame:
         ("final energy per unit", "kWh/unit", e.get("energy_per_unit_kwh")),
         ("final energy per kWh of product", "kWh/kWh", e.get("kwh_per_kwh_product")),
         ("peak electric demand", "kW", e.get("peak_kw")),
+        ("peak interval (h after warm-up), per replication", "h",
+         {"mean": "; ".join(f"{a:g}–{b:g}" for a, b in e.get("peak_at_h") or []) or None,
+          "ci95": [None, None]}),
         ("electricity cost", currency, (e.get("cost") or {}).get("electricity")),
         ("heat cost", currency, (e.get("cost") or {}).get("heat")),
         ("energy cost", currency, (e.get("cost") or {}).get("total")),
@@ -233,7 +252,7 @@ h2{border-bottom:2px solid #1d3557;padding-bottom:4px;margin-top:36px}
 .card .ci{color:#777;font-size:.8em}
 table{border-collapse:collapse;background:#fff;font-size:.9em;margin:8px 0 16px}
 th,td{border:1px solid #ddd;padding:4px 8px;text-align:right}
-td{white-space:nowrap}
+td{white-space:nowrap} td.t{white-space:normal;text-align:left;min-width:6em}
 th:first-child,td:first-child{text-align:left}
 th{background:#eef2f7} .scroll{overflow-x:auto}
 figure{background:#fff;border:1px solid #ddd;border-radius:8px;padding:10px;margin:16px 0}
@@ -311,10 +330,35 @@ def _scenario_html(scenario) -> str:
             "recovered busy (kW)": _num(s.recovered_kw.busy) if s.recovered_kw.busy else "",
         })
     parts.append(_html_table(pd.DataFrame(rows)))
+    if scenario.energy is not None:
+        parts.append(_energy_settings(scenario.energy))
     dump = json.dumps(scenario.model_dump(mode="json"), indent=1, default=str)
     parts.append(f"<details><summary>The validated scenario (JSON)</summary><pre>{_esc(dump)}"
                  "</pre></details>")
     return "".join(parts)
+
+
+def _energy_settings(settings) -> str:
+    currency = settings.currency or "price units"
+    rows = []
+    if settings.tariff:
+        steps = settings.tariff
+        for k, step in enumerate(steps):
+            until = steps[(k + 1) % len(steps)].at_h
+            rows.append((f"electricity from {step.at_h:g} h to {until or 24:g} h",
+                         f"{_num(step.price)} {currency}/kWh"))
+        rows.append(("time of day at the start of the run",
+                     f"{settings.run_starts_at / 3600:g} h"))
+    for label, value, unit in (("heat price", settings.heat_price, f"{currency}/kWh"),
+                               ("grid emission factor", settings.co2_kg_per_kwh, "kg CO2/kWh"),
+                               ("heat emission factor", settings.heat_co2_kg_per_kwh,
+                                "kg CO2/kWh")):
+        if value is not None:
+            rows.append((label, f"{_num(value)} {unit}"))
+    if not rows:
+        return ""
+    return "<h3>Energy prices and factors</h3>" + _html_table(
+        pd.DataFrame(rows, columns=["setting", "value"]))
 
 
 def _assumptions(results, doc: dict) -> str:
