@@ -80,6 +80,7 @@ class Model:
     max_replications: int = 100
     max_wip: int = 5_000_000  # guard: more units than this in the system is a runaway run
     max_wall_s: float | None = None  # guard: wall-clock seconds per replication
+    max_events: int | None = 2_000_000_000  # guard: events per replication
     event_log: bool = False  # record every unit's events (memory grows with the horizon)
 
     def station(self, name: str) -> StationModel:
@@ -145,4 +146,5 @@ def build(scenario: Scenario) -> Model:
         max_replications=run.max_replications,
         max_wip=run.max_wip,
         max_wall_s=run.max_wall,
+        max_events=run.max_events,
     )

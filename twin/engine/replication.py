@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import simpy
+from simpy.core import StopSimulation
 
 from twin.engine.accounting import Area, OpenGroups
 from twin.errors import RunError
@@ -120,9 +121,9 @@ class Replication:
 
     def _runaway(self, now: float) -> None:
         raise RunError(
-            f"runaway run: more than {self.model.max_wip} units in the system at t = "
-            f"{now / HOUR:.6g} h (run.max_wip); arrivals outpace capacity or a buffer grows "
-            f"without bound")
+            f"runaway run: {self.wip.level} units in the system at t = {now / HOUR:.6g} h, "
+            f"over the limit run.max_wip = {self.model.max_wip}; arrivals outpace capacity "
+            f"or a buffer grows without bound")
 
     def finish(self, unit: Unit, now: float) -> None:
         p = unit.product
@@ -240,17 +241,38 @@ class Replication:
                 m.restart(now)
 
     def run(self) -> ReplicationResult:
-        """Simulate to the end in slices, checking the wall-time guard between slices."""
+        """Simulate to the end, checking the runaway guards every CHECK_EVERY events."""
         started = time.perf_counter()
         env, model = self.env, self.model
-        slices = 200
-        for k in range(1, slices + 1):
-            env.run(until=self.end * k / slices)
-            if model.max_wall_s is not None and time.perf_counter() - started > model.max_wall_s:
-                raise RunError(
-                    f"runaway run: replication {self.replication} took more than "
-                    f"{model.max_wall_s:g} s of wall time (run.max_wall) and reached only "
-                    f"t = {env.now / HOUR:.6g} h of {self.end / HOUR:.6g} h")
+        # What Environment.run(until) does, with a counted loop instead of its bare one:
+        # an urgent event at the end stops the run before any regular event at that time.
+        until = simpy.Event(env)
+        until._ok = True
+        until._value = None
+        env.schedule(until, simpy.events.URGENT, self.end - env.now)
+        until.callbacks.append(StopSimulation.callback)
+        step = env.step
+        events = 0
+        limit = model.max_events
+        wall = model.max_wall_s
+        try:
+            while True:
+                for _ in range(CHECK_EVERY):
+                    step()
+                events += CHECK_EVERY
+                if limit is not None and events >= limit:
+                    raise RunError(
+                        f"runaway run: replication {self.replication} processed {events:,} "
+                        f"events (run.max_events) and reached only t = {env.now / HOUR:.6g} h "
+                        f"of {self.end / HOUR:.6g} h; check for very short process times")
+                if wall is not None and time.perf_counter() - started > wall:
+                    raise RunError(
+                        f"runaway run: replication {self.replication} took more than "
+                        f"{wall:g} s of wall time (run.max_wall) and reached only "
+                        f"t = {env.now / HOUR:.6g} h of {self.end / HOUR:.6g} h")
+        except StopSimulation:
+            pass
+        self.events_processed = events
         elapsed = time.perf_counter() - started
         return self.collect(elapsed)
 
@@ -328,6 +350,7 @@ class Replication:
 
 
 MAX_INTERVALS = 5000
+CHECK_EVERY = 50_000  # events between two checks of the runaway guards
 
 
 def sample_interval(horizon: float) -> float:

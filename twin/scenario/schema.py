@@ -71,6 +71,9 @@ class Run(Strict):
         5_000_000, strict=True, ge=1,
         description="(extension) Runaway guard: a replication with more units in the system "
                     "stops with an error.")
+    max_events: int = Field(
+        2_000_000_000, strict=True, ge=1000,
+        description="(extension) Runaway guard: events allowed per replication.")
     max_wall: Optional[Duration] = Field(
         None, description="(extension) Runaway guard: wall-clock time allowed per replication.")
 
