@@ -16,65 +16,58 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from pydantic import ValidationError
 from tqdm import tqdm
 
 from twin import __version__
 from twin.analysis.stats import t_halfwidth
 from twin.backends import Outcome, default_workers, run_dask, run_processes, run_serial
-from twin.errors import ScenarioError
+from twin.errors import Problem, ScenarioError
 from twin.model import Model, build
 from twin.results import Results
-from twin.scenario.schema import Scenario
+from twin.scenario.schema import Run, Scenario
 from twin.scenario.load import scenario_hash
 from twin.store import ReplicationStore
-from twin.units import HOUR, parse_duration
+from twin.units import HOUR
 
 
-def _override_duration(value: float | str | None, what: str) -> float | str | None:
-    if value is None or value == "auto":
-        return value
-    try:
-        seconds = parse_duration(value)
-    except ValueError as e:
-        raise ScenarioError(f"--{what}: {e}") from None
-    if seconds < 0 or (what == "horizon" and seconds == 0):
-        need = "positive" if what == "horizon" else "at least 0"
-        raise ScenarioError(f"--{what} must be {need}, got {value!r}")
-    return seconds
+def _option_problems(error: ValidationError, given: dict) -> list[Problem]:
+    """One located problem per wrong option (`--seed`, `--horizon`, ...)."""
+    problems: dict[str, Problem] = {}
+    for err in error.errors():
+        name = str(err["loc"][0]) if err["loc"] else ""
+        if name not in given or name in problems:
+            continue
+        message = err["msg"].removeprefix("Value error, ")
+        if name == "replications":
+            message = "must be a whole number of at least 1, or auto"
+        if "got" not in message:
+            message += f", got {given[name]!r}"
+        problems[name] = Problem("<command line>", f"--{name}", message)
+    return list(problems.values())
 
 
-def prepare(scenario: Scenario, replications: int | None = None, seed: int | None = None,
-            horizon: float | str | None = None, warmup: float | str | None = None,
-            engine: str | None = None, event_log: bool = False) -> Model:
-    """The model to simulate: the scenario with the run settings given here applied."""
-    model = build(scenario)
-    changes: dict = {}
-    if (h := _override_duration(horizon, "horizon")) is not None:
-        changes["horizon"] = h
-    if (w := _override_duration(warmup, "warmup")) is not None:
-        changes["warmup"] = w
-    if replications == "auto":
-        changes["replications"] = "auto"
-    elif replications is not None:
+def prepare(scenario: Scenario, replications: int | str | None = None,
+            seed: int | None = None, horizon: float | str | None = None,
+            warmup: float | str | None = None, engine: str | None = None,
+            event_log: bool = False) -> Model:
+    """The model to simulate: the scenario with the run settings given here applied.
+
+    The settings are checked by the scenario schema itself (`Run`), exactly as if they had
+    been written in the file, so the rules and limits are the same in both places.
+    """
+    given = {"replications": replications, "seed": seed, "horizon": horizon,
+             "warmup": warmup, "engine": engine}
+    given = {k: v for k, v in given.items() if v is not None}
+    if given:
         try:
-            n = int(replications)
-        except (TypeError, ValueError):
-            raise ScenarioError(
-                f"--replications must be a whole number or 'auto', got {replications!r}") from None
-        if n < 1:
-            raise ScenarioError(f"--replications must be at least 1, got {replications}")
-        changes["replications"] = n
-    if seed is not None:
-        if int(seed) < 0:
-            raise ScenarioError(f"--seed must be at least 0, got {seed}")
-        changes["seed"] = int(seed)
-    if engine is not None:
-        if engine not in ("simpy", "flowline"):
-            raise ScenarioError(f"--engine must be simpy or flowline, got {engine!r}")
-        changes["engine"] = engine
+            run = Run.model_validate({**scenario.run.model_dump(), **given})
+        except ValidationError as e:
+            raise ScenarioError(_option_problems(e, given)) from None
+        scenario = scenario.model_copy(update={"run": run})
+    model = build(scenario)
     if event_log:
-        changes["event_log"] = True
-    model = replace(model, **changes)
+        model = replace(model, event_log=True)
     if model.engine == "flowline":
         from twin.engine.flowline import unsupported
 

@@ -48,6 +48,9 @@ class ReplicationStore:
     def open(self, resume: bool) -> dict[int, Outcome]:
         """Start the store; with `resume`, return the complete replications already saved."""
         self.folder.mkdir(parents=True, exist_ok=True)
+        for stray in self.folder.glob(".*"):  # temporary files of a writer that was killed
+            if stray.is_file():
+                stray.unlink()
         manifest = self.folder / "manifest.json"
         if resume and manifest.exists():
             saved = json.loads(manifest.read_text())

@@ -20,7 +20,7 @@ import yaml
 
 from twin.analysis.compare import replication_kpis
 from twin.analysis.stats import ci95
-from twin.errors import ScenarioError
+from twin.errors import Problem, ScenarioError
 from twin.results import Results
 
 
@@ -31,6 +31,7 @@ class Point:
     label: str
     overrides: tuple[str, ...]
     factors: dict[str, Any] = field(default_factory=dict)
+    origins: dict[str, str] = field(default_factory=dict)  # key path -> where it was set
 
 
 def _value_text(value: Any) -> str:
@@ -73,7 +74,9 @@ def parse_vary_option(texts: Sequence[str]) -> dict[str, list[Any]]:
 def points(vary: Any, extra_factors: dict[str, list[Any]] | None = None) -> list[Point]:
     """All points: every variant (or the scenario itself) × every factorial combination."""
     factorial = dict(vary.factorial) if vary is not None else {}
+    origin = {k: f"vary.factorial.{k}" for k in factorial}
     factorial.update(extra_factors or {})
+    origin.update({k: f"--vary {k}" for k in extra_factors or {}})
     variants = dict(vary.variants) if vary is not None else {}
     base = [(name, dict(sets)) for name, sets in variants.items()] or [("", {})]
     keys = list(factorial)
@@ -86,9 +89,23 @@ def points(vary: Any, extra_factors: dict[str, list[Any]] | None = None) -> list
                              f"{k.split('.')[-1]}={_value_text(v)}" for k, v in levels.items())
             label = "/".join(x for x in (name, label) if x) or "base"
             overrides = tuple(f"{k}={_value_text(v)}" for k, v in {**sets, **levels}.items())
+            origins = {**{k: f"vary.variants.{name}.{k}" for k in sets},
+                       **{k: origin[k] for k in levels}}
             result.append(Point(label, overrides, {**({"variant": name} if name else {}),
-                                                   **levels}))
+                                                   **levels}, origins))
     return result
+
+
+def _locate_level(problem: Problem, point: Point, file: str) -> Problem:
+    """A problem of a point, placed at the `vary:` entry (or --vary option) that set it."""
+    where = problem.where.removeprefix("--set ")
+    for key, origin in sorted(point.origins.items(), key=lambda kv: -len(kv[0])):
+        if where == key or where.startswith(key + ".") or where.startswith(key + "["):
+            value = point.factors.get(key, "")
+            level = f"level {_value_text(value)}: " if key in point.factors else ""
+            source = "<command line>" if origin.startswith("--vary") else file
+            return Problem(source, origin, f"{level}{problem.message}")
+    return problem
 
 
 @dataclass
@@ -131,14 +148,16 @@ def run_sweep(path: str | Path, overrides: Sequence[str] = (),
     base = twin.load(path, overrides)
     pts = points(base.vary, extra_factors)
     scenarios = {}
-    problems = []
+    problems: dict[tuple[str, str], Problem] = {}
     for point in pts:
         try:
             scenarios[point.label] = twin.load(path, [*overrides, "vary=", *point.overrides])
         except ScenarioError as e:
-            problems += e.problems
+            for problem in e.problems:
+                located = _locate_level(problem, point, str(path))
+                problems.setdefault((located.where, located.message), located)
     if problems:
-        raise ScenarioError(problems)
+        raise ScenarioError(list(problems.values()))
     results = {}
     for i, point in enumerate(pts):
         where = None if out is None else Path(out) / "points" / f"p{i:03d}"
