@@ -491,3 +491,24 @@ def test_event_log_columns_activities_and_counts(tmp_path):
 def test_no_event_log_unless_asked(tmp_path):
     r = run_text(tmp_path, LINE)
     assert len(r.events) == 0
+
+
+def test_first_pass_and_final_yield_count_rework_and_scrap(tmp_path):
+    """30% of the units checked at b go back to a, 10% of a's output is scrapped: the
+    yields follow from the counts by their definitions, first-pass below final."""
+    r = run_text(tmp_path, """\
+        name: yields
+        run: {horizon: "20 h", replications: 1, seed: 5}
+        products:
+          p: {route: [a, {station: b, rework: {p: 0.3, to: a}}]}
+        stations:
+          a: {process_time: "1 min", scrap: 0.1}
+          b: {process_time: "1 min"}
+    """)
+    doc = r.summary()["products"]["p"]
+    rows = r.products().xs("p", level="entity").iloc[0]
+    left = rows["finished"] + rows["scrapped"]
+    assert 0 < rows["first_pass"] < rows["finished"]  # some finished units were reworked
+    assert doc["final_yield"]["mean"] == pytest.approx(rows["finished"] / left)
+    assert doc["first_pass_yield"]["mean"] == pytest.approx(rows["first_pass"] / left)
+    assert doc["first_pass_yield"]["mean"] < doc["final_yield"]["mean"] < 1.0

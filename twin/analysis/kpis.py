@@ -99,6 +99,11 @@ def summary(measures: pd.DataFrame, periods: pd.DataFrame, meta: Mapping[str, An
         rows = prod.xs(name, level="entity")
         entry = {m: ci95(rows[m].to_numpy(float)) for m in PRODUCT_MEASURES if m in rows}
         entry["released"] = ci95(rows["released"].to_numpy(float))
+        left = (rows["finished"] + rows["scrapped"]).to_numpy(float, copy=True)
+        left[left == 0] = np.nan
+        entry["final_yield"] = ci95(rows["finished"].to_numpy(float) / left)
+        if "first_pass" in rows:
+            entry["first_pass_yield"] = ci95(rows["first_pass"].to_numpy(float) / left)
         doc["products"][name] = entry
     system = wide(measures, "system").droplevel("entity")
     doc["wip"] = ci95(system["wip_mean"].to_numpy(float))

@@ -363,6 +363,7 @@ def collect(model: Model, line: Line, state: State, replication: int, warmup: fl
         ("product", p.name, "released", int(gi[kf.G_REL])),
         ("product", p.name, "finished", fin),
         ("product", p.name, "scrapped", scr),
+        ("product", p.name, "first_pass", fin),  # no rework on a flow line
         ("product", p.name, "throughput_per_h", fin / period_h),
         ("product", p.name, "lead_time_h", gf[kf.G_LEAD] / fin / HOUR if fin else math.nan),
         ("product", p.name, "scrapped_time_h",

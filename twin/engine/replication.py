@@ -69,6 +69,7 @@ class Replication:
         self.scrapped = [0] * n
         self.lead_sum = [0.0] * n
         self.scrap_sum = [0.0] * n  # time in system of scrapped units (Little's law)
+        self.first_pass = [0] * n  # finished without any rework
         self.wip_start = 0
         self.backlog = [0] * n
         self.release_wake: list[simpy.Event | None] = [None] * n
@@ -128,6 +129,8 @@ class Replication:
     def finish(self, unit: Unit, now: float) -> None:
         p = unit.product
         self.finished[p] += 1
+        if not unit.reworked:
+            self.first_pass[p] += 1
         self.lead_sum[p] += now - unit.released
         self.wip.add(-1, now)
         if self.events is not None:
@@ -233,6 +236,7 @@ class Replication:
         self.scrapped = [0] * n
         self.lead_sum = [0.0] * n
         self.scrap_sum = [0.0] * n
+        self.first_pass = [0] * n
         self.wip.restart(now)
         self.wip_start = self.wip.level
         for st in self.stations:
@@ -289,6 +293,7 @@ class Replication:
                 ("product", p.name, "released", self.released[j]),
                 ("product", p.name, "finished", fin),
                 ("product", p.name, "scrapped", self.scrapped[j]),
+                ("product", p.name, "first_pass", self.first_pass[j]),
                 ("product", p.name, "throughput_per_h", fin / period_h),
                 ("product", p.name, "lead_time_h",
                  self.lead_sum[j] / fin / HOUR if fin else math.nan),

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 class Unit:
     """One unit of a product on its way through the factory."""
 
-    __slots__ = ("id", "product", "step", "released", "entered")
+    __slots__ = ("id", "product", "step", "released", "entered", "reworked")
 
     def __init__(self, id: int, product: int, released: float):
         self.id = id
@@ -33,6 +33,7 @@ class Unit:
         self.step = 0
         self.released = released
         self.entered = released  # when it entered its current station's buffer
+        self.reworked = False  # sent back by a rework loop at least once
 
 
 class Station:
@@ -257,6 +258,7 @@ def run_machine(env: simpy.Environment, m: Machine, st: Station, rep: Replicatio
             step = steps[unit.step]
             if step.rework_p and next(rep.rework_draws[unit.product][unit.step]) < step.rework_p:
                 st.reworked += 1
+                unit.reworked = True
                 unit.step = step.rework_to
                 if steps[unit.step].station == spec.index:
                     # rework on this very station: the machine does it again at once,

@@ -115,15 +115,14 @@ def products_table(results, doc: dict) -> pd.DataFrame:
     per_rep = results.products()
     for name, p in doc["products"].items():
         reps = per_rep.xs(name, level="entity")
-        left = reps["finished"] + reps["scrapped"]
-        final_yield = ci95((reps["finished"] / left.where(left > 0)).to_numpy(float))
         rows.append({"product": name, "finished": _stat(p.get("finished")),
                      "throughput (units/h)": _stat(p.get("throughput_per_h")),
                      "annual capacity (units/year)": _stat(_times(p.get("throughput_per_h"), 8760)),
                      "GWh/year": _stat(p.get("gwh_per_year")),
                      "lead time (h)": _stat(p.get("lead_time_h")),
                      "scrapped": _stat(p.get("scrapped")),
-                     "final yield": _stat(final_yield, 4)})
+                     "first-pass yield": _stat(p.get("first_pass_yield"), 4),
+                     "final yield": _stat(p.get("final_yield"), 4)})
     return pd.DataFrame(rows)
 
 
