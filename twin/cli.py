@@ -200,13 +200,14 @@ def _sweep(args: argparse.Namespace) -> int:
     from twin.results import write_table
     from twin.vary import parse_vary_option, run_sweep
 
-    if args.resume:
-        raise ScenarioError("--resume is not available for sweeps yet; rerun the sweep")
+    if args.resume and not args.out:
+        raise ScenarioError("--resume needs --out DIR (the folder of the interrupted sweep)")
     sweep = run_sweep(args.scenario, args.set, parse_vary_option(args.vary), out=args.out,
                       replications=args.replications, seed=args.seed, horizon=args.horizon,
                       warmup=args.warmup, engine=args.engine,
                       workers=args.workers or default_workers(), dask=args.dask,
-                      table_format=args.format, progress=not args.quiet and sys.stderr.isatty())
+                      table_format=args.format, resume=args.resume,
+                      progress=not args.quiet and sys.stderr.isatty())
     table = sweep.table()
     if args.out:
         out = Path(args.out)

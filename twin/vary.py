@@ -21,7 +21,7 @@ import yaml
 from twin.analysis.compare import replication_kpis
 from twin.analysis.stats import ci95
 from twin.errors import Problem, ScenarioError
-from twin.results import Results
+from twin.results import Results, write_atomic
 
 
 @dataclass(frozen=True)
@@ -142,7 +142,10 @@ class Sweep:
 def run_sweep(path: str | Path, overrides: Sequence[str] = (),
               extra_factors: dict[str, list[Any]] | None = None,
               out: str | Path | None = None, **run_options: Any) -> Sweep:
-    """Load every point of the sweep (all validated before any runs), then run each."""
+    """Load every point of the sweep (all validated before any runs), then run each.
+
+    With `out`, each point keeps its replications under `out/points/pNNN/`, so
+    `resume=True` (an option of `twin.run`) finishes an interrupted sweep."""
     import twin
 
     base = twin.load(path, overrides)
@@ -163,6 +166,7 @@ def run_sweep(path: str | Path, overrides: Sequence[str] = (),
         where = None if out is None else Path(out) / "points" / f"p{i:03d}"
         results[point.label] = twin.run(scenarios[point.label], out=where, **run_options)
         if where is not None:
-            (where / "point.json").write_text(json.dumps(
-                {"point": point.label, "factors": point.factors}, indent=2, default=str))
+            write_atomic(where / "point.json", json.dumps(
+                {"point": point.label, "factors": point.factors}, indent=2,
+                default=str).encode())
     return Sweep(pts, results)
