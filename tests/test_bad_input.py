@@ -22,6 +22,8 @@ from twin.errors import ScenarioError
 from twin.scenario.load import load
 from twin.scenario.schema import Scenario
 
+from support import key_paths
+
 CORPUS = Path(__file__).parent / "bad_scenarios"
 FILES = sorted(CORPUS.glob("*.yaml"))
 
@@ -106,16 +108,6 @@ VALUES = st.recursive(
 )
 
 
-def _places(node: Any, path: tuple = ()) -> list[tuple]:
-    """Every key path in a plain document."""
-    found = [path] if path else []
-    if isinstance(node, dict):
-        for key, value in node.items():
-            found += _places(value, path + (key,))
-    elif isinstance(node, list):
-        for i, value in enumerate(node):
-            found += _places(value, path + (i,))
-    return found
 
 
 def _typo(key: str, data: st.DataObject) -> str:
@@ -130,7 +122,7 @@ def _typo(key: str, data: st.DataObject) -> str:
 def test_mutated_scenario_loads_or_raises_scenario_error(tmp_path: Path, data: st.DataObject) -> None:
     doc = copy.deepcopy(VALID)
     for _ in range(data.draw(st.integers(1, 2))):
-        places = _places(doc)
+        places = key_paths(doc)
         if not places:
             break
         path = data.draw(st.sampled_from(places))

@@ -10,14 +10,14 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from twin.cli import main
+
+from support import twin_command, without_timing, write_scenario
 
 LINE = """\
     name: cli line
@@ -34,20 +34,11 @@ FIXED = ["scenario", "engine", "replications", "seed", "horizon_h", "warmup_h", 
 
 
 def write(tmp_path: Path, text: str = LINE, name: str = "line.yaml") -> Path:
-    path = tmp_path / name
-    path.write_text(textwrap.dedent(text))
-    return path
+    return write_scenario(tmp_path, text, name)
 
 
-def twin_command() -> list[str]:
-    exe = Path(sys.executable).with_name("twin")
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "twin.cli"]
 
 
-def without_timing(doc: dict) -> dict:
-    doc = dict(doc)
-    doc.pop("timing")
-    return doc
 
 
 def run_main(args: list[str], capsys) -> tuple[int, str, str]:

@@ -18,45 +18,7 @@ from twin.analysis.compare import compare
 from twin.cli import main
 from twin.report.html import write_comparison, write_report
 
-# A small line with everything the report shows: failures, parallel machines, heat,
-# recovery, a facility load, a tariff and coordinates.
-SMALL = """
-name: small line
-run: {horizon: "8 h", warmup: "1 h", replications: 2, seed: 3}
-products:
-  cell: {route: [coat, stack, form], energy_kwh: 1.0}
-stations:
-  coat:
-    area: electrode
-    x: 0
-    y: 0
-    process_time: {exponential: "50 s"}
-    failures: {mtbf: {exponential: "2 h"}, mttr: {exponential: "10 min"}}
-    power_kw: {busy: 40, starved: 10, blocked: 10, down: 2}
-    heat_kw: {busy: 30}
-  stack:
-    area: assembly
-    x: 20
-    y: 0
-    servers: 2
-    process_time: {lognormal: {mean: "110 s", cv: 0.3}}
-    buffer: 5
-    power_kw: {busy: 10, starved: 3, blocked: 3}
-  form:
-    area: formation
-    x: 20
-    y: 15
-    servers: 30
-    process_time: "25 min"
-    buffer: 10
-    power_kw: {busy: 1.5, starved: 0.1}
-    recovered_kw: {busy: 0.3}
-energy:
-  facility: {dry_room: {kw: 20, area: assembly}}
-  tariff: {"0 h": 0.2, "7 h": 0.5, "19 h": 0.3}
-  currency: EUR
-  co2_kg_per_kwh: 0.4
-"""
+SMALL = (Path(__file__).parent / "scenarios" / "small_report.yaml").read_text()
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                   "--no-first-run", "--disable-background-networking",

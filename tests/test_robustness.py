@@ -22,6 +22,8 @@ from hypothesis import strategies as st
 import twin
 from twin.errors import ScenarioError
 
+from support import key_paths
+
 BASE: dict[str, Any] = {
     "name": "mutant",
     "run": {"horizon": "2 h", "replications": 1, "seed": 3},
@@ -54,21 +56,12 @@ EDGES = st.one_of(
 )
 
 
-def _places(node: Any, path: tuple = ()) -> list[tuple]:
-    found = [path] if path else []
-    if isinstance(node, dict):
-        for key, value in node.items():
-            found += _places(value, path + (key,))
-    elif isinstance(node, list):
-        for i, value in enumerate(node):
-            found += _places(value, path + (i,))
-    return found
 
 
 def _mutant(data: st.DataObject) -> dict:
     doc = copy.deepcopy(BASE)
     for _ in range(data.draw(st.integers(1, 3))):
-        path = data.draw(st.sampled_from(_places(doc)))
+        path = data.draw(st.sampled_from(key_paths(doc)))
         if path[:2] in (("run", "horizon"), ("run", "replications")):
             continue  # keep every run short
         parent = doc

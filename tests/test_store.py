@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -15,6 +13,8 @@ import pytest
 
 import twin
 from twin.cli import main
+
+from support import twin_command, without_timing, write_scenario
 
 # about 0.3 s per replication, so a run can be killed in the middle
 SCENARIO = """\
@@ -35,20 +35,11 @@ SHORT = SCENARIO.replace('"300 h"', '"20 h"')
 
 
 def write(tmp_path: Path, text: str = SCENARIO) -> Path:
-    path = tmp_path / "line.yaml"
-    path.write_text(textwrap.dedent(text))
-    return path
+    return write_scenario(tmp_path, text)
 
 
-def twin_command() -> list[str]:
-    exe = Path(sys.executable).with_name("twin")
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "twin.cli"]
 
 
-def without_timing(doc: dict) -> dict:
-    doc = json.loads(json.dumps(doc))  # as written to summary.json
-    doc.pop("timing")
-    return doc
 
 
 def hidden_files(folder: Path) -> list[Path]:

@@ -26,6 +26,7 @@ from twin.engine.replication import ReplicationResult
 from twin.kernels import flowline as kf
 from twin.model import STATES, Model
 from twin.streams import BLOCK, stream
+from twin.engine.records import Row, product_rows, station_rows, system_rows
 from twin.units import HOUR
 
 FEED_BLOCKS = 8  # blocks of draws per stream per refill when streaming
@@ -359,52 +360,19 @@ def collect(model: Model, line: Line, state: State, replication: int, warmup: fl
     period_h = model.horizon / HOUR
     p = model.products[0]
     fin, scr = int(gi[kf.G_FIN]), int(gi[kf.G_SCR])
-    rows: list[tuple[str, str, str, float]] = [
-        ("product", p.name, "released", int(gi[kf.G_REL])),
-        ("product", p.name, "finished", fin),
-        ("product", p.name, "scrapped", scr),
-        ("product", p.name, "first_pass", fin),  # no rework on a flow line
-        ("product", p.name, "throughput_per_h", fin / period_h),
-        ("product", p.name, "lead_time_h", gf[kf.G_LEAD] / fin / HOUR if fin else math.nan),
-        ("product", p.name, "scrapped_time_h",
-         gf[kf.G_SCRSUM] / scr / HOUR if scr else math.nan),
-    ]
-    if p.energy_kwh is not None:
-        rows.append(("product", p.name, "gwh_per_year",
-                     fin / period_h * p.energy_kwh * 8760 / 1e6))
+    # no rework on a flow line: every finished unit passed first time
+    rows: list[Row] = product_rows(p, period_h, int(gi[kf.G_REL]), fin, scr, fin,
+                                   gf[kf.G_LEAD], gf[kf.G_SCRSUM])
     where = {j: k for k, j in enumerate(line.order)}
     periods = {}
     for spec in model.stations:
-        k, name = where[spec.index], spec.name
-        totals = sf[k, :len(STATES)]
-        rows.append(("station", name, "servers", spec.servers))
-        for s, secs in zip(STATES, totals):
-            rows.append(("station", name, f"{s}_h", secs / HOUR))
-        for s, secs, kw in zip(STATES, totals, spec.power_kw):
-            rows.append(("station", name, f"energy_{s}_kwh", kw * secs / HOUR))
-        for carrier, kws in spec.meters:
-            if carrier != "energy":
-                for s, secs, kw in zip(STATES, totals, kws):
-                    rows.append(("station", name, f"{carrier}_{s}_kwh", kw * secs / HOUR))
-        waits = int(si[k, kf.I_WAITS])
-        rows += [
-            ("station", name, "queue_mean", sf[k, kf.F_QAREA] / span if span > 0 else 0.0),
-            ("station", name, "wait_h", sf[k, kf.F_WAIT] / waits / HOUR if waits else math.nan),
-            ("station", name, "waits", waits),
-            ("station", name, "produced", int(si[k, kf.I_PROD])),
-            ("station", name, "scrapped", int(si[k, kf.I_SCRAP])),
-            ("station", name, "reworked", 0),
-            ("station", name, "process_h", sf[k, kf.F_PROC] / HOUR),
-            ("station", name, "planned_unit_time_h", spec.planned_unit_time / HOUR),
-            ("station", name, "queue_end", int(si[k, kf.I_QEND])),
-        ]
+        k = where[spec.index]
+        rows += station_rows(
+            spec, sf[k, :len(STATES)], sf[k, kf.F_QAREA] / span if span > 0 else 0.0,
+            sf[k, kf.F_WAIT], int(si[k, kf.I_WAITS]), int(si[k, kf.I_PROD]),
+            int(si[k, kf.I_SCRAP]), 0, sf[k, kf.F_PROC], int(si[k, kf.I_QEND]))
         n = int(si[k, kf.I_NPER])
-        periods[name] = (state.pst[k, :n] / HOUR, state.pen[k, :n] / HOUR)
-    rows += [
-        ("system", "", "wip_mean", gf[kf.G_WIPAREA] / span if span > 0 else 0.0),
-        ("system", "", "wip_start", int(gi[kf.G_WIPSTART])),
-        ("system", "", "wip_end", int(gi[kf.G_WIP])),
-        ("system", "", "period_h", period_h),
-        ("system", "", "warmup_h", warmup / HOUR),
-    ]
+        periods[spec.name] = (state.pst[k, :n] / HOUR, state.pen[k, :n] / HOUR)
+    rows += system_rows(gf[kf.G_WIPAREA] / span if span > 0 else 0.0, int(gi[kf.G_WIPSTART]),
+                        int(gi[kf.G_WIP]), period_h, warmup)
     return ReplicationResult(replication, rows, periods, simulate_s=elapsed)

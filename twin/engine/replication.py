@@ -7,7 +7,6 @@ statistics, never units: at its end every counter, clock and area restarts.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 
@@ -16,6 +15,7 @@ import simpy
 from simpy.core import StopSimulation
 
 from twin.engine.accounting import Area, OpenGroups
+from twin.engine.records import Row, product_rows, station_rows, system_rows
 from twin.errors import RunError
 from twin.engine.stations import Machine, Station, Unit, run_failures, run_machine
 from twin.model import STATES, Model, StationModel
@@ -285,60 +285,25 @@ class Replication:
         end, model = self.end, self.model
         period_h = model.horizon / HOUR
         self._take_sample(end)  # the last interval ends with the run
-        rows: list[tuple[str, str, str, float]] = []
+        rows: list[Row] = []
         for p in model.products:
             j = p.index
-            fin = self.finished[j]
-            rows += [
-                ("product", p.name, "released", self.released[j]),
-                ("product", p.name, "finished", fin),
-                ("product", p.name, "scrapped", self.scrapped[j]),
-                ("product", p.name, "first_pass", self.first_pass[j]),
-                ("product", p.name, "throughput_per_h", fin / period_h),
-                ("product", p.name, "lead_time_h",
-                 self.lead_sum[j] / fin / HOUR if fin else math.nan),
-                ("product", p.name, "scrapped_time_h",
-                 self.scrap_sum[j] / self.scrapped[j] / HOUR if self.scrapped[j] else math.nan),
-            ]
-            if p.energy_kwh is not None:
-                rows.append(("product", p.name, "gwh_per_year",
-                             fin / period_h * p.energy_kwh * 8760 / 1e6))
+            rows += product_rows(p, period_h, self.released[j], self.finished[j],
+                                 self.scrapped[j], self.first_pass[j], self.lead_sum[j],
+                                 self.scrap_sum[j])
         periods = {}
         for st in self.stations:
-            spec, name = st.spec, st.spec.name
             totals = np.zeros(len(STATES))
             for m in st.machines:
                 totals += m.close(end)
-            rows.append(("station", name, "servers", spec.servers))
-            for s, secs in zip(STATES, totals):
-                rows.append(("station", name, f"{s}_h", secs / HOUR))
-            for s, secs, kw in zip(STATES, totals, spec.power_kw):
-                rows.append(("station", name, f"energy_{s}_kwh", kw * secs / HOUR))
-            for carrier, kws in spec.meters:
-                if carrier != "energy":
-                    for s, secs, kw in zip(STATES, totals, kws):
-                        rows.append(("station", name, f"{carrier}_{s}_kwh", kw * secs / HOUR))
-            rows += [
-                ("station", name, "queue_mean", st.queue_area.mean(end)),
-                ("station", name, "wait_h", st.wait_sum / st.waits / HOUR if st.waits else math.nan),
-                ("station", name, "waits", st.waits),
-                ("station", name, "produced", st.produced),
-                ("station", name, "scrapped", st.scrapped),
-                ("station", name, "reworked", st.reworked),
-                ("station", name, "process_h", st.process_sum / HOUR),
-                ("station", name, "planned_unit_time_h", spec.planned_unit_time / HOUR),
-                ("station", name, "queue_end", len(st.queue)),
-            ]
+            rows += station_rows(st.spec, totals, st.queue_area.mean(end), st.wait_sum,
+                                 st.waits, st.produced, st.scrapped, st.reworked,
+                                 st.process_sum, len(st.queue))
             starts, ends = st.active.close(end)
-            periods[name] = (np.frombuffer(starts, dtype=float) / HOUR,
-                             np.frombuffer(ends, dtype=float) / HOUR)
-        rows += [
-            ("system", "", "wip_mean", self.wip.mean(end)),
-            ("system", "", "wip_start", self.wip_start),
-            ("system", "", "wip_end", self.wip.level),
-            ("system", "", "period_h", period_h),
-            ("system", "", "warmup_h", self.warmup / HOUR),
-        ]
+            periods[st.spec.name] = (np.frombuffer(starts, dtype=float) / HOUR,
+                                     np.frombuffer(ends, dtype=float) / HOUR)
+        rows += system_rows(self.wip.mean(end), self.wip_start, self.wip.level, period_h,
+                            self.warmup)
         return ReplicationResult(self.replication, rows, periods, simulate_s=elapsed,
                                  timeline=self.samples, events=self._event_rows())
 

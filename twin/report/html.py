@@ -23,7 +23,6 @@ import pandas as pd
 
 from twin.analysis import energy
 from twin.analysis.kpis import STATES, station_table
-from twin.analysis.stats import ci95
 from twin.report import figures as figs
 from twin.results import write_atomic
 
@@ -112,9 +111,7 @@ def _html_table(df: pd.DataFrame) -> str:
 @table("Capacity and machine states", "Products")
 def products_table(results, doc: dict) -> pd.DataFrame:
     rows = []
-    per_rep = results.products()
     for name, p in doc["products"].items():
-        reps = per_rep.xs(name, level="entity")
         rows.append({"product": name, "finished": _stat(p.get("finished")),
                      "throughput (units/h)": _stat(p.get("throughput_per_h")),
                      "annual capacity (units/year)": _stat(_times(p.get("throughput_per_h"), 8760)),

@@ -1,0 +1,76 @@
+"""The tidy records every engine emits, built in one place so that engines agree exactly.
+
+An engine counts in seconds; these functions turn its counts into the `measures` rows of
+results.md (hours, rates per hour, kWh), always in the same order.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from twin.model import STATES, ProductModel, StationModel
+from twin.units import HOUR
+
+Row = tuple[str, str, str, float]
+
+
+def product_rows(p: ProductModel, period_h: float, released: int, finished: int,
+                 scrapped: int, first_pass: int, lead_sum: float, scrap_sum: float) -> list[Row]:
+    """Counts, throughput, mean lead time (finished units) and time of scrapped units."""
+    rows: list[Row] = [
+        ("product", p.name, "released", released),
+        ("product", p.name, "finished", finished),
+        ("product", p.name, "scrapped", scrapped),
+        ("product", p.name, "first_pass", first_pass),
+        ("product", p.name, "throughput_per_h", finished / period_h),
+        ("product", p.name, "lead_time_h", lead_sum / finished / HOUR if finished else math.nan),
+        ("product", p.name, "scrapped_time_h",
+         scrap_sum / scrapped / HOUR if scrapped else math.nan),
+    ]
+    if p.energy_kwh is not None:
+        rows.append(("product", p.name, "gwh_per_year",
+                     finished / period_h * p.energy_kwh * 8760 / 1e6))
+    return rows
+
+
+def station_rows(spec: StationModel, totals: Sequence[float], queue_mean: float,
+                 wait_sum: float, waits: int, produced: int, scrapped: int, reworked: int,
+                 process_sum: float, queue_end: int) -> list[Row]:
+    """State machine-hours, energy per carrier and state, buffer and output counts.
+
+    `totals` are the machine-seconds per state (indexed like STATES) of all the station's
+    machines; energy is Σ power × time per state, exact for constant powers.
+    """
+    name = spec.name
+    rows: list[Row] = [("station", name, "servers", spec.servers)]
+    rows += [("station", name, f"{s}_h", secs / HOUR) for s, secs in zip(STATES, totals)]
+    rows += [("station", name, f"energy_{s}_kwh", kw * secs / HOUR)
+             for s, secs, kw in zip(STATES, totals, spec.power_kw)]
+    for carrier, kws in spec.meters:
+        if carrier != "energy":
+            rows += [("station", name, f"{carrier}_{s}_kwh", kw * secs / HOUR)
+                     for s, secs, kw in zip(STATES, totals, kws)]
+    rows += [
+        ("station", name, "queue_mean", queue_mean),
+        ("station", name, "wait_h", wait_sum / waits / HOUR if waits else math.nan),
+        ("station", name, "waits", waits),
+        ("station", name, "produced", produced),
+        ("station", name, "scrapped", scrapped),
+        ("station", name, "reworked", reworked),
+        ("station", name, "process_h", process_sum / HOUR),
+        ("station", name, "planned_unit_time_h", spec.planned_unit_time / HOUR),
+        ("station", name, "queue_end", queue_end),
+    ]
+    return rows
+
+
+def system_rows(wip_mean: float, wip_start: int, wip_end: int, period_h: float,
+                warmup_s: float) -> list[Row]:
+    return [
+        ("system", "", "wip_mean", wip_mean),
+        ("system", "", "wip_start", wip_start),
+        ("system", "", "wip_end", wip_end),
+        ("system", "", "period_h", period_h),
+        ("system", "", "warmup_h", warmup_s / HOUR),
+    ]
