@@ -96,20 +96,38 @@ def _verdict(kpi: str, d: dict, name: str, base: str) -> str:
 
 
 def compare_text(doc: dict[str, Any]) -> str:
-    """The comparison as an aligned text table."""
+    """The comparison as aligned text: scenarios lettered A, B, ... (A the baseline), each
+    KPI's means, then each paired difference to A with its 95% interval and the verdict."""
     names = doc["scenarios"]
-    width = max(14, *(len(n) for n in names))
-    head = f"{'KPI':<28}" + "".join(f"{n[:width]:>{width + 2}}" for n in names)
-    lines = [head]
+    letters = [chr(ord("A") + i) if i < 26 else f"S{i + 1}" for i in range(len(names))]
+    letter = dict(zip(names, letters))
+    lines = [f"{x} = {n}" + ("  (baseline)" if i == 0 else "")
+             for i, (x, n) in enumerate(zip(letters, names))]
+    lines.append("")
+    head = f"{'KPI':<30}" + "".join(f"{x:>12}" for x in letters)
+    head += "".join(f"{letter[n] + ' - A [95% CI]':>34}" for n in names[1:])
+    lines.append(head)
     for kpi, e in doc["kpis"].items():
-        vals = "".join(f"{_g(e['values'][n]['mean']):>{width + 2}}" for n in names)
-        lines.append(f"{kpi[:28]:<28}{vals}")
-        for n, d in e["difference"].items():
+        row = f"{kpi[:30]:<30}" + "".join(f"{_g(e['values'][n]['mean']):>12}" for n in names)
+        for n in names[1:]:
+            d = e["difference"].get(n)
+            if d is None:
+                row += f"{'-':>34}"
+                continue
             lo, hi = d["ci95"]
-            lines.append(f"{'':<4}{n} - {doc['baseline']}: {_g(d['mean'])} "
-                         f"[{_g(lo)}, {_g(hi)}]  {e['verdict'][n]}")
+            cell = f"{_g(d['mean'], sign=True)} [{_g(lo)}, {_g(hi)}]"
+            row += f"{cell:>34}"
+        lines.append(row)
+    lines.append("")
+    for n in names[1:]:
+        lines.append(f"{n} - {names[0]}:")
+        for kpi, e in doc["kpis"].items():
+            if n in e["verdict"]:
+                lines.append(f"  {kpi[:30]:<30}{e['verdict'][n]}")
     return "\n".join(lines)
 
 
-def _g(x: float | None) -> str:
-    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.4g}"
+def _g(x: float | None, sign: bool = False) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    return f"{x:+.4g}" if sign else f"{x:.4g}"
