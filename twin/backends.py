@@ -91,7 +91,11 @@ def run_dask(model: Model, todo: Iterable[int], seed: int, warmup: float,
                                dashboard_address=None)
         client = Client(cluster)
     else:
-        client = Client(address)
+        try:
+            client = Client(address, timeout=15)
+        except (OSError, TimeoutError, ValueError) as e:
+            raise RunError(f"--dask {address}: cannot reach the Dask scheduler ({e}); "
+                           f"check the address, or use --dask local") from None
     try:
         futures = [client.submit(simulate_task, model, r, seed, warmup, pure=False)
                    for r in todo]
