@@ -1,23 +1,18 @@
 """Figures of a run and of a comparison: matplotlib, made only from the result tables and the
 summary document.
 
-Each figure is a function `(results, doc) -> Figure` registered with the `figure` decorator,
-which declares its report section, caption and what it needs (`REQUIREMENTS`: e.g. a
-timeline, coordinates). The report draws every registered figure whose needs are met, in
-registration order, so a later resource (AGVs, warehouses) adds its figures by registering
-them in its own module, without changing this one. Comparison figures are registered the
-same way with `comparison_figure` and take `(results_by_label, compare_doc)`.
-
-Figures are built on `matplotlib.figure.Figure` (no pyplot, no global state) and rendered
-with the Agg backend to PNG.
+This module holds the run figures and is the one the report imports: it re-exports the
+registry (`twin.report.registry`: `figure`, `available`, `FIGURES`, ...) and `render`
+(`twin.report.style`), and importing it registers the comparison figures too
+(`twin.report.compare_figures`). Each figure is a function `(results, doc) -> Figure`
+registered with the `figure` decorator, which declares its report section, caption and
+what it needs; a later resource (AGVs, warehouses) adds its figures by registering them in
+its own module, without changing this one.
 """
 
 from __future__ import annotations
 
-import io
 import math
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import matplotlib
@@ -29,125 +24,27 @@ from matplotlib.figure import Figure
 
 from twin.analysis import energy
 from twin.analysis.bottleneck import bottleneck_timeline
-from twin.analysis.kpis import STATES, station_table
+from twin.analysis.kpis import STATES
+from twin.report import compare_figures
+from twin.report.registry import (COMPARISON_FIGURES, FIGURES, REQUIREMENTS, Builder,
+                                  FigureSpec, available, comparison_figure, figure)
+from twin.report.style import (CARRIER_COLOURS, DPI, SHIFTING, SOLE, STATE_COLOURS, STYLE,
+                               WIDTH, _height, _pct, _scale, render)
 
-STYLE = {
-    "font.size": 11, "axes.titlesize": 13, "axes.titleweight": "bold", "axes.labelsize": 11,
-    "xtick.labelsize": 10, "ytick.labelsize": 10, "legend.fontsize": 10,
-    "figure.titlesize": 14, "axes.spines.top": False, "axes.spines.right": False,
-    "axes.grid": True, "grid.alpha": 0.3, "axes.axisbelow": True,
-}
-DPI = 110
-WIDTH = 10.0  # inches
-# Okabe-Ito colours: distinguishable with colour-vision deficiency
-STATE_COLOURS = {"busy": "#009E73", "starved": "#F0E442", "blocked": "#D55E00",
-                 "down": "#333333", "setup": "#56B4E9", "off_shift": "#BBBBBB"}
-CARRIER_COLOURS = {"electricity": "#0072B2", "heat": "#E69F00", "recovered": "#009E73"}
-SOLE, SHIFTING = "#CC3311", "#EE99AA"
-
-Builder = Callable[[Any, dict], Figure]
-
-
-@dataclass(frozen=True)
-class FigureSpec:
-    """A registered figure: its file stem, report section, caption, needs and builder."""
-
-    name: str
-    section: str
-    caption: str
-    needs: tuple[str, ...]
-    build: Callable[..., Figure]
-
-
-FIGURES: list[FigureSpec] = []
-COMPARISON_FIGURES: list[FigureSpec] = []
-
-
-def _has_coordinates(results, doc: dict) -> bool:
-    stations = results.meta.get("stations") or {}
-    return any(s.get("x") is not None and s.get("y") is not None for s in stations.values())
-
-
-def _has_energy(results, doc: dict) -> bool:
-    table = energy.breakdown(results.measures, results.meta)
-    return bool(len(table)) and bool((table["kwh"] != 0).any())
-
-
-REQUIREMENTS: dict[str, Callable[[Any, dict], bool]] = {
-    "stations": lambda r, d: bool(d.get("stations")),
-    "active_periods": lambda r, d: len(r.active_periods) > 0,
-    "timeline": lambda r, d: len(r.timeline) > 0,
-    "energy": _has_energy,
-    "coordinates": _has_coordinates,
-}
-
-
-def figure(name: str, section: str, caption: str, needs: tuple[str, ...] = ()):
-    """Register a run figure `(results, doc) -> Figure`."""
-    def register(build: Builder) -> Builder:
-        FIGURES.append(FigureSpec(name, section, caption, tuple(needs), build))
-        return build
-    return register
-
-
-def comparison_figure(name: str, caption: str):
-    """Register a comparison figure `(results_by_label, compare_doc) -> Figure`."""
-    def register(build: Callable[[Mapping[str, Any], dict], Figure]):
-        COMPARISON_FIGURES.append(FigureSpec(name, "comparison", caption, (), build))
-        return build
-    return register
-
-
-def available(results, doc: dict) -> list[FigureSpec]:
-    """The registered figures whose needs this run meets, in registration order."""
-    met = {}
-    chosen = []
-    for spec in FIGURES:
-        for need in spec.needs:
-            if need not in met:
-                met[need] = bool(REQUIREMENTS[need](results, doc))
-        if all(met[n] for n in spec.needs):
-            chosen.append(spec)
-    return chosen
-
-
-def render(build: Callable[[], Figure]) -> bytes:
-    """Build a figure under the report style and return it as PNG bytes (Agg)."""
-    with matplotlib.rc_context(STYLE):
-        fig = build()
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=DPI)
-    return buf.getvalue()
+__all__ = ["COMPARISON_FIGURES", "FIGURES", "REQUIREMENTS", "Builder", "FigureSpec", "available",
+           "comparison_figure", "figure", "render", "compare_figures", "STYLE", "DPI", "WIDTH"]
 
 
 # --- helpers ---------------------------------------------------------------------------
 
-def _scale(values: np.ndarray, unit: str) -> tuple[float, str]:
-    """Divisor and unit so that the largest value reads below a thousand (kWh -> MWh, GWh)."""
-    arr = np.abs(np.asarray(values, dtype=float))
-    top = float(np.nanmax(arr)) if arr.size and np.isfinite(arr).any() else 0.0
-    for div, prefix in ((1e6, "G"), (1e3, "M")):
-        if top >= div:
-            return div, prefix + unit[1:]
-    return 1.0, unit
-
-
-def _height(n: int, per: float = 0.42, extra: float = 1.8) -> float:
-    return max(3.2, extra + per * n)
-
-
 def _stations(doc: dict) -> list[str]:
+    """Station names in the summary's order."""
     return list(doc.get("stations", {}))
 
 
 def _first_rep(table: pd.DataFrame) -> Any:
+    """The replication that figures of a single replication show."""
     return table["replication"].min()
-
-
-def _pct(ax, x: float, y: float, width: float, text_min: float = 0.06, dark: bool = False):
-    if width >= text_min:
-        ax.text(x + width / 2, y, f"{width:.0%}", ha="center", va="center", fontsize=9,
-                color="white" if dark else "black")
 
 
 # --- run figures -------------------------------------------------------------------------
@@ -478,107 +375,4 @@ def layout_figure(results, doc: dict) -> Figure:
     ax.set_xlabel("x (m)")
     ax.set_ylabel("y (m)")
     ax.set_title("Floor plan coloured by utilisation")
-    return fig
-
-
-# --- comparison figures --------------------------------------------------------------------
-
-KPI_LABELS = {"throughput_per_h": ("throughput", "units/h"), "lead_time_h": ("lead time", "h"),
-              "gwh_per_year": ("capacity", "GWh/year"), "wip": ("work in process", "units"),
-              "energy_kwh": ("energy", "kWh"), "kwh_per_unit": ("energy per unit", "kWh/unit")}
-
-
-def _kpi_label(kpi: str) -> str:
-    """'throughput_per_h:cell' -> 'throughput, cell (units/h)'; unknown KPIs as they are."""
-    name, _, entity = kpi.partition(":")
-    label, unit = KPI_LABELS.get(name, (name.replace("_", " "), ""))
-    return f"{label}{f', {entity}' if entity else ''}{f' ({unit})' if unit else ''}"
-
-
-@comparison_figure("compare_kpis",
-                   "Each KPI per scenario: mean with its 95% interval over replications.")
-def compare_kpis_figure(results_by_label: Mapping[str, Any], doc: dict) -> Figure:
-    kpis = list(doc["kpis"])
-    names = doc["scenarios"]
-    cols = min(3, max(1, len(kpis)))
-    rows = math.ceil(len(kpis) / cols)
-    fig = Figure(figsize=(WIDTH, 0.6 + 2.9 * rows), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
-    colours = matplotlib.colormaps["tab10"].colors
-    for ax, kpi in zip(axes, kpis):
-        vals = doc["kpis"][kpi]["values"]
-        mean = np.array([vals[n]["mean"] if vals[n]["mean"] is not None else np.nan
-                         for n in names])
-        lo = np.array([vals[n]["ci95"][0] if vals[n]["ci95"][0] is not None else np.nan
-                       for n in names])
-        hi = np.array([vals[n]["ci95"][1] if vals[n]["ci95"][1] is not None else np.nan
-                       for n in names])
-        x = np.arange(len(names))
-        ax.bar(x, mean, color=[colours[i % 10] for i in x])
-        ax.errorbar(x, mean, yerr=np.vstack([mean - lo, hi - mean]).clip(0), fmt="none",
-                    ecolor="black", capsize=4)
-        ax.set_xticks(x, [n[:14] for n in names], rotation=20, ha="right")
-        ax.set_title(_kpi_label(kpi), fontsize=10)
-        ax.grid(axis="x", visible=False)
-    for ax in axes[len(kpis):]:
-        ax.set_visible(False)
-    fig.suptitle("KPIs per scenario (95% intervals)")
-    return fig
-
-
-@comparison_figure("compare_differences",
-                   "Paired differences to the baseline (same seeds), as a percentage of the "
-                   "baseline's mean, with 95% intervals: green = better, red = worse, grey = "
-                   "no significant difference.")
-def compare_differences_figure(results_by_label: Mapping[str, Any], doc: dict) -> Figure:
-    rows = []
-    for kpi, e in doc["kpis"].items():
-        base = e["values"][doc["baseline"]]["mean"]
-        for n, d in e["difference"].items():
-            if d["mean"] is None or not base:
-                continue
-            verdict = e["verdict"][n]
-            colour = ("#009E73" if verdict == f"{n} is better" else
-                      "#CC3311" if verdict == f"{doc['baseline']} is better" else
-                      "#0072B2" if verdict.startswith(f"{n} ") else "#999999")
-            rows.append((f"{_kpi_label(kpi)}\n{n} − {doc['baseline']}",
-                         100 * d["mean"] / abs(base), 100 * d["ci95"][0] / abs(base),
-                         100 * d["ci95"][1] / abs(base), colour))
-    fig = Figure(figsize=(WIDTH, _height(len(rows), 0.55)), layout="constrained")
-    ax = fig.add_subplot()
-    for i, (_, m, lo, hi, colour) in enumerate(rows):
-        ax.errorbar([m], [i], xerr=[[m - lo], [hi - m]], fmt="o", color=colour, capsize=4,
-                    markersize=7, linewidth=2)
-    ax.axvline(0, color="black", linewidth=0.8)
-    ax.set_yticks(range(len(rows)), [r[0] for r in rows], fontsize=9)
-    ax.set_ylim(len(rows) - 0.5, -0.5)
-    ax.set_xlabel(f"difference to {doc['baseline']} (% of its mean)")
-    ax.set_title("Paired differences to the baseline (95% intervals)")
-    ax.grid(axis="y", visible=False)
-    return fig
-
-
-@comparison_figure("compare_utilisation",
-                   "Utilisation (busy share) of each station in each scenario.")
-def compare_utilisation_figure(results_by_label: Mapping[str, Any], doc: dict) -> Figure:
-    tables = {label: station_table(r.measures).groupby(level="entity", sort=False)[
-        "utilization"].mean() for label, r in results_by_label.items()}
-    names = list(dict.fromkeys(n for t in tables.values() for n in t.index))
-    labels = list(tables)
-    fig = Figure(figsize=(WIDTH, _height(len(names), 0.22 * len(labels) + 0.2)),
-                 layout="constrained")
-    ax = fig.add_subplot()
-    height = 0.8 / len(labels)
-    y = np.arange(len(names))
-    for k, label in enumerate(labels):
-        v = tables[label].reindex(names).to_numpy(float)
-        ax.barh(y + (k - (len(labels) - 1) / 2) * height, v, height=height, label=label)
-    ax.set_yticks(y, names)
-    ax.invert_yaxis()
-    ax.set_xlim(0, 1)
-    ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
-    ax.set_xlabel("utilisation (busy share)")
-    ax.set_title("Utilisation per station and scenario")
-    fig.legend(loc="outside lower center", ncol=min(4, len(labels)), frameon=False)
-    ax.grid(axis="y", visible=False)
     return fig

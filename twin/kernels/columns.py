@@ -1,0 +1,45 @@
+"""The flow-line kernels' vocabulary: status codes, release kinds, machine states and the
+column numbers of the state arrays that `line_kernel` and `event_kernel` share with their
+caller (`twin.engine.flowline`), plus the event kernel's process columns and resume points.
+
+All state lives in plain arrays; these names say which column holds what.
+"""
+
+from __future__ import annotations
+
+# statuses
+DONE, NEED_DRAWS, GROW, TIE = 0, 1, 2, 3
+# release kinds
+SATURATED, INTERARRIVAL, CONWIP = 0, 1, 2
+# machine states (twin.model.STATES order); busy, down and setup are active
+BUSY, STARVED, BLOCKED, DOWN = 0, 1, 2, 3
+
+# static station spec, int columns: servers, room (buffer + servers; -1 unlimited),
+# stream rows of process times and scrap decisions (-1 none), first machine's number
+C_SERVERS, C_ROOM, C_ROWP, C_ROWS, C_M0 = range(5)
+# station float state: state totals (seconds, columns = machine states) then ...
+F_QAREA, F_WAIT, F_PROC, F_FREE, F_BTF, F_QLAST, F_OPENED = range(6, 13)
+N_SF = 13
+# station int state
+I_WAITS, I_PROD, I_SCRAP, I_QEND, I_NPER, I_ARR, I_QHEAD, I_BHEAD, I_BN, I_IHEAD, I_IN, \
+    I_ACTIVE = range(12)
+N_SI = 12
+# parameters: int and float
+P_KIND, P_CONWIP, P_ROWA, P_RECORD = range(4)
+P_WARMUP, P_END = range(2)
+# global float state
+G_A, G_WIPAREA, G_LEAD, G_CURE, G_CURREL, G_NOW, G_WIPLAST, G_SCRSUM = range(8)
+N_GF = 8
+# global int state
+(G_N, G_REL, G_FIN, G_SCR, G_PREREL, G_PREEXIT, G_ENDEXIT, G_CUR, G_ARG, G_NEXIT, G_EID,
+ G_HN, G_FHEAD, G_FN, G_BACKLOG, G_RWAIT, G_WIP, G_WIPSTART, G_DONE) = range(19)
+N_GI = 19
+
+# --- the event kernel ---------------------------------------------------------------------
+# process resume points (the yields of run_machine, Replication._release and _arrivals)
+M_INIT, M_START, M_DONE, M_FAILED, M_REPAIRED, M_LOOP = range(6)
+R_LOOP, R_UNBLOCKED, A_INIT, A_ARRIVE, W_INIT, W_FIRE = range(6, 12)
+# process int columns and float columns
+Q_RES, Q_ST, Q_STATE = range(3)
+Q_SINCE, Q_BTF, Q_LEFT, Q_T, Q_REL, Q_ENT = range(6)
+G_GROW = G_CUR  # the event kernel's "a station needs a wider array" flag

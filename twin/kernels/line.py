@@ -1,0 +1,265 @@
+"""The single-machine line kernel: the max-plus departure-time recursion.
+
+For a line of single machines whose route visits stations 0, 1, ..., J-1, unit n starts at
+station k at max(entry, machine free) and leaves at max(completion, the time unit
+n - (buffer + 1) of the next station left it). A few nanoseconds per station visit. The
+semantics are those of the SimPy engine (see `twin.kernels.flowline`), and
+`twin.kernels.reference.reference_line` is the same recursion in plain Python.
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+from twin.kernels.columns import (BLOCKED, BUSY, CONWIP, C_ROOM, C_ROWP, C_ROWS, DONE, DOWN, F_BTF,
+                                  F_FREE, F_PROC, F_QAREA, F_WAIT, GROW, G_A, G_ARG, G_CUR, G_CURE,
+                                  G_CURREL, G_DONE, G_ENDEXIT, G_FIN, G_LEAD, G_N, G_NEXIT,
+                                  G_PREEXIT, G_PREREL, G_REL, G_SCR, G_SCRSUM, G_WIP, G_WIPAREA,
+                                  G_WIPSTART, INTERARRIVAL, I_ARR, I_NPER, I_PROD, I_QEND, I_SCRAP,
+                                  I_WAITS, NEED_DRAWS, P_CONWIP, P_END, P_KIND, P_RECORD, P_ROWA,
+                                  P_WARMUP, SATURATED, STARVED, TIE)
+
+
+@njit(cache=True, inline="always")
+def _clip(t: float, w: float, end: float) -> float:
+    """`t` clipped to the measured window [w, end]."""
+    return min(max(t, w), end)
+
+
+@njit(cache=True)
+def _heap_push(keys, vals, n, key, val):
+    """Push (key, val) on a binary min-heap of n items; returns the new size."""
+    i = n
+    while i > 0:
+        parent = (i - 1) >> 1
+        if keys[parent] <= key:
+            break
+        keys[i] = keys[parent]
+        vals[i] = vals[parent]
+        i = parent
+    keys[i] = key
+    vals[i] = val
+    return n + 1
+
+
+@njit(cache=True)
+def _heap_pop(keys, vals, n):
+    """Remove the root of a min-heap of n items (n >= 1); returns the new size."""
+    n -= 1
+    key, val = keys[n], vals[n]
+    i = 0
+    while True:
+        c = 2 * i + 1
+        if c >= n:
+            break
+        if c + 1 < n and keys[c + 1] < keys[c]:
+            c += 1
+        if keys[c] >= key:
+            break
+        keys[i] = keys[c]
+        vals[i] = vals[c]
+        i = c
+    if n > 0:
+        keys[i] = key
+        vals[i] = val
+    return n
+
+
+@njit(cache=True)
+def _budget(spec, mrow, dpos, dfill, si, ring, pst, record):
+    """How many more units can pass every station before a stream, ring or period array
+    runs out (each unit takes at most one of each per station); (n, status, arg)."""
+    n = 1 << 62
+    status, arg = DONE, -1
+    width = ring.shape[1]
+    for k in range(spec.shape[0]):
+        for row in (spec[k, C_ROWP], spec[k, C_ROWS]):
+            if row >= 0 and dfill[row] - dpos[row] < n:
+                n, status, arg = dfill[row] - dpos[row], NEED_DRAWS, row
+        if spec[k, C_ROOM] > width and width - si[k, I_ARR] < n:
+            n, status, arg = width - si[k, I_ARR], GROW, k
+        if record and pst.shape[1] - 1 - si[k, I_NPER] < n:
+            n, status, arg = pst.shape[1] - 1 - si[k, I_NPER], GROW, k
+    return n, status, arg
+
+
+@njit(cache=True)
+def line_kernel(spec, scrap, mrow, par_i, par_f, dv, dpos, dfill, sf, si, gf, gi, ring,
+                exits, exit_id, pst, pen):
+    """Run the single-machine line recursion until the next release is at or after `end`.
+
+    `ring[k, r % W]` holds the time arrival r left station k (W a power of two; needs
+    W >= min(room, arrivals)). `exits` is a min-heap of exit times (CONWIP releases). A
+    unit's trip runs in an inner loop with its times in registers; it is saved to `gi`/`gf`
+    only if a failure stream runs dry in the middle of it.
+    """
+    n_st = spec.shape[0]
+    w = par_f[P_WARMUP]
+    end = par_f[P_END]
+    kind = par_i[P_KIND]
+    record = par_i[P_RECORD]
+    mask = ring.shape[1] - 1
+    if gi[G_DONE]:
+        return DONE
+    budget, status, arg = _budget(spec, mrow, dpos, dfill, si, ring, pst, record)
+    k = gi[G_CUR]
+    e = gf[G_CURE]
+    rel = gf[G_CURREL]
+    if k >= 0 and budget <= 0:
+        gi[G_ARG] = arg
+        return status
+    while True:
+        if k < 0:  # release the next unit into station 0
+            if budget <= 0:
+                budget, status, arg = _budget(spec, mrow, dpos, dfill, si, ring, pst, record)
+                if budget <= 0:
+                    gi[G_ARG] = arg
+                    return status
+            avail = 0.0
+            a = 0.0
+            if kind == SATURATED:
+                avail = sf[0, F_FREE]
+            elif kind == INTERARRIVAL:
+                ra = par_i[P_ROWA]
+                if dpos[ra] == dfill[ra]:
+                    gi[G_ARG] = ra
+                    return NEED_DRAWS
+                a = gf[G_A] + dv[ra, dpos[ra]]
+                avail = a
+            elif gi[G_N] >= par_i[P_CONWIP]:
+                avail = exits[0]
+            room = spec[0, C_ROOM]
+            r0 = si[0, I_ARR]
+            if kind != SATURATED and room >= 0 and r0 >= room:
+                avail = max(avail, ring[0, (r0 - room) & mask])
+            if avail >= end:
+                return _finish_line(sf, si, gi, w, end, n_st)
+            if w > 0 and avail == w:
+                return TIE
+            if kind == INTERARRIVAL:
+                dpos[par_i[P_ROWA]] += 1
+                gf[G_A] = a
+            elif kind == CONWIP and gi[G_N] >= par_i[P_CONWIP]:
+                gi[G_NEXIT] = _heap_pop(exits, exit_id, gi[G_NEXIT])
+            gi[G_N] += 1
+            if avail < w:
+                gi[G_PREREL] += 1
+            else:
+                gi[G_REL] += 1
+            e = avail
+            rel = avail
+            k = 0
+            budget -= 1
+        ce = _clip(e, w, end)
+        while True:  # the unit visits station k
+            rp = spec[k, C_ROWP]
+            pp = dpos[rp]
+            s = max(e, sf[k, F_FREE])
+            t = dv[rp, pp]
+            now = s
+            left = t
+            down = 0.0
+            rf = mrow[k, 0]
+            if rf >= 0:  # operation-dependent failures: busy time to failure runs while busy
+                rr = mrow[k, 1]
+                pf = dpos[rf]
+                pr = dpos[rr]
+                btf = sf[k, F_BTF]
+                while left >= btf:
+                    if pr == dfill[rr] or pf == dfill[rf]:
+                        gi[G_ARG] = rr if pr == dfill[rr] else rf
+                        gi[G_CUR] = k
+                        gf[G_CURE] = e
+                        gf[G_CURREL] = rel
+                        return NEED_DRAWS
+                    now = now + btf
+                    left -= btf
+                    fail_at = now
+                    now = now + dv[rr, pr]
+                    pr += 1
+                    down += _clip(now, w, end) - _clip(fail_at, w, end)
+                    btf = dv[rf, pf]
+                    pf += 1
+                dpos[rf] = pf
+                dpos[rr] = pr
+                sf[k, F_BTF] = btf - left
+            c = now + left
+            dpos[rp] = pp + 1
+            scrapped = False
+            rs = spec[k, C_ROWS]
+            if rs >= 0:
+                scrapped = dv[rs, dpos[rs]] < scrap[k]
+                dpos[rs] += 1
+            if w > 0 and (s == w or c == w):
+                return TIE
+            d = c
+            last = scrapped or k == n_st - 1
+            if not last:
+                room1 = spec[k + 1, C_ROOM]
+                r1 = si[k + 1, I_ARR]
+                if room1 >= 0 and r1 >= room1:
+                    d = max(c, ring[k + 1, (r1 - room1) & mask])
+            cs = _clip(s, w, end)
+            cc = _clip(c, w, end)
+            cd = _clip(d, w, end)
+            sf[k, STARVED] += cs - _clip(sf[k, F_FREE], w, end)
+            sf[k, BUSY] += cc - cs - down
+            sf[k, DOWN] += down
+            sf[k, BLOCKED] += cd - cc
+            sf[k, F_QAREA] += cs - ce
+            if w <= s < end:
+                si[k, I_WAITS] += 1
+                sf[k, F_WAIT] += s - e
+            if w <= c < end:
+                si[k, I_PROD] += 1
+                sf[k, F_PROC] += t
+                if scrapped:
+                    si[k, I_SCRAP] += 1
+            if e < end <= s:
+                si[k, I_QEND] += 1
+            r = si[k, I_ARR]
+            if spec[k, C_ROOM] >= 0:
+                ring[k, r & mask] = d
+            si[k, I_ARR] = r + 1
+            sf[k, F_FREE] = d
+            if record:  # active while busy or down: [s, c], merged when touching
+                npd = si[k, I_NPER]
+                if npd > 0 and pen[k, npd - 1] == cs:
+                    pen[k, npd - 1] = cc
+                elif cc > cs:
+                    pst[k, npd] = cs
+                    pen[k, npd] = cc
+                    si[k, I_NPER] = npd + 1
+            if last:
+                break
+            k += 1
+            e = d
+            ce = cd
+        # the unit leaves the line at c: finished, or scrapped at station k
+        gf[G_WIPAREA] += cc - _clip(rel, w, end)
+        if c < w:
+            gi[G_PREEXIT] += 1
+        if c < end:
+            gi[G_ENDEXIT] += 1
+            if c >= w:
+                if scrapped:
+                    gi[G_SCR] += 1
+                    gf[G_SCRSUM] += c - rel
+                else:
+                    gi[G_FIN] += 1
+                    gf[G_LEAD] += c - rel
+        if kind == CONWIP:
+            gi[G_NEXIT] = _heap_push(exits, exit_id, gi[G_NEXIT], c, 0)
+        k = -1
+        gi[G_CUR] = -1
+
+
+@njit(cache=True)
+def _finish_line(sf, si, gi, w, end, n_st):
+    """No unit is released before `end`: every machine is starved from its last departure."""
+    for k in range(n_st):
+        sf[k, STARVED] += end - _clip(sf[k, F_FREE], w, end)
+    gi[G_WIP] = gi[G_N] - gi[G_ENDEXIT]
+    gi[G_WIPSTART] = gi[G_PREREL] - gi[G_PREEXIT]
+    gi[G_DONE] = 1
+    return DONE
