@@ -63,19 +63,21 @@ class Run(Strict):
     precision: float = Field(
         0.02, gt=0, lt=1, allow_inf_nan=False,
         description="(extension) Target relative half-width of the throughput's 95% interval "
-                    "for replications: auto.")
+                    "for replications: auto.", examples=[0.02])
     max_replications: int = Field(
         100, strict=True, ge=2, le=MAX_REPLICATIONS,
-        description="(extension) Upper limit for replications: auto.")
+        description="(extension) Upper limit for replications: auto.", examples=[50])
     max_wip: int = Field(
         5_000_000, strict=True, ge=1,
         description="(extension) Runaway guard: a replication with more units in the system "
-                    "stops with an error.")
+                    "stops with an error.", examples=[100000])
     max_events: int = Field(
         2_000_000_000, strict=True, ge=1000,
-        description="(extension) Runaway guard: events allowed per replication.")
+        description="(extension) Runaway guard: events allowed per replication.",
+        examples=[100000000])
     max_wall: Optional[Duration] = Field(
-        None, description="(extension) Runaway guard: wall-clock time allowed per replication.")
+        None, description="(extension) Runaway guard: wall-clock time allowed per replication.",
+        examples=["30 min"])
 
     @field_validator("horizon")
     @classmethod
@@ -212,18 +214,21 @@ class Station(Strict):
     heat_kw: Power = Field(
         default_factory=Power,
         description="(extension) Heat drawn per machine in each state (kW thermal), e.g. "
-                    "drying ovens; metered apart from electricity.")
+                    "drying ovens; metered apart from electricity.", examples=[{"busy": 3000, "starved": 1200}])
     recovered_kw: Power = Field(
         default_factory=Power,
         description="(extension) Electric power fed back per machine in each state (kW), "
-                    "e.g. regenerative formation racks; subtracted from net electricity.")
-    area: str | None = Field(None, description="(extension) Process area, for energy shares.")
+                    "e.g. regenerative formation racks; subtracted from net electricity.", examples=[{"busy": 0.12}])
+    area: str | None = Field(None, description="(extension) Process area, for energy shares.",
+                             examples=["coating & drying"])
     x: float | None = Field(
         None, allow_inf_nan=False,
-        description="(extension) Position on the floor plan, metres east (for the layout map).")
+        description="(extension) Position on the floor plan, metres east (for the layout map).",
+        examples=[120.0])
     y: float | None = Field(
         None, allow_inf_nan=False,
-        description="(extension) Position on the floor plan, metres north (for the layout map).")
+        description="(extension) Position on the floor plan, metres north (for the layout map).",
+        examples=[40.0])
 
     @model_validator(mode="after")
     def _both_coordinates(self) -> "Station":
@@ -302,21 +307,26 @@ class Energy(Strict):
 
     facility: dict[Name, FacilityLoad] = Field(
         default_factory=dict,
-        description="(extension) name -> constant load {kw, carrier, area}, e.g. dry rooms.")
+        description="(extension) name -> constant load {kw, carrier, area}, e.g. dry rooms.",
+        examples=[{"dry_rooms": {"kw": 800, "area": "assembly"},
+                   "aging_heating": {"kw": 300, "carrier": "heat", "area": "aging"}}])
     tariff: Optional[Tariff] = Field(None, description=_TARIFF_SCHEMA["description"])
     run_starts_at: Duration = Field(
         0.0, description="(extension) Time of day at which the run (warm-up included) starts, "
                          "for the tariff clock; default \"0 h\" (midnight).")
     heat_price: Optional[float] = Field(
-        None, allow_inf_nan=False, description="(extension) Price per kWh of heat.")
+        None, allow_inf_nan=False, description="(extension) Price per kWh of heat.",
+        examples=[0.28])
     currency: Optional[str] = Field(
         None, description="(extension) Label of the prices' currency, e.g. CNY (reports only).")
     co2_kg_per_kwh: Optional[float] = Field(
         None, ge=0, allow_inf_nan=False,
-        description="(extension) Grid emission factor, kg CO2 per kWh of net electricity.")
+        description="(extension) Grid emission factor, kg CO2 per kWh of net electricity.",
+        examples=[0.537])
     heat_co2_kg_per_kwh: Optional[float] = Field(
         None, ge=0, allow_inf_nan=False,
-        description="(extension) Emission factor of heat, kg CO2 per kWh of heat.")
+        description="(extension) Emission factor of heat, kg CO2 per kWh of heat.",
+        examples=[0.2])
 
     @field_validator("run_starts_at")
     @classmethod
@@ -338,10 +348,10 @@ class Vary(Strict):
 
     factorial: dict[KeyPath, list[Any]] = Field(
         default_factory=dict,
-        description="KEY.PATH -> list of values; every combination is a point.")
+        description="KEY.PATH -> list of values; every combination is a point.", examples=[{"stations.stack.servers": [4, 5, 6], "stations.fill.buffer": [10, 20]}])
     variants: dict[Name, dict[KeyPath, Any]] = Field(
         default_factory=dict,
-        description="name -> {KEY.PATH: value}; each variant is a point.")
+        description="name -> {KEY.PATH: value}; each variant is a point.", examples=[{"stage-1": {"stations.formation.servers": 5400}, "stage-2": {"stations.formation.servers": 8000}}])
 
     @field_validator("factorial")
     @classmethod
@@ -361,7 +371,7 @@ class Scenario(Strict):
     products: dict[Name, Product] = Field(min_length=1)
     stations: dict[Name, Station] = Field(min_length=1)
     vary: Optional[Vary] = Field(
-        None, description="(extension) Sweep: run every point with common random numbers.")
+        None, description="(extension) Sweep: run every point with common random numbers.", examples=[{"factorial": {"stations.stack.servers": [4, 5]}}])
     energy: Optional[Energy] = Field(
         None, description="(extension) Facility loads, electricity tariff, heat price and "
                           "CO2 factors for the energy analysis.")
