@@ -512,3 +512,89 @@ def test_first_pass_and_final_yield_count_rework_and_scrap(tmp_path):
     assert doc["final_yield"]["mean"] == pytest.approx(rows["finished"] / left)
     assert doc["first_pass_yield"]["mean"] == pytest.approx(rows["first_pass"] / left)
     assert doc["first_pass_yield"]["mean"] < doc["final_yield"]["mean"] < 1.0
+
+
+def test_a_failure_at_the_very_end_of_processing_is_not_a_negative_delay(tmp_path):
+    """Constant times where a failure falls on the instant processing ends: rounding must not
+    leave a negative remainder (found by review: 0.1 + 0.2 != 0.30000000000000004 - ...)."""
+    r = run_text(tmp_path, """\
+        name: edge
+        run: {horizon: 200, replications: 1}
+        products:
+          p: {route: [u, d]}
+        stations:
+          u: {process_time: 0.1}
+          d:
+            process_time: 0.2
+            failures: {mtbf: 0.30000000000000004, mttr: 1}
+    """)
+    assert r.meta["failed"] == []
+    doc = r.summary()
+    assert doc["stations"]["d"]["states"]["down"] > 0.5  # fails every 0.3 s of up time for 1 s
+
+
+def test_consecutive_steps_on_one_machine_do_not_deadlock(tmp_path):
+    """[a, a] with one machine and no buffer: the machine goes on with the second step
+    itself; each unit takes two process times."""
+    r = run_text(tmp_path, """\
+        name: twice
+        run: {horizon: "9 h", replications: 1}
+        products:
+          p: {route: [a, a]}
+        stations:
+          a: {process_time: "1 h", buffer: 0}
+    """)
+    assert r.meta["failed"] == []
+    rows = r.products().xs("p", level="entity").iloc[0]
+    assert rows["finished"] == 4  # at 2, 4, 6 and 8 h
+    assert rows["lead_time_h"] == pytest.approx(2.0)
+
+
+def test_bottleneck_shares_average_the_completed_replications_only(tmp_path):
+    """Replications that deadlock have no active periods; they must not count as zeros."""
+    from twin.analysis.bottleneck import bottleneck_shares
+
+    r = run_text(tmp_path, """\
+        name: partial
+        run: {horizon: "15 h", replications: 8, seed: 1}
+        products:
+          a:
+            route: [m1, {station: m2, rework: {p: 0.1, to: m1}}]
+        stations:
+          m1: {buffer: 0, process_time: {exponential: "1 h"}}
+          m2: {buffer: 0, process_time: {exponential: "1 h"}}
+    """)
+    ok = sorted(set(r.measures["replication"]))
+    assert 0 < len(ok) < 8, "the case needs some deadlocked and some completed replications"
+    doc = r.summary()
+    for name in ("m1", "m2"):
+        shares = []
+        for rep in ok:
+            sub = r.active_periods[r.active_periods["replication"] == rep]
+            spans = {s: list(zip(g["start_h"], g["end_h"])) for s, g in sub.groupby("station")}
+            spans = {s: spans.get(s, []) for s in ("m1", "m2")}
+            shares.append(bottleneck_shares(spans, 0.0, 15.0)[name]["total"])
+        assert doc["bottleneck"]["share"][name] == pytest.approx(sum(shares) / len(shares))
+
+
+def test_every_replication_failing_still_gives_a_summary_and_a_comparison(tmp_path):
+    from twin.analysis.compare import compare
+
+    text = """\
+        name: stuck
+        run: {horizon: "200 h", replications: 2, seed: 1}
+        products:
+          a:
+            route: [m1, {station: m2, rework: {p: 0.1, to: m1}}]
+        stations:
+          m1: {buffer: 0, process_time: {exponential: "1 h"}}
+          m2: {buffer: 0, process_time: {exponential: "1 h"}}
+    """
+    stuck = run_text(tmp_path, text)
+    assert not len(stuck.measures)
+    doc = stuck.summary()
+    assert doc["products"] == {} and doc["bottleneck"]["station"] is None
+    assert len(doc["deadlocks"]) == 2 and doc["run"]["replications_ok"] == 0
+    fine = run_text(tmp_path, text.replace("m2: {buffer: 0", "m2: {buffer: 50"))
+    verdicts = compare({"fine": fine.measures, "stuck": stuck.measures})["kpis"]
+    assert all(e["verdict"]["stuck"] == "no data" for e in verdicts.values())

@@ -173,9 +173,7 @@ def _run(args: argparse.Namespace, started: float) -> int:
             print(f"twin: interrupted; finished replications are saved in {args.out}; "
                   f"run again with --resume to complete", file=sys.stderr)
         raise
-    for failure in results.meta["failed"]:
-        print(f"twin: replication {failure['replication']} failed: {failure['error']}",
-              file=sys.stderr)
+    _report_failures(results)
     if not len(results.measures):
         raise RunError("every replication failed")
     results.meta["timing"]["total_s"] = time.perf_counter() - started
@@ -190,6 +188,14 @@ def _run(args: argparse.Namespace, started: float) -> int:
     else:
         print(text_summary(doc))
     return 0
+
+
+def _report_failures(results, label: str = "") -> None:
+    """One line on stderr per failed replication (the summary records them too)."""
+    where = f"{label}: " if label else ""
+    for failure in results.meta["failed"]:
+        print(f"twin: {where}replication {failure['replication']} failed: {failure['error']}",
+              file=sys.stderr)
 
 
 def _sweep(args: argparse.Namespace) -> int:
@@ -208,6 +214,8 @@ def _sweep(args: argparse.Namespace) -> int:
                       workers=args.workers or default_workers(), dask=args.dask,
                       table_format=args.format, resume=args.resume,
                       progress=not args.quiet and sys.stderr.isatty())
+    for label, results in sweep.results.items():
+        _report_failures(results, label)
     table = sweep.table()
     if args.out:
         out = Path(args.out)
@@ -241,6 +249,7 @@ def _compare(args: argparse.Namespace) -> int:
             scenario, replications=reps, seed=seed, horizon=args.horizon, warmup=args.warmup,
             workers=args.workers or default_workers(), dask=args.dask, out=out,
             progress=not args.quiet and sys.stderr.isatty())
+        _report_failures(results[label], label)
         if out:
             results[label].write(out)
     doc = compare({k: r.measures for k, r in results.items()},

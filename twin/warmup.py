@@ -45,6 +45,7 @@ def detect_warmup(model: Model,
                         else int(model.replications)))
     pilot_model = replace(model, warmup=0.0, event_log=False)
     series = []
+    ends_h: list[float] = []  # the intervals' end times (the last may be shorter)
     for outcome in execute(pilot_model, list(range(pilots))):
         if outcome.result is None:
             raise RunError(f"warm-up detection: pilot replication {outcome.replication} "
@@ -53,12 +54,12 @@ def detect_warmup(model: Model,
                 if kind == "system" and measure == "wip_mean"]
         rows.sort()
         series.append(np.array([v for _, v in rows], dtype=np.float64))
+        ends_h = [t for t, _ in rows]
     n = min(len(s) for s in series)
     mean = np.mean([s[:n] for s in series], axis=0)
     deleted = int(mser5(mean))
-    interval_s = model.horizon / n if n else 0.0
     return WarmupChoice(
-        seconds=deleted * interval_s,
+        seconds=ends_h[deleted - 1] * HOUR if deleted else 0.0,
         intervals=deleted,
         of_intervals=n,
         pilots=pilots,

@@ -28,7 +28,10 @@ def replication_kpis(measures: pd.DataFrame,
     """One row per replication, one column per headline KPI (e.g. 'throughput_per_h:cell').
 
     With the run's `meta`, energy is the summary's net total (stations' electricity plus
-    facility loads, less recovered energy); without it, the stations' electricity."""
+    facility loads, less recovered energy); without it, the stations' electricity. No
+    completed replication gives an empty table."""
+    if not len(measures):
+        return pd.DataFrame()
     prod = wide(measures, "product")
     cols: dict[str, pd.Series] = {}
     for name in dict.fromkeys(prod.index.get_level_values("entity")):
@@ -65,12 +68,16 @@ def compare(measures: Mapping[str, pd.DataFrame],
     base_name = names[0]
     base = tables[base_name]
     doc: dict[str, Any] = {"baseline": base_name, "scenarios": names, "kpis": {}}
-    for kpi in base.columns:
+    kpis = list(dict.fromkeys(k for n in names for k in tables[n].columns))
+    for kpi in kpis:
         entry: dict[str, Any] = {"values": {}, "difference": {}, "verdict": {}}
         for n in names:
             t = tables[n]
             entry["values"][n] = ci95(t[kpi].to_numpy(float)) if kpi in t else ci95([])
-            if n == base_name or kpi not in t:
+            if n == base_name:
+                continue
+            if kpi not in t or kpi not in base:
+                entry["verdict"][n] = "no data"
                 continue
             common = base.index.intersection(t.index)
             diff = (t.loc[common, kpi] - base.loc[common, kpi]).to_numpy(float)

@@ -59,10 +59,12 @@ def _entities(table: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(table.index.get_level_values("entity")))
 
 
-def _bottleneck(periods: pd.DataFrame, stations: list[str], meta: Mapping[str, Any]) -> dict:
+def _bottleneck(periods: pd.DataFrame, stations: list[str], meta: Mapping[str, Any],
+                replications: list[int]) -> dict:
+    """Active-period shares per replication that completed, and their means."""
     start, end = meta["warmup_h"], meta["warmup_h"] + meta["horizon_h"]
     per_rep = []
-    for r in range(meta["replications"]):
+    for r in replications:
         sub = periods[periods["replication"] == r] if len(periods) else periods
         spans = {s: [] for s in stations}
         for name, grp in sub.groupby("station", sort=False):
@@ -93,6 +95,8 @@ def summary(measures: pd.DataFrame, periods: pd.DataFrame, meta: Mapping[str, An
         "horizon_h": meta["horizon_h"],
         "warmup_h": meta["warmup_h"],
     }
+    if not len(measures):
+        return _nothing(doc, measures, meta)
     prod = wide(measures, "product")
     doc["products"] = {}
     for name in _entities(prod):
@@ -123,7 +127,8 @@ def summary(measures: pd.DataFrame, periods: pd.DataFrame, meta: Mapping[str, An
                             for k in ("availability", "effectiveness", "quality")},
             "produced": ci95(rows["produced"].to_numpy(float)),
         }
-    doc["bottleneck"] = _bottleneck(periods, stations, meta)
+    replications = sorted(int(r) for r in measures["replication"].unique())
+    doc["bottleneck"] = _bottleneck(periods, stations, meta, replications)
     # total_kwh: stations' electricity + facility electricity - recovered (docs/energy.md)
     doc["energy"] = energy.summary_block(measures, meta, timeline)
     # Little's law over every unit that left: finished ones and scrapped ones
@@ -133,6 +138,24 @@ def summary(measures: pd.DataFrame, periods: pd.DataFrame, meta: Mapping[str, An
             * prod.get("scrapped_time_h", pd.Series(0.0, index=prod.index)).fillna(0.0))
     flow = left.groupby(level="replication", sort=True).sum()
     doc["checks"] = {"littles_law_wip": ci95(flow.to_numpy(float))}
+    _closing(doc, measures, meta)
+    return doc
+
+
+def _nothing(doc: dict[str, Any], measures: pd.DataFrame, meta: Mapping[str, Any]) -> dict:
+    """The summary when no replication completed: the fixed fields with no values, and the
+    failures that explain why (so sweeps and comparisons can go on with other points)."""
+    none = ci95([])
+    doc.update(products={}, wip=none, stations={},
+               bottleneck={"station": None, "method": "active-period", "share": {}},
+               energy={"total_kwh": none, "kwh_per_unit": none},
+               checks={"littles_law_wip": none})
+    _closing(doc, measures, meta)
+    return doc
+
+
+def _closing(doc: dict[str, Any], measures: pd.DataFrame, meta: Mapping[str, Any]) -> None:
+    """Deadlocks, run facts and timing: the end of every summary."""
     doc["deadlocks"] = list(meta.get("deadlocks", []))
     doc["run"] = {
         "scenario_sha256": meta.get("scenario_sha256"),
@@ -143,4 +166,3 @@ def summary(measures: pd.DataFrame, periods: pd.DataFrame, meta: Mapping[str, An
         "failed_replications": list(meta.get("failed", [])),
     }
     doc["timing"] = dict(meta.get("timing", {"total_s": 0.0, "simulate_s": 0.0}))
-    return doc

@@ -228,7 +228,8 @@ def run_machine(env: simpy.Environment, m: Machine, st: Station, rep: Replicatio
                         break
                     except simpy.Interrupt:
                         m.processing = False
-                        left -= env.now - resumed
+                        # never below 0: a failure at the very end of processing
+                        left = max(0.0, left - (env.now - resumed))
                         yield m.repaired
             elif op_failures:
                 left = t
@@ -270,6 +271,12 @@ def run_machine(env: simpy.Environment, m: Machine, st: Station, rep: Replicatio
                 unit.step += 1
                 if unit.step == len(steps):
                     rep.finish(unit, now)
+                    continue
+                if steps[unit.step].station == spec.index:
+                    # the next step is on this same station: the machine goes on with it,
+                    # as for rework here, instead of waiting for room behind itself
+                    st.waits += 1
+                    again = True
                     continue
             target = stations[steps[unit.step].station]
             if not target.offer(unit, now):
