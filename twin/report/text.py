@@ -23,10 +23,12 @@ def text_summary(doc: dict[str, Any]) -> str:
         f"horizon {doc['horizon_h']:g} h after warm-up {doc['warmup_h']:g} h "
         f"({doc['engine']} engine)",
         "",
-        f"{'product':<20} {'throughput/h':>28} {'lead time h':>28}",
+        f"{'product':<20} {'throughput/h':>28} {'lead time h':>28} {'GWh/year':>24}",
     ]
     for name, p in doc["products"].items():
-        lines.append(f"{name:<20} {_fmt(p['throughput_per_h']):>28} {_fmt(p['lead_time_h']):>28}")
+        gwh = _fmt(p["gwh_per_year"]) if "gwh_per_year" in p else "-"
+        lines.append(f"{name:<20} {_fmt(p['throughput_per_h']):>28} "
+                     f"{_fmt(p['lead_time_h']):>28} {gwh:>24}")
     lines += ["", f"WIP {_fmt(doc['wip'])}", "",
               f"{'station':<20} {'util':>6} {'starved':>8} {'blocked':>8} {'down':>6} "
               f"{'queue':>8} {'kWh':>12} {'OEE':>6} {'bneck':>6}"]
