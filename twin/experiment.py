@@ -73,7 +73,9 @@ def prepare(scenario: Scenario, replications: int | str | None = None,
 
         reason = unsupported(model)
         if reason:
-            raise ScenarioError(reason)
+            where, _, message = reason.partition(": ")
+            raise ScenarioError(Problem("engine flowline", where, message) if message
+                                else Problem("engine flowline", "", reason))
         if model.event_log:
             raise ScenarioError("--event-log: the flowline engine keeps no event log; "
                                 "use --engine simpy")
