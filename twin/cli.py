@@ -33,13 +33,17 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE")
 
     r = sub.add_parser("run", help="simulate a scenario and report")
-    r.add_argument("scenario", metavar="SCENARIO")
+    r.add_argument("scenario", metavar="SCENARIO", help="the scenario YAML file")
     r.add_argument("--replications", type=_replications, metavar="N|auto",
                    help="replications, or 'auto' to run until the throughput is precise")
-    r.add_argument("--seed", type=_nonnegative_int, metavar="S")
-    r.add_argument("--horizon", metavar="DUR")
-    r.add_argument("--warmup", metavar="DUR|auto")
-    r.add_argument("--engine", choices=["simpy", "flowline"])
+    r.add_argument("--seed", type=_nonnegative_int, metavar="S",
+                   help="root seed (same seed, same results)")
+    r.add_argument("--horizon", metavar="DUR",
+                   help='measured period after warm-up, e.g. "30 d"')
+    r.add_argument("--warmup", metavar="DUR|auto",
+                   help="warm-up deleted from the statistics, or auto (MSER-5)")
+    r.add_argument("--engine", choices=["simpy", "flowline"],
+                   help="simpy (full model) or flowline (fast, lines only)")
     r.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE",
                    help="override a scenario key (repeatable)")
     r.add_argument("--workers", type=_positive_int, metavar="N",
