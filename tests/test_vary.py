@@ -204,3 +204,18 @@ def test_an_interrupted_sweep_resumes_to_the_same_table(tmp_path):
                       warmup="10 h", resume=True)
     assert [p.stat().st_mtime_ns for p in saved] == stamps
     pd.testing.assert_frame_equal(first.table(), again.table())
+
+
+def test_each_point_of_a_sweep_writes_its_summary_and_event_log(tmp_path):
+    from twin.vary import run_sweep
+
+    path = Path(__file__).resolve().parents[1] / "scenarios" / "examples" / "two_machine_line.yaml"
+    out = tmp_path / "sweep"
+    sweep = run_sweep(path, (), {"stations.press.buffer": [1, 2]}, out=out, replications=1,
+                      horizon="2 h", warmup=0, event_log=True)
+    for i, point in enumerate(sweep.points):
+        folder = out / "points" / f"p{i:03d}"
+        doc = json.loads((folder / "summary.json").read_text())
+        assert doc["products"]["part"]["finished"]["mean"] == pytest.approx(
+            sweep.results[point.label].summary()["products"]["part"]["finished"]["mean"])
+        assert (folder / "event_log.parquet").exists()

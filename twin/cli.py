@@ -1,4 +1,4 @@
-"""The `twin` command line: validate | run | schema (see results.md for the contract).
+"""The `twin` command line: validate | run | compare | schema (see results.md).
 
 Standard output carries only results (the JSON document with --json); messages, progress and
 errors go to standard error. Exit status: 0 success, 2 bad scenario or command line, 1 other.
@@ -216,7 +216,7 @@ def _sweep(args: argparse.Namespace) -> int:
                       replications=args.replications, seed=args.seed, horizon=args.horizon,
                       warmup=args.warmup, engine=args.engine,
                       workers=args.workers or default_workers(), dask=args.dask,
-                      table_format=args.format, resume=args.resume,
+                      table_format=args.format, resume=args.resume, event_log=args.event_log,
                       progress=not args.quiet and sys.stderr.isatty())
     for label, results in sweep.results.items():
         _report_failures(results, label)
@@ -248,6 +248,8 @@ def _compare(args: argparse.Namespace) -> int:
     reps = scenarios[0].run.replications if args.replications is None else args.replications
     results = {}
     for label, scenario in zip(labels, scenarios):
+        if reps == "auto" and results:  # the baseline decided how many: pair them all
+            reps = next(iter(results.values())).meta["replications"]
         out = None if not args.out else f"{args.out}/{label}"
         results[label] = twin.run(
             scenario, replications=reps, seed=seed, horizon=args.horizon, warmup=args.warmup,

@@ -4,7 +4,7 @@ Layout under the output folder:
 
     replications/manifest.json      what experiment this is (scenario hash, seed, ...)
     replications/r00003.json        written last: the replication is complete (or failed)
-    replications/r00003.measures.parquet, r00003.periods.parquet
+    replications/r00003.measures.parquet, .periods, .timeline (and .events with an event log)
 
 Every file is written atomically (temporary file, then rename), so an interrupted run
 leaves whole files only; a replication counts as done when its .json says so.

@@ -80,6 +80,9 @@ def sweep(scenario: Scenario, layouts: pd.DataFrame, replications: int | None = 
     model = prepare(scenario, replications, seed, horizon, warmup, engine="flowline")
     if model.replications == "auto":
         raise ScenarioError("sweep: give a number of replications (not auto)")
+    if model.warmup == "auto":
+        raise ScenarioError("sweep: give the warm-up as a duration (not auto); "
+                            "twin.run(..., warmup='auto') on one layout finds a good one")
     for column in layouts.columns:
         parts = column.split(".")
         if len(parts) != 3 or parts[0] != "stations" or parts[1] not in scenario.stations \

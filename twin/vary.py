@@ -166,6 +166,7 @@ def run_sweep(path: str | Path, overrides: Sequence[str] = (),
         where = None if out is None else Path(out) / "points" / f"p{i:03d}"
         results[point.label] = twin.run(scenarios[point.label], out=where, **run_options)
         if where is not None:
+            results[point.label].write(where, run_options.get("table_format", "parquet"))
             write_atomic(where / "point.json", json.dumps(
                 {"point": point.label, "factors": point.factors}, indent=2,
                 default=str).encode())
