@@ -64,20 +64,27 @@ def run_processes(model: Model, todo: Iterable[int], seed: int, warmup: float,
                   workers: int) -> Iterator[Outcome]:
     """Local worker processes; at most `workers` replications in flight at a time."""
     todo = list(todo)
-    with ProcessPoolExecutor(max_workers=min(workers, len(todo))) as pool:
-        pending = {pool.submit(simulate_task, model, r, seed, warmup): r for r in todo}
-        try:
-            while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    r = pending.pop(future)
-                    try:
-                        yield future.result()
-                    except Exception as e:  # the worker process itself died
-                        yield Outcome(r, None, f"worker failed: {type(e).__name__}: {e}")
-        finally:
-            for future in pending:
-                future.cancel()
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(todo)))
+    pending = {pool.submit(simulate_task, model, r, seed, warmup): r for r in todo}
+    finished = False
+    try:
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                r = pending.pop(future)
+                try:
+                    yield future.result()
+                except Exception as e:  # the worker process itself died
+                    yield Outcome(r, None, f"worker failed: {type(e).__name__}: {e}")
+        finished = True
+    finally:
+        if not finished:
+            # interrupted (Ctrl-C, or the caller stopped): stop the running replications
+            # now rather than at exit; saved ones are kept, the rest rerun with --resume.
+            # (Python 3.11 has no public call for this; _processes is the pool's own map.)
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.terminate()
+        pool.shutdown(wait=finished, cancel_futures=True)
 
 
 def run_dask(model: Model, todo: Iterable[int], seed: int, warmup: float,

@@ -173,10 +173,11 @@ def _run(args: argparse.Namespace, started: float) -> int:
                            event_log=args.event_log,
                            progress=not args.quiet and sys.stderr.isatty())
     except KeyboardInterrupt:
-        if args.out:
-            print(f"twin: interrupted; finished replications are saved in {args.out}; "
-                  f"run again with --resume to complete", file=sys.stderr)
-        raise
+        if not args.out:
+            raise
+        print(f"twin: interrupted; finished replications are saved in {args.out}; "
+              f"run again with --resume to complete", file=sys.stderr)
+        return 130
     _report_failures(results)
     if not len(results.measures):
         raise RunError("every replication failed")
