@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import time
@@ -86,6 +87,34 @@ def test_a_killed_run_resumes_to_the_uninterrupted_result(tmp_path):
     assert without_timing(summary) == without_timing(reference)
     assert summary["replications"] == 6 and summary["run"]["replications_ok"] == 6
     assert hidden_files(out) == []
+
+
+def test_ctrl_c_stops_the_workers_at_once_and_keeps_what_finished(tmp_path):
+    """SIGINT to the whole process group (what Ctrl-C does) with 2 workers: exit 130 within
+    seconds, a message naming --resume, no worker left behind, saved replications whole."""
+    path = write(tmp_path)
+    out = tmp_path / "out"
+    command = [*twin_command(), "run", str(path), "--out", str(out), "--replications", "6",
+               "--workers", "2", "--quiet"]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 60
+    while not (out / "replications" / "r00000.json").exists():
+        assert proc.poll() is None, proc.stderr.read().decode()
+        assert time.monotonic() < deadline, "no replication saved within a minute"
+        time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGINT)
+    stopped = time.monotonic()
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert time.monotonic() - stopped < 10
+    assert "--resume" in err.decode() and "Traceback" not in err.decode()
+    assert hidden_files(out) == []
+    resumed = subprocess.run([*command, "--resume"], capture_output=True, text=True, timeout=120)
+    assert resumed.returncode == 0, resumed.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["run"]["replications_ok"] == 6
 
 
 def test_resume_reruns_only_what_is_missing_or_unreadable(tmp_path):
