@@ -598,3 +598,27 @@ def test_every_replication_failing_still_gives_a_summary_and_a_comparison(tmp_pa
     fine = run_text(tmp_path, text.replace("m2: {buffer: 0", "m2: {buffer: 50"))
     verdicts = compare({"fine": fine.measures, "stuck": stuck.measures})["kpis"]
     assert all(e["verdict"]["stuck"] == "no data" for e in verdicts.values())
+
+
+def test_peak_demand_is_over_15_minutes_even_when_the_timeline_is_coarser(tmp_path):
+    """60 days give a 30-minute timeline; the peak is still the highest 15-minute mean,
+    so it is at least the highest 30-minute mean and spans exactly 0.25 h."""
+    r = run_text(tmp_path, """\
+        name: long
+        run: {horizon: "60 d", replications: 1, seed: 2}
+        products:
+          p: {route: [a]}
+        stations:
+          a:
+            process_time: {exponential: "10 min"}
+            failures: {mtbf: {exponential: "3 h"}, mttr: {exponential: "40 min"}}
+            power_kw: {busy: 100, starved: 10, down: 0}
+    """)
+    energy = r.summary()["energy"]
+    steps = sorted(set(r.timeline["time_h"]))
+    assert steps[1] - steps[0] == pytest.approx(0.5)
+    assert energy["demand_interval_h"] == 0.25
+    (start, end), = energy["peak_at_h"]
+    assert end - start == pytest.approx(0.25)
+    coarse = r.timeline[r.timeline["measure"] == "energy_kwh"]["value"].max() / 0.5
+    assert coarse <= energy["peak_kw"]["mean"] <= 100.0 + 1e-9

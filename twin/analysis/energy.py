@@ -227,6 +227,21 @@ def peak_demand(series: pd.DataFrame) -> pd.DataFrame:
                         index=pd.Index(at.index, name="replication"))
 
 
+def _engine_peak(measures: pd.DataFrame, meta: Mapping[str, Any]) -> pd.DataFrame | None:
+    """Peak demand as the engine tracked it over 15-minute intervals (whatever the
+    timeline's resolution), plus the constant electric facility loads; None if absent."""
+    sub = measures[(measures["kind"] == "system")
+                   & measures["measure"].isin(["peak_station_kw", "peak_start_h", "peak_end_h"])]
+    if not len(sub):
+        return None
+    table = sub.pivot_table(index="replication", columns="measure", values="value",
+                            aggfunc="first")
+    loads = (_settings(meta).get("facility") or {}).values()
+    fac_el = sum(float(x["kw"]) for x in loads if x.get("carrier", "electricity") == "electricity")
+    return pd.DataFrame({"peak_kw": table["peak_station_kw"] + fac_el,
+                         "start_h": table["peak_start_h"], "end_h": table["peak_end_h"]})
+
+
 def totals(measures: pd.DataFrame, meta: Mapping[str, Any],
            timeline: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per replication: kWh by carrier, per unit and per kWh of product, peak, cost,
@@ -253,7 +268,10 @@ def totals(measures: pd.DataFrame, meta: Mapping[str, Any],
 
     settings = _settings(meta)
     series = power_series(timeline, meta)
-    peak = peak_demand(series).reindex(out.index)
+    peak = _engine_peak(measures, meta)
+    if peak is None:  # an engine without a demand tracker: the timeline's intervals
+        peak = peak_demand(series)
+    peak = peak.reindex(out.index)
     out["peak_kw"] = peak["peak_kw"].astype(float)
     out["peak_start_h"] = peak["start_h"].astype(float)
     out["peak_end_h"] = peak["end_h"].astype(float)
@@ -332,7 +350,8 @@ def summary_block(measures: pd.DataFrame, meta: Mapping[str, Any],
         "peak_kw": stat("peak_kw"),
         "peak_at_h": [[float(a), float(b)] for a, b in zip(t["peak_start_h"], t["peak_end_h"])
                       if not math.isnan(a)],
-        "demand_interval_h": float(series["interval_h"].max()) if len(series) else None,
+        "demand_interval_h": (0.25 if _engine_peak(measures, meta) is not None
+                              else float(series["interval_h"].max()) if len(series) else None),
         "cost": {
             "electricity": stat("electricity_cost"),
             "heat": stat("heat_cost"),

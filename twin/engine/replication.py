@@ -7,6 +7,7 @@ statistics, never units: at its end every counter, clock and area restarts.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -97,6 +98,7 @@ class Replication:
         if warmup > 0:
             env.process(self._end_warmup(warmup))
         self.interval = sample_interval(model.horizon)
+        self.peak = (-math.inf, math.nan, math.nan)  # kW, start h, end h after warm-up
         self.samples: list[tuple[float, str, str, str, float]] = []
         env.process(self._sample())
 
@@ -197,11 +199,37 @@ class Replication:
         env, interval = self.env, self.interval
         yield env.timeout(self.warmup)
         self._last = ({}, [0] * len(self.model.products), 0.0, env.now)
+        self._demand = (0.0, env.now)  # net electricity so far, and when it was read
+        every = round(interval / DEMAND_INTERVAL)  # demand intervals per timeline interval
         k = 0
         while True:
             k += 1
-            yield env.timeout(self.warmup + k * interval - env.now)
-            self._take_sample(env.now)
+            yield env.timeout(self.warmup + k * DEMAND_INTERVAL - env.now)
+            self._take_demand(env.now)
+            if k % every == 0:
+                self._take_sample(env.now)
+
+    def _net_electricity(self, now: float) -> float:
+        """Stations' electricity less recovered power, integrated to `now` (kW·s)."""
+        total = 0.0
+        for st in self.stations:
+            for (carrier, _), meter in zip(st.spec.meters, st.meters):
+                if carrier == "energy":
+                    total += meter.integral(now)
+                elif carrier == "recovered":
+                    total -= meter.integral(now)
+        return total
+
+    def _take_demand(self, now: float) -> None:
+        """Track the highest mean net electric power over a 15-minute demand interval."""
+        energy, since = self._demand
+        if now <= since:
+            return
+        e = self._net_electricity(now)
+        kw = (e - energy) / (now - since)
+        if kw > self.peak[0]:
+            self.peak = (kw, (since - self.warmup) / HOUR, (now - self.warmup) / HOUR)
+        self._demand = (e, now)
 
     def _take_sample(self, now: float) -> None:
         energy, finished, wip, since = self._last
@@ -284,7 +312,8 @@ class Replication:
         """Close every clock at the end of the horizon and emit tidy records."""
         end, model = self.end, self.model
         period_h = model.horizon / HOUR
-        self._take_sample(end)  # the last interval ends with the run
+        self._take_demand(end)  # the last intervals end with the run
+        self._take_sample(end)
         rows: list[Row] = []
         for p in model.products:
             j = p.index
@@ -304,6 +333,9 @@ class Replication:
                                      np.frombuffer(ends, dtype=float) / HOUR)
         rows += system_rows(self.wip.mean(end), self.wip_start, self.wip.level, period_h,
                             self.warmup)
+        rows += [("system", "", "peak_station_kw", self.peak[0]),
+                 ("system", "", "peak_start_h", self.peak[1]),
+                 ("system", "", "peak_end_h", self.peak[2])]
         return ReplicationResult(self.replication, rows, periods, simulate_s=elapsed,
                                  timeline=self.samples, events=self._event_rows())
 
@@ -323,9 +355,13 @@ MAX_INTERVALS = 5000
 CHECK_EVERY = 50_000  # events between two checks of the runaway guards
 
 
+DEMAND_INTERVAL = 900.0  # seconds: peak demand is the highest 15-minute mean power
+
+
 def sample_interval(horizon: float) -> float:
-    """15 minutes (the usual demand interval), longer if the horizon would give too many."""
-    return max(900.0, horizon / MAX_INTERVALS)
+    """The timeline's interval: 15 minutes, or a whole multiple of it when the horizon would
+    give more than MAX_INTERVALS (peak demand is still tracked over 15 minutes)."""
+    return DEMAND_INTERVAL * max(1, math.ceil(horizon / MAX_INTERVALS / DEMAND_INTERVAL))
 
 
 def simulate(model: Model, replication: int, seed: int, warmup: float) -> ReplicationResult:
