@@ -550,20 +550,24 @@ def test_consecutive_steps_on_one_machine_do_not_deadlock(tmp_path):
     assert rows["lead_time_h"] == pytest.approx(2.0)
 
 
+# Two machines without buffers and a rework loop between them: deadlocks, sooner or later.
+REWORK_LOOP = """\
+    name: {name}
+    run: {{horizon: "{horizon}", replications: {replications}, seed: 1}}
+    products:
+      a:
+        route: [m1, {{station: m2, rework: {{p: 0.1, to: m1}}}}]
+    stations:
+      m1: {{buffer: 0, process_time: {{exponential: "1 h"}}}}
+      m2: {{buffer: 0, process_time: {{exponential: "1 h"}}}}
+"""
+
+
 def test_bottleneck_shares_average_the_completed_replications_only(tmp_path):
     """Replications that deadlock have no active periods; they must not count as zeros."""
     from twin.analysis.bottleneck import bottleneck_shares
 
-    r = run_text(tmp_path, """\
-        name: partial
-        run: {horizon: "15 h", replications: 8, seed: 1}
-        products:
-          a:
-            route: [m1, {station: m2, rework: {p: 0.1, to: m1}}]
-        stations:
-          m1: {buffer: 0, process_time: {exponential: "1 h"}}
-          m2: {buffer: 0, process_time: {exponential: "1 h"}}
-    """)
+    r = run_text(tmp_path, REWORK_LOOP.format(name="partial", horizon="15 h", replications=8))
     ok = sorted(set(r.measures["replication"]))
     assert 0 < len(ok) < 8, "the case needs some deadlocked and some completed replications"
     doc = r.summary()
@@ -580,16 +584,7 @@ def test_bottleneck_shares_average_the_completed_replications_only(tmp_path):
 def test_every_replication_failing_still_gives_a_summary_and_a_comparison(tmp_path):
     from twin.analysis.compare import compare
 
-    text = """\
-        name: stuck
-        run: {horizon: "200 h", replications: 2, seed: 1}
-        products:
-          a:
-            route: [m1, {station: m2, rework: {p: 0.1, to: m1}}]
-        stations:
-          m1: {buffer: 0, process_time: {exponential: "1 h"}}
-          m2: {buffer: 0, process_time: {exponential: "1 h"}}
-    """
+    text = REWORK_LOOP.format(name="stuck", horizon="200 h", replications=2)
     stuck = run_text(tmp_path, text)
     assert not len(stuck.measures)
     doc = stuck.summary()
