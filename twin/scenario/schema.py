@@ -295,11 +295,14 @@ class FacilityLoad(Strict):
     """(extension) A constant load of the building (dry room, HVAC), on for the whole run."""
 
     kw: float = Field(ge=0, allow_inf_nan=False,
-                      description="(extension) Constant power (kW; kW thermal for heat).")
+                      description="(extension) Constant power (kW; kW thermal for heat).",
+                      examples=[400])
     carrier: Literal["electricity", "heat"] = Field(
-        "electricity", description="(extension) electricity (default) or heat.")
+        "electricity", description="(extension) electricity (default) or heat.",
+        examples=["heat"])
     area: str | None = Field(
-        None, description="(extension) Process area for energy shares; default: its name.")
+        None, description="(extension) Process area for energy shares; default: its name.",
+        examples=["assembly"])
 
 
 class Energy(Strict):
@@ -310,15 +313,18 @@ class Energy(Strict):
         description="(extension) name -> constant load {kw, carrier, area}, e.g. dry rooms.",
         examples=[{"dry_rooms": {"kw": 800, "area": "assembly"},
                    "aging_heating": {"kw": 300, "carrier": "heat", "area": "aging"}}])
-    tariff: Optional[Tariff] = Field(None, description=_TARIFF_SCHEMA["description"])
+    tariff: Optional[Tariff] = Field(None, description=_TARIFF_SCHEMA["description"],
+                                     examples=[{"0 h": 0.32, "8 h": 0.65, "17 h": 1.05}])
     run_starts_at: Duration = Field(
         0.0, description="(extension) Time of day at which the run (warm-up included) starts, "
-                         "for the tariff clock; default \"0 h\" (midnight).")
+                         "for the tariff clock; default \"0 h\" (midnight).",
+        examples=["6 h"])
     heat_price: Optional[float] = Field(
         None, allow_inf_nan=False, description="(extension) Price per kWh of heat.",
         examples=[0.28])
     currency: Optional[str] = Field(
-        None, description="(extension) Label of the prices' currency, e.g. CNY (reports only).")
+        None, description="(extension) Label of the prices' currency, e.g. CNY (reports only).",
+        examples=["CNY"])
     co2_kg_per_kwh: Optional[float] = Field(
         None, ge=0, allow_inf_nan=False,
         description="(extension) Grid emission factor, kg CO2 per kWh of net electricity.",
@@ -374,4 +380,6 @@ class Scenario(Strict):
         None, description="(extension) Sweep: run every point with common random numbers.", examples=[{"factorial": {"stations.stack.servers": [4, 5]}}])
     energy: Optional[Energy] = Field(
         None, description="(extension) Facility loads, electricity tariff, heat price and "
-                          "CO2 factors for the energy analysis.")
+                          "CO2 factors for the energy analysis.",
+        examples=[{"facility": {"dry_rooms": {"kw": 800, "area": "assembly"}},
+                   "tariff": {"0 h": 0.32, "8 h": 0.65}, "co2_kg_per_kwh": 0.537}])
