@@ -14,12 +14,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as hst
 
 import twin
-from twin.analysis.bottleneck import bottleneck_shares
+from twin.analysis.bottleneck import bottleneck_shares, bottleneck_timeline
 from twin.engine import flowline as fl
 from twin.engine import replication
 from twin.errors import ScenarioError
@@ -80,14 +81,9 @@ def assert_same_records(a: replication.ReplicationResult, b: replication.Replica
         assert (math.isnan(u) and math.isnan(v)) or math.isclose(
             u, v, rel_tol=1e-9, abs_tol=1e-12), f"{x[:3]}: simpy {u!r}, flowline {v!r}"
     assert list(a.active_periods) == list(b.active_periods)
-    # The SimPy engine drops periods that can never be the momentary bottleneck (inside an
-    # older open period of another station): its periods are a subset of the flowline's,
-    # and the bottleneck results from both are the same.
-    for name, (starts, ends) in a.active_periods.items():
-        s2, e2 = b.active_periods[name]
-        kept = {(round(x, 9), round(y, 9)) for x, y in zip(s2, e2)}
-        missing = [(x, y) for x, y in zip(starts, ends) if (round(x, 9), round(y, 9)) not in kept]
-        assert not missing, f"{name}: simpy periods not found in flowline's: {missing[:3]}"
+    # Both engines drop periods that can never be the momentary bottleneck (inside an older
+    # period of another station), each deciding at its own moments: the periods kept may
+    # differ, the bottleneck results from them may not.
     window = [float(v) for k, _, m, v in a.measures if m in ("warmup_h", "period_h")]
     start, end = window[1], window[1] + window[0]
     shares_a = bottleneck_shares({n: list(zip(*p)) for n, p in a.active_periods.items()}, start, end)
@@ -96,6 +92,10 @@ def assert_same_records(a: replication.ReplicationResult, b: replication.Replica
         for key in ("sole", "shifting", "total"):
             assert math.isclose(shares_a[name][key], shares_b[name][key], abs_tol=1e-9), (
                 f"{name} {key}: simpy {shares_a[name][key]}, flowline {shares_b[name][key]}")
+    if end > start:
+        chains = [bottleneck_timeline({n: list(zip(*p)) for n, p in r.active_periods.items()},
+                                      start, end) for r in (a, b)]
+        pd.testing.assert_frame_equal(*chains, check_exact=False, rtol=1e-9, atol=1e-9)
 
 
 def records_both(sc: Scenario, replication_number: int = 0):
@@ -344,3 +344,20 @@ def test_kernels_without_jit_agree() -> None:
                           text=True, env=env, timeout=300, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "ok"
+
+
+@pytest.mark.parametrize("events", [False, True])
+def test_kernels_store_few_active_periods(events) -> None:
+    """A long run keeps only the periods that can be the momentary bottleneck: far fewer
+    than one per busy spell (memory), with the bottleneck results of the SimPy engine."""
+    stations = {f"s{i}": {"process_time": {"exponential": 1.0}, "buffer": 3} for i in range(6)}
+    sc = line(stations, horizon=20_000.0, warmup=0.0)
+    model = build(sc)
+    line_, state = fl.run_line(model, fl.Feed(0, 0), 0.0, events=events)
+    visits = int(state.si[:, kf.I_PROD].sum())
+    stored = int(state.si[:, kf.I_NPER].sum())
+    # Unpruned, every busy spell is a period: on this balanced line a machine starves or
+    # blocks after about one visit in three, so about 0.3 periods per visit.
+    assert stored < 0.1 * visits, (stored, visits)
+    assert_same_records(replication.simulate(model, 0, 0, 0.0),
+                        fl.collect(model, line_, state, 0, 0.0, 0))

@@ -30,7 +30,8 @@ from twin.engine.records import Row, product_rows, station_rows, system_rows
 from twin.units import HOUR
 
 FEED_BLOCKS = 8  # blocks of draws per stream per refill when streaming
-PERIODS = 256  # initial room for active periods per station
+PERIODS = 4096  # initial room for active periods per station (the kernels stop when it
+# may run out; widened once half full, so that they seldom do)
 
 
 def unsupported(model: Model) -> str | None:
@@ -199,6 +200,7 @@ class State:
         self.si = np.zeros((n_st, kf.N_SI), dtype=np.int64)
         self.gf = np.zeros(kf.N_GF)
         self.gi = np.zeros(kf.N_GI, dtype=np.int64)
+        self.sf[:, kf.F_PS] = self.sf[:, kf.F_PE] = -1.0  # no active period pending
         record = line.par_i[kf.P_RECORD]
         self.pst = np.zeros((n_st, PERIODS if record else 1))
         self.pen = np.zeros_like(self.pst)
@@ -255,7 +257,7 @@ class State:
 
     def _grow(self) -> None:
         """Widen whichever arrays are full: active periods, departure rings or queues."""
-        if self.si[:, kf.I_NPER].max() + 2 >= self.pst.shape[1]:
+        if 2 * (self.si[:, kf.I_NPER].max() + 2) >= self.pst.shape[1]:
             self.pst = _widen(self.pst)
             self.pen = _widen(self.pen)
         if not self.events:

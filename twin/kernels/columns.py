@@ -17,9 +17,11 @@ BUSY, STARVED, BLOCKED, DOWN = 0, 1, 2, 3
 # static station spec, int columns: servers, room (buffer + servers; -1 unlimited),
 # stream rows of process times and scrap decisions (-1 none), first machine's number
 C_SERVERS, C_ROOM, C_ROWP, C_ROWS, C_M0 = range(5)
-# station float state: state totals (seconds, columns = machine states) then ...
-F_QAREA, F_WAIT, F_PROC, F_FREE, F_BTF, F_QLAST, F_OPENED = range(6, 13)
-N_SF = 13
+# station float state: state totals (seconds, columns = machine states) then ...;
+# F_PS, F_PE: the last closed active period, pending (it may continue; -1, -1: none);
+# F_PDROP: 1.0 if that period is covered by another station's older one (the event kernel)
+F_QAREA, F_WAIT, F_PROC, F_FREE, F_BTF, F_QLAST, F_OPENED, F_PS, F_PE, F_PDROP = range(6, 16)
+N_SF = 16
 # station int state
 I_WAITS, I_PROD, I_SCRAP, I_QEND, I_NPER, I_ARR, I_QHEAD, I_BHEAD, I_BN, I_IHEAD, I_IN, \
     I_ACTIVE = range(12)

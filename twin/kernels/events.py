@@ -13,15 +13,16 @@ from __future__ import annotations
 from numba import njit
 
 from twin.kernels.columns import (A_ARRIVE, A_INIT, BLOCKED, BUSY, CONWIP, C_ROWP, C_ROWS,
-                                  C_SERVERS, DONE, DOWN, F_OPENED, F_PROC, F_QAREA, F_QLAST, F_WAIT,
-                                  GROW, G_ARG, G_BACKLOG, G_DONE, G_FHEAD, G_FIN, G_FN, G_GROW,
-                                  G_HN, G_LEAD, G_NOW, G_REL, G_RWAIT, G_SCR, G_SCRSUM, G_WIP,
-                                  G_WIPAREA, G_WIPLAST, G_WIPSTART, I_ACTIVE, I_BHEAD, I_BN,
-                                  I_IHEAD, I_IN, I_NPER, I_PROD, I_QEND, I_SCRAP, I_WAITS, M_DONE,
-                                  M_FAILED, M_INIT, M_LOOP, M_REPAIRED, M_START, NEED_DRAWS, P_END,
-                                  P_KIND, P_RECORD, P_ROWA, P_WARMUP, Q_BTF, Q_ENT, Q_LEFT, Q_REL,
-                                  Q_RES, Q_SINCE, Q_ST, Q_STATE, Q_T, R_LOOP, R_UNBLOCKED, STARVED,
-                                  W_FIRE, W_INIT)
+                                  C_SERVERS, DONE, DOWN, F_OPENED, F_PE, F_PROC, F_PS, F_PDROP,
+                                  F_QAREA, F_QLAST, F_WAIT, GROW, G_ARG, G_BACKLOG, G_DONE,
+                                  G_FHEAD, G_FIN, G_FN, G_GROW, G_HN, G_LEAD, G_NOW, G_REL,
+                                  G_RWAIT, G_SCR, G_SCRSUM, G_WIP, G_WIPAREA, G_WIPLAST,
+                                  G_WIPSTART, I_ACTIVE, I_BHEAD, I_BN, I_IHEAD, I_IN, I_NPER,
+                                  I_PROD, I_QEND, I_SCRAP, I_WAITS, M_DONE, M_FAILED, M_INIT,
+                                  M_LOOP, M_REPAIRED, M_START, NEED_DRAWS, P_END, P_KIND, P_RECORD,
+                                  P_ROWA, P_WARMUP, Q_BTF, Q_ENT, Q_LEFT, Q_REL, Q_RES, Q_SINCE,
+                                  Q_ST, Q_STATE, Q_T, R_LOOP, R_UNBLOCKED, STARVED, W_FIRE, W_INIT)
+from twin.kernels.periods import settle
 from twin.kernels.queues import _deq_push, _eheap_pop, _schedule
 from twin.kernels.stations import _add_backlog, _enter, _offer, _take, _wip_add
 
@@ -59,6 +60,8 @@ def _restart(now, n_machines, spec, pf, sf, si, gf, gi):
         si[k, I_PROD] = 0
         si[k, I_SCRAP] = 0
         si[k, I_NPER] = 0
+        sf[k, F_PS] = -1.0
+        sf[k, F_PE] = -1.0
         if si[k, I_ACTIVE] >= spec[k, C_SERVERS]:
             sf[k, F_OPENED] = now
     for m in range(n_machines):
@@ -72,6 +75,8 @@ def _finish_events(end, n_machines, spec, pi, pf, sf, si, gf, gi, pst, pen, reco
         k = pi[m, Q_ST]
         sf[k, pi[m, Q_STATE]] += end - pf[m, Q_SINCE]
     for k in range(spec.shape[0]):
+        if record:
+            settle(k, sf[k, F_PDROP] > 0.0, sf, si, pst, pen)
         if record and si[k, I_ACTIVE] >= spec[k, C_SERVERS] and end > sf[k, F_OPENED]:
             n = si[k, I_NPER]
             pst[k, n] = sf[k, F_OPENED]

@@ -33,31 +33,32 @@ and the tests: `from twin.kernels import flowline as kf`.
 from __future__ import annotations
 
 from twin.kernels.columns import (A_ARRIVE, A_INIT, BLOCKED, BUSY, CONWIP, C_M0, C_ROOM, C_ROWP,
-                                  C_ROWS, C_SERVERS, DONE, DOWN, F_BTF, F_FREE, F_OPENED, F_PROC,
-                                  F_QAREA, F_QLAST, F_WAIT, GROW, G_A, G_ARG, G_BACKLOG, G_CUR,
-                                  G_CURE, G_CURREL, G_DONE, G_EID, G_ENDEXIT, G_FHEAD, G_FIN, G_FN,
-                                  G_GROW, G_HN, G_LEAD, G_N, G_NEXIT, G_NOW, G_PREEXIT, G_PREREL,
-                                  G_REL, G_RWAIT, G_SCR, G_SCRSUM, G_WIP, G_WIPAREA, G_WIPLAST,
-                                  G_WIPSTART, INTERARRIVAL, I_ACTIVE, I_ARR, I_BHEAD, I_BN, I_IHEAD,
-                                  I_IN, I_NPER, I_PROD, I_QEND, I_QHEAD, I_SCRAP, I_WAITS, M_DONE,
-                                  M_FAILED, M_INIT, M_LOOP, M_REPAIRED, M_START, NEED_DRAWS, N_GF,
-                                  N_GI, N_SF, N_SI, P_CONWIP, P_END, P_KIND, P_RECORD, P_ROWA,
-                                  P_WARMUP, Q_BTF, Q_ENT, Q_LEFT, Q_REL, Q_RES, Q_SINCE, Q_ST,
-                                  Q_STATE, Q_T, R_LOOP, R_UNBLOCKED, SATURATED, STARVED, TIE,
-                                  W_FIRE, W_INIT)
+                                  C_ROWS, C_SERVERS, DONE, DOWN, F_BTF, F_FREE, F_OPENED, F_PDROP,
+                                  F_PE, F_PROC, F_PS, F_QAREA, F_QLAST, F_WAIT, GROW, G_A, G_ARG,
+                                  G_BACKLOG, G_CUR, G_CURE, G_CURREL, G_DONE, G_EID, G_ENDEXIT,
+                                  G_FHEAD, G_FIN, G_FN, G_GROW, G_HN, G_LEAD, G_N, G_NEXIT, G_NOW,
+                                  G_PREEXIT, G_PREREL, G_REL, G_RWAIT, G_SCR, G_SCRSUM, G_WIP,
+                                  G_WIPAREA, G_WIPLAST, G_WIPSTART, INTERARRIVAL, I_ACTIVE, I_ARR,
+                                  I_BHEAD, I_BN, I_IHEAD, I_IN, I_NPER, I_PROD, I_QEND, I_QHEAD,
+                                  I_SCRAP, I_WAITS, M_DONE, M_FAILED, M_INIT, M_LOOP, M_REPAIRED,
+                                  M_START, NEED_DRAWS, N_GF, N_GI, N_SF, N_SI, P_CONWIP, P_END,
+                                  P_KIND, P_RECORD, P_ROWA, P_WARMUP, Q_BTF, Q_ENT, Q_LEFT, Q_REL,
+                                  Q_RES, Q_SINCE, Q_ST, Q_STATE, Q_T, R_LOOP, R_UNBLOCKED,
+                                  SATURATED, STARVED, TIE, W_FIRE, W_INIT)
 from twin.kernels.events import event_kernel
 from twin.kernels.line import line_kernel
 from twin.kernels.reference import reference_line
 
-__all__ = ["event_kernel", "line_kernel", "reference_line", "A_ARRIVE", "A_INIT", "BLOCKED", "BUSY",
-           "CONWIP", "C_M0", "C_ROOM", "C_ROWP", "C_ROWS", "C_SERVERS", "DONE", "DOWN", "F_BTF",
-           "F_FREE", "F_OPENED", "F_PROC", "F_QAREA", "F_QLAST", "F_WAIT", "GROW", "G_A", "G_ARG",
-           "G_BACKLOG", "G_CUR", "G_CURE", "G_CURREL", "G_DONE", "G_EID", "G_ENDEXIT", "G_FHEAD",
-           "G_FIN", "G_FN", "G_GROW", "G_HN", "G_LEAD", "G_N", "G_NEXIT", "G_NOW", "G_PREEXIT",
-           "G_PREREL", "G_REL", "G_RWAIT", "G_SCR", "G_SCRSUM", "G_WIP", "G_WIPAREA", "G_WIPLAST",
-           "G_WIPSTART", "INTERARRIVAL", "I_ACTIVE", "I_ARR", "I_BHEAD", "I_BN", "I_IHEAD", "I_IN",
-           "I_NPER", "I_PROD", "I_QEND", "I_QHEAD", "I_SCRAP", "I_WAITS", "M_DONE", "M_FAILED",
-           "M_INIT", "M_LOOP", "M_REPAIRED", "M_START", "NEED_DRAWS", "N_GF", "N_GI", "N_SF",
-           "N_SI", "P_CONWIP", "P_END", "P_KIND", "P_RECORD", "P_ROWA", "P_WARMUP", "Q_BTF",
-           "Q_ENT", "Q_LEFT", "Q_REL", "Q_RES", "Q_SINCE", "Q_ST", "Q_STATE", "Q_T", "R_LOOP",
-           "R_UNBLOCKED", "SATURATED", "STARVED", "TIE", "W_FIRE", "W_INIT"]
+__all__ = ["event_kernel", "line_kernel", "reference_line", "A_ARRIVE", "A_INIT", "BLOCKED",
+           "BUSY", "CONWIP", "C_M0", "C_ROOM", "C_ROWP", "C_ROWS", "C_SERVERS", "DONE", "DOWN",
+           "F_BTF", "F_FREE", "F_OPENED", "F_PDROP", "F_PE", "F_PS", "F_PROC", "F_QAREA",
+           "F_QLAST", "F_WAIT", "GROW", "G_A", "G_ARG", "G_BACKLOG", "G_CUR", "G_CURE", "G_CURREL",
+           "G_DONE", "G_EID", "G_ENDEXIT", "G_FHEAD", "G_FIN", "G_FN", "G_GROW", "G_HN", "G_LEAD",
+           "G_N", "G_NEXIT", "G_NOW", "G_PREEXIT", "G_PREREL", "G_REL", "G_RWAIT", "G_SCR",
+           "G_SCRSUM", "G_WIP", "G_WIPAREA", "G_WIPLAST", "G_WIPSTART", "INTERARRIVAL", "I_ACTIVE",
+           "I_ARR", "I_BHEAD", "I_BN", "I_IHEAD", "I_IN", "I_NPER", "I_PROD", "I_QEND", "I_QHEAD",
+           "I_SCRAP", "I_WAITS", "M_DONE", "M_FAILED", "M_INIT", "M_LOOP", "M_REPAIRED", "M_START",
+           "NEED_DRAWS", "N_GF", "N_GI", "N_SF", "N_SI", "P_CONWIP", "P_END", "P_KIND", "P_RECORD",
+           "P_ROWA", "P_WARMUP", "Q_BTF", "Q_ENT", "Q_LEFT", "Q_REL", "Q_RES", "Q_SINCE", "Q_ST",
+           "Q_STATE", "Q_T", "R_LOOP", "R_UNBLOCKED", "SATURATED", "STARVED", "TIE", "W_FIRE",
+           "W_INIT"]

@@ -18,6 +18,7 @@ from twin.kernels.columns import (BLOCKED, BUSY, CONWIP, C_ROOM, C_ROWP, C_ROWS,
                                   G_WIPSTART, INTERARRIVAL, I_ARR, I_NPER, I_PROD, I_QEND, I_SCRAP,
                                   I_WAITS, NEED_DRAWS, P_CONWIP, P_END, P_KIND, P_RECORD, P_ROWA,
                                   P_WARMUP, SATURATED, STARVED, TIE)
+from twin.kernels.periods import covered
 
 
 @njit(cache=True, inline="always")
@@ -133,7 +134,7 @@ def line_kernel(spec, scrap, mrow, par_i, par_f, dv, dpos, dfill, sf, si, gf, gi
             if kind != SATURATED and room >= 0 and r0 >= room:
                 avail = max(avail, ring[0, (r0 - room) & mask])
             if avail >= end:
-                return _finish_line(sf, si, gi, w, end, n_st)
+                return _finish_line(sf, si, gi, w, end, n_st, pst, pen, record)
             if w > 0 and avail == w:
                 return TIE
             if kind == INTERARRIVAL:
@@ -227,6 +228,8 @@ def line_kernel(spec, scrap, mrow, par_i, par_f, dv, dpos, dfill, sf, si, gf, gi
                 if npd > 0 and pen[k, npd - 1] == cs:
                     pen[k, npd - 1] = cc
                 elif cc > cs:
+                    if npd > 0 and covered(k, pst[k, npd - 1], pen[k, npd - 1], si, pst, pen):
+                        npd -= 1  # the last period, now settled, never matters: replace it
                     pst[k, npd] = cs
                     pen[k, npd] = cc
                     si[k, I_NPER] = npd + 1
@@ -255,10 +258,14 @@ def line_kernel(spec, scrap, mrow, par_i, par_f, dv, dpos, dfill, sf, si, gf, gi
 
 
 @njit(cache=True)
-def _finish_line(sf, si, gi, w, end, n_st):
-    """No unit is released before `end`: every machine is starved from its last departure."""
+def _finish_line(sf, si, gi, w, end, n_st, pst, pen, record):
+    """No unit is released before `end`: every machine is starved from its last departure;
+    the pending active periods are settled."""
     for k in range(n_st):
         sf[k, STARVED] += end - _clip(sf[k, F_FREE], w, end)
+        n = si[k, I_NPER]
+        if record and n > 0 and covered(k, pst[k, n - 1], pen[k, n - 1], si, pst, pen):
+            si[k, I_NPER] = n - 1
     gi[G_WIP] = gi[G_N] - gi[G_ENDEXIT]
     gi[G_WIPSTART] = gi[G_PREREL] - gi[G_PREEXIT]
     gi[G_DONE] = 1

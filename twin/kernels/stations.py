@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from numba import njit
 
-from twin.kernels.columns import (BUSY, C_SERVERS, DOWN, F_OPENED, F_QAREA, F_QLAST, G_BACKLOG,
-                                  G_GROW, G_REL, G_RWAIT, G_WIP, G_WIPAREA, G_WIPLAST, I_ACTIVE,
-                                  I_BHEAD, I_BN, I_IHEAD, I_IN, I_NPER, I_QEND, I_QHEAD, Q_ENT,
-                                  Q_REL, Q_SINCE, Q_ST, Q_STATE, SATURATED)
+from twin.kernels.columns import (BUSY, C_SERVERS, DOWN, F_OPENED, F_PDROP, F_PE, F_PS, F_QAREA,
+                                  F_QLAST, G_BACKLOG, G_GROW, G_REL, G_RWAIT, G_WIP, G_WIPAREA,
+                                  G_WIPLAST, I_ACTIVE, I_BHEAD, I_BN, I_IHEAD, I_IN, I_QEND,
+                                  I_QHEAD, Q_ENT, Q_REL, Q_SINCE, Q_ST, Q_STATE, SATURATED)
+from twin.kernels.periods import settle
 from twin.kernels.queues import _deq_pop, _fifo_push
 
 
@@ -40,19 +41,24 @@ def _enter(p, new, now, spec, pi, pf, sf, si, pst, pen, record, gi):
     before = si[k, I_ACTIVE]
     after = before + 1 if act else before - 1
     si[k, I_ACTIVE] = after
-    n = si[k, I_NPER]
     if before < size <= after:
-        if record and n > 0 and pen[k, n - 1] == now:  # inactive for no time: one period
-            si[k, I_NPER] = n - 1
-            sf[k, F_OPENED] = pst[k, n - 1]
+        if record and sf[k, F_PE] == now:  # inactive for no time: the period goes on
+            sf[k, F_OPENED] = sf[k, F_PS]
+            sf[k, F_PS] = -1.0
+            sf[k, F_PE] = -1.0
         else:
+            if record and settle(k, sf[k, F_PDROP] > 0.0, sf, si, pst, pen):
+                gi[G_GROW] = k
             sf[k, F_OPENED] = now
     elif before >= size > after and now > sf[k, F_OPENED] and record:
-        pst[k, n] = sf[k, F_OPENED]
-        pen[k, n] = now
-        si[k, I_NPER] = n + 1
-        if n + 2 >= pst.shape[1]:
-            gi[G_GROW] = k
+        opened = sf[k, F_OPENED]
+        sf[k, F_PS] = opened
+        sf[k, F_PE] = now
+        sf[k, F_PDROP] = 0.0
+        for j in range(spec.shape[0]):  # another station active since before it opened
+            if j != k and si[j, I_ACTIVE] >= spec[j, C_SERVERS] and sf[j, F_OPENED] < opened:
+                sf[k, F_PDROP] = 1.0
+                break
 
 
 @njit(cache=True)
