@@ -5,7 +5,8 @@ Public API (mirrors the command line):
     scenario = twin.load("line.yaml", overrides=["stations.weld.servers=3"])
     results = twin.run(scenario, replications=10, seed=42)
     results.summary()      # the summary document of results.md
-    results.stations()     # DataFrames: per replication and station / product
+    results.stations()     # DataFrames: per replication and station / product / fleet
+    results.products(), results.fleets()
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 
 from twin.scenario.distributions import Dist
+from twin.scenario.network import distances, station_point
 from twin.scenario.schema import Conwip, Interarrival, Scenario
 
 # Machine states of results.md, in this order everywhere (ledgers, tables, reports).
@@ -20,6 +21,9 @@ BUSY, STARVED, BLOCKED, DOWN, SETUP, OFF_SHIFT = range(len(STATES))
 METERS = (("energy", "power_kw"), ("heat", "heat_kw"), ("recovered", "recovered_kw"))
 # Roser's active period method: active = busy, down or setup.
 ACTIVE_STATES = frozenset((BUSY, DOWN, SETUP))
+# Vehicle states, in this order everywhere (waiting: loaded at a full buffer).
+VEHICLE_STATES = ("moving_loaded", "moving_empty", "loading", "unloading", "waiting", "idle")
+MOVING_LOADED, MOVING_EMPTY, LOADING, UNLOADING, WAITING, IDLE = range(len(VEHICLE_STATES))
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,7 @@ class StationModel:
     power_kw: tuple[float, ...]  # per machine, indexed like STATES
     meters: tuple[tuple[str, tuple[float, ...]], ...]  # (carrier, kW per state) with any > 0
     area: str | None
+    point: int = -1  # point of the path network where vehicles serve it (-1: none)
 
     @property
     def planned_unit_time(self) -> float:
@@ -64,6 +69,20 @@ class ProductModel:
     interarrival: Dist | None
     conwip: int
     energy_kwh: float | None
+    transport: int = -1  # fleet carrying its units between stations (-1: none)
+
+
+@dataclass(frozen=True)
+class FleetModel:
+    index: int
+    name: str
+    vehicles: int
+    speed_loaded: float  # m/s
+    speed_empty: float  # m/s
+    load_time: Dist
+    unload_time: Dist
+    home: int  # point index
+    power_kw: tuple[float, ...]  # per vehicle, indexed like VEHICLE_STATES
 
 
 @dataclass(frozen=True)
@@ -82,6 +101,9 @@ class Model:
     max_wall_s: float | None = None  # guard: wall-clock seconds per replication
     max_events: int | None = 2_000_000_000  # guard: events per replication
     event_log: bool = False  # record every unit's events (memory grows with the horizon)
+    fleets: tuple[FleetModel, ...] = ()
+    points: tuple[str, ...] = ()  # names of the path network's points
+    distances: tuple[tuple[float, ...], ...] = ()  # shortest metres between points
 
     def station(self, name: str) -> StationModel:
         return next(s for s in self.stations if s.name == name)
@@ -91,6 +113,9 @@ def build(scenario: Scenario) -> Model:
     """Resolve names to indices; the scenario has been validated and cross-checked."""
     names = list(scenario.stations)
     index = {n: i for i, n in enumerate(names)}
+    lg = scenario.logistics
+    points = {n: i for i, n in enumerate(lg.points)} if lg else {}
+    fleet_index = {n: i for i, n in enumerate(lg.fleets)} if lg else {}
     stations = tuple(
         StationModel(
             index=i,
@@ -108,6 +133,7 @@ def build(scenario: Scenario) -> Model:
                     for c, key in METERS)
                 if any(kw)),
             area=s.area,
+            point=points.get(station_point(scenario, n) or "", -1),
         )
         for i, (n, s) in enumerate(scenario.stations.items())
     )
@@ -131,7 +157,13 @@ def build(scenario: Scenario) -> Model:
             interarrival=rel.interarrival if isinstance(rel, Interarrival) else None,
             conwip=rel.conwip if isinstance(rel, Conwip) else 0,
             energy_kwh=p.energy_kwh,
+            transport=fleet_index.get(p.transport, -1) if p.transport else -1,
         ))
+    fleets = tuple(
+        FleetModel(i, n, f.vehicles, f.speed_loaded, f.speed_empty or f.speed_loaded,
+                   f.load_time, f.unload_time, points[f.home],
+                   tuple(getattr(f.power_kw, st) for st in VEHICLE_STATES))
+        for i, (n, f) in enumerate(lg.fleets.items())) if lg else ()
     run = scenario.run
     return Model(
         name=scenario.name,
@@ -147,4 +179,7 @@ def build(scenario: Scenario) -> Model:
         max_wip=run.max_wip,
         max_wall_s=run.max_wall,
         max_events=run.max_events,
+        fleets=fleets,
+        points=tuple(points),
+        distances=tuple(map(tuple, distances(lg).tolist())) if lg else (),
     )

@@ -66,6 +66,11 @@ class Results:
         """Per replication and station: state times and fractions, queues, energy, OEE."""
         return kpis.station_table(self.measures)
 
+    def fleets(self) -> pd.DataFrame:
+        """Per replication and vehicle fleet: state times and fractions, utilisation, trips,
+        distance, energy (empty when the scenario has no fleets)."""
+        return kpis.fleet_table(self.measures)
+
     def write(self, out: str | Path, fmt: str = "parquet", summary: dict | None = None) -> Path:
         """Write the tables and summary.json into `out` (atomically, file by file)."""
         out = Path(out)

@@ -39,6 +39,7 @@ from twin.analysis.stats import ci95
 CARRIERS = ("electricity", "heat", "recovered")
 _PREFIX = {"energy": "electricity", "heat": "heat", "recovered": "recovered"}
 _MEASURE = re.compile(r"^(energy|heat|recovered)_([a-z_]+)_kwh$")
+FLEET_AREA = "logistics"  # the area of vehicle fleets' energy
 BREAKDOWN_COLUMNS = ["replication", "source", "entity", "area", "carrier", "state", "kwh"]
 SERIES_COLUMNS = ["replication", "start_h", "end_h", "interval_h", "station_kw", "recovered_kw",
                   "facility_kw", "net_kw", "heat_kw", "price", "electricity_cost"]
@@ -61,25 +62,29 @@ def _area(meta: Mapping[str, Any], station: str) -> str:
 
 
 def breakdown(measures: pd.DataFrame, meta: Mapping[str, Any]) -> pd.DataFrame:
-    """kWh per replication × source (station | facility) × entity × carrier × state.
+    """kWh per replication × source (station | fleet | facility) × entity × carrier × state.
 
-    A station or facility load without an `area` is an area of its own, named after it.
+    A station or facility load without an `area` is an area of its own, named after it;
+    vehicle fleets make the area "logistics".
     Facility loads are on for the whole measured period, in state "on".
     """
-    st = measures[measures["kind"] == "station"]
-    names = pd.Series(st["measure"].unique())
-    parsed = {m: _MEASURE.match(m) for m in names}
-    parsed = {m: (_PREFIX[g.group(1)], g.group(2)) for m, g in parsed.items() if g}
-    rows = st[st["measure"].isin(list(parsed))]
-    parts = [pd.DataFrame({
-        "replication": rows["replication"].to_numpy(),
-        "source": "station",
-        "entity": rows["entity"].to_numpy(),
-        "area": [_area(meta, e) for e in rows["entity"]],
-        "carrier": [parsed[m][0] for m in rows["measure"]],
-        "state": [parsed[m][1] for m in rows["measure"]],
-        "kwh": rows["value"].to_numpy(float),
-    })]
+    parts = []
+    for kind in ("station", "fleet"):
+        st = measures[measures["kind"] == kind]
+        names = pd.Series(st["measure"].unique())
+        parsed = {m: _MEASURE.match(m) for m in names}
+        parsed = {m: (_PREFIX[g.group(1)], g.group(2)) for m, g in parsed.items() if g}
+        rows = st[st["measure"].isin(list(parsed))]
+        parts.append(pd.DataFrame({
+            "replication": rows["replication"].to_numpy(),
+            "source": kind,
+            "entity": rows["entity"].to_numpy(),
+            "area": ([_area(meta, e) for e in rows["entity"]] if kind == "station"
+                     else FLEET_AREA),
+            "carrier": [parsed[m][0] for m in rows["measure"]],
+            "state": [parsed[m][1] for m in rows["measure"]],
+            "kwh": rows["value"].to_numpy(float),
+        }))
     period = _period_h(measures)
     loads = _settings(meta).get("facility") or {}
     for name, load in loads.items():

@@ -18,6 +18,7 @@ from twin.analysis.oee import oee
 from twin.analysis.stats import ci95
 
 STATES = ("busy", "starved", "blocked", "down", "setup", "off_shift")
+VEHICLE_STATES = ("moving_loaded", "moving_empty", "loading", "unloading", "waiting", "idle")
 PRODUCT_MEASURES = ("finished", "scrapped", "throughput_per_h", "lead_time_h", "gwh_per_year")
 
 
@@ -55,29 +56,54 @@ def station_table(measures: pd.DataFrame) -> pd.DataFrame:
     return st
 
 
+def fleet_table(measures: pd.DataFrame) -> pd.DataFrame:
+    """Per replication and fleet: state fractions of vehicle time, utilisation (share of
+    time working: moving, loading or unloading), trips and distance per hour, energy."""
+    if not (measures["kind"] == "fleet").any():
+        return pd.DataFrame()
+    fl = wide(measures, "fleet").copy()
+    system = wide(measures, "system").droplevel("entity")
+    period = fl.index.get_level_values("replication").map(system["period_h"]).to_numpy(float)
+    vehicle_h = fl["vehicles"].to_numpy(float) * period
+    for s in VEHICLE_STATES:
+        fl[s] = fl[f"{s}_h"] / vehicle_h
+    fl["utilization"] = fl[["moving_loaded", "moving_empty", "loading", "unloading"]].sum(axis=1)
+    fl["trips_per_h"] = fl["trips"] / period
+    fl["distance_km_per_h"] = fl["distance_km"] / period
+    fl["energy_kwh"] = fl[[f"energy_{s}_kwh" for s in VEHICLE_STATES]].sum(axis=1)
+    return fl
+
+
 def _entities(table: pd.DataFrame) -> list[str]:
+    if not len(table):
+        return []
     return list(dict.fromkeys(table.index.get_level_values("entity")))
 
 
 def _bottleneck(periods: pd.DataFrame, stations: list[str], meta: Mapping[str, Any],
-                replications: list[int]) -> dict:
-    """Active-period shares per replication that completed, and their means."""
+                replications: list[int], fleets: list[str] = ()) -> dict:
+    """Active-period shares per replication that completed, and their means; stations and
+    fleets compete, `station` is the top station and `resource` the top of both."""
     start, end = meta["warmup_h"], meta["warmup_h"] + meta["horizon_h"]
     per_rep = []
     for r in replications:
         sub = periods[periods["replication"] == r] if len(periods) else periods
-        spans = {s: [] for s in stations}
+        spans = {s: [] for s in [*stations, *fleets]}
         for name, grp in sub.groupby("station", sort=False):
             spans[name] = list(zip(grp["start_h"].to_numpy(), grp["end_h"].to_numpy()))
         per_rep.append(bottleneck_shares(spans, start, end))
-    share = {s: float(np.mean([rep[s]["total"] for rep in per_rep])) for s in stations}
+    names = list(spans) if per_rep else stations
+    share = {s: float(np.mean([rep[s]["total"] for rep in per_rep])) for s in names}
     out: dict[str, Any] = {
         "station": max(stations, key=lambda s: share[s]) if stations else None,
         "method": "active-period",
-        "share": share,
-        "sole": {s: ci95([rep[s]["sole"] for rep in per_rep]) for s in stations},
-        "shifting": {s: ci95([rep[s]["shifting"] for rep in per_rep]) for s in stations},
+        "share": {s: share[s] for s in stations},
+        "sole": {s: ci95([rep[s]["sole"] for rep in per_rep]) for s in names},
+        "shifting": {s: ci95([rep[s]["shifting"] for rep in per_rep]) for s in names},
     }
+    if fleets:  # vehicles compete for the bottleneck too (extension)
+        out["fleets"] = {f: share[f] for f in fleets}
+        out["resource"] = max(names, key=lambda s: share[s])
     return out
 
 
@@ -128,7 +154,22 @@ def summary(measures: pd.DataFrame, periods: pd.DataFrame, meta: Mapping[str, An
             "produced": ci95(rows["produced"].to_numpy(float)),
         }
     replications = sorted(int(r) for r in measures["replication"].unique())
-    doc["bottleneck"] = _bottleneck(periods, stations, meta, replications)
+    fleets = fleet_table(measures)
+    doc["bottleneck"] = _bottleneck(periods, stations, meta, replications, _entities(fleets))
+    if len(fleets):
+        doc["fleets"] = {}
+        for name in _entities(fleets):
+            rows = fleets.xs(name, level="entity")
+            doc["fleets"][name] = {
+                "vehicles": int(rows["vehicles"].iloc[0]),
+                "utilization": ci95(rows["utilization"].to_numpy(float)),
+                "states": {s: float(rows[s].mean()) for s in VEHICLE_STATES},
+                "trips_per_h": ci95(rows["trips_per_h"].to_numpy(float)),
+                "response_h": ci95(rows["response_h"].to_numpy(float)),
+                "trip_h": ci95(rows["trip_h"].to_numpy(float)),
+                "distance_km_per_h": ci95(rows["distance_km_per_h"].to_numpy(float)),
+                "energy_kwh": ci95(rows["energy_kwh"].to_numpy(float)),
+            }
     # total_kwh: stations' electricity + facility electricity - recovered (docs/energy.md)
     doc["energy"] = energy.summary_block(measures, meta, timeline)
     # Little's law over every unit that left: finished ones and scrapped ones

@@ -42,6 +42,9 @@ def unsupported(model: Model) -> str | None:
         return f"products: {len(model.products)} products ({names}); the flowline engine " \
                f"simulates one product{hint}"
     product = model.products[0]
+    if product.transport >= 0:
+        return f"products.{product.name}.transport: vehicle fleets are outside the flowline " \
+               f"engine{hint}"
     seen: set[int] = set()
     for i, step in enumerate(product.steps):
         where = f"products.{product.name}.route[{i}]"

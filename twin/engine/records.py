@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from twin.model import STATES, ProductModel, StationModel
+from twin.model import STATES, VEHICLE_STATES, FleetModel, ProductModel, StationModel
 from twin.units import HOUR
 
 Row = tuple[str, str, str, float]
@@ -61,6 +61,29 @@ def station_rows(spec: StationModel, totals: Sequence[float], queue_mean: float,
         ("station", name, "process_h", process_sum / HOUR),
         ("station", name, "planned_unit_time_h", spec.planned_unit_time / HOUR),
         ("station", name, "queue_end", queue_end),
+    ]
+    return rows
+
+
+def fleet_rows(spec: FleetModel, totals: Sequence[float], trips: int, metres: float,
+               response_sum: float, trip_sum: float) -> list[Row]:
+    """Vehicle-hours per state, energy per state, trips, distance and mean times of a fleet.
+
+    `totals` are the vehicle-seconds per state (indexed like VEHICLE_STATES) of all the
+    fleet's vehicles. A trip is counted when its unit is set down; `trip_h` is its mean from
+    the start of loading to the end of unloading, `response_h` the mean from the request to
+    the start of loading.
+    """
+    name = spec.name
+    rows: list[Row] = [("fleet", name, "vehicles", spec.vehicles)]
+    rows += [("fleet", name, f"{s}_h", secs / HOUR) for s, secs in zip(VEHICLE_STATES, totals)]
+    rows += [("fleet", name, f"energy_{s}_kwh", kw * secs / HOUR)
+             for s, secs, kw in zip(VEHICLE_STATES, totals, spec.power_kw)]
+    rows += [
+        ("fleet", name, "trips", trips),
+        ("fleet", name, "distance_km", metres / 1000),
+        ("fleet", name, "response_h", response_sum / trips / HOUR if trips else math.nan),
+        ("fleet", name, "trip_h", trip_sum / trips / HOUR if trips else math.nan),
     ]
     return rows
 

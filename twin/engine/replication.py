@@ -16,10 +16,11 @@ import simpy
 from simpy.core import StopSimulation
 
 from twin.engine.accounting import Area, OpenGroups
-from twin.engine.records import Row, product_rows, station_rows, system_rows
+from twin.engine.records import Row, fleet_rows, product_rows, station_rows, system_rows
 from twin.errors import RunError
 from twin.engine.stations import Machine, Station, Unit, run_failures, run_machine
-from twin.model import STATES, Model, StationModel
+from twin.engine.vehicles import Fleet, run_vehicle
+from twin.model import STATES, VEHICLE_STATES, Model, StationModel
 from twin.streams import draws, stream, uniforms
 from twin.units import HOUR
 
@@ -77,6 +78,12 @@ class Replication:
 
         self.open_groups = OpenGroups()  # stations active now, for pruning active periods
         self.stations = [Station(s, self) for s in model.stations]
+        self.fleets = [Fleet(f, self) for f in model.fleets]
+        self.transport = [self.fleets[p.transport] if p.transport >= 0 else None
+                          for p in model.products]
+        for fleet in self.fleets:
+            for v in fleet.vehicles:
+                env.process(run_vehicle(env, v, fleet, self))
         for st in self.stations:
             for i in range(st.spec.servers):
                 m = Machine(st, i, 0.0)
@@ -271,6 +278,8 @@ class Replication:
             st.restart(now)
             for m in st.machines:
                 m.restart(now)
+        for fleet in self.fleets:
+            fleet.restart(now)
 
     def run(self) -> ReplicationResult:
         """Simulate to the end, checking the runaway guards every CHECK_EVERY events."""
@@ -331,6 +340,15 @@ class Replication:
             starts, ends = st.active.close(end)
             periods[st.spec.name] = (np.frombuffer(starts, dtype=float) / HOUR,
                                      np.frombuffer(ends, dtype=float) / HOUR)
+        for fleet in self.fleets:
+            totals = np.zeros(len(VEHICLE_STATES))
+            for v in fleet.vehicles:
+                totals += v.close(end)
+            rows += fleet_rows(fleet.spec, totals, fleet.trips, fleet.metres,
+                               fleet.response_sum, fleet.trip_sum)
+            starts, ends = fleet.active.close(end)
+            periods[fleet.spec.name] = (np.frombuffer(starts, dtype=float) / HOUR,
+                                        np.frombuffer(ends, dtype=float) / HOUR)
         rows += system_rows(self.wip.mean(end), self.wip_start, self.wip.level, period_h,
                             self.warmup)
         rows += [("system", "", "peak_station_kw", self.peak[0]),

@@ -16,6 +16,7 @@ import simpy
 
 from twin.engine.accounting import ActivePeriods, Area, StateClock
 from twin.errors import RunError
+from twin.engine.vehicles import Fleet, Move
 from twin.model import ACTIVE_STATES, BLOCKED, BUSY, DOWN, STARVED, STATES, StationModel
 
 if TYPE_CHECKING:
@@ -68,6 +69,14 @@ class Station:
         for meter in self.meters:
             meter.restart(now)
         self.active.restart(now)
+
+    def stuck(self) -> bool:
+        """Every machine holds a finished unit it cannot pass on."""
+        return self.n_blocked == self.spec.servers
+
+    def waits_on(self) -> list:
+        """The stations and fleets its blocked machines wait on."""
+        return [m.blocked_on for m in self.machines if m.blocked_on is not None]
 
     def offer(self, unit: Unit, now: float) -> bool:
         """Take `unit` if a machine or a buffer place is free; False means the sender blocks."""
@@ -135,7 +144,7 @@ class Machine(StateClock):
         super().__init__(len(STATES), STARVED, now, on_change)
         self.station = station
         self.index = index
-        self.blocked_on: Station | None = None
+        self.blocked_on: Station | Fleet | None = None  # what its finished unit waits for
         self.down = False
         self.base = STARVED  # the state the machine would be in if it were up
         self.wake: simpy.Event | None = None
@@ -192,6 +201,7 @@ def run_machine(env: simpy.Environment, m: Machine, st: Station, rep: Replicatio
         m.busy_to_failure = next(ttf)
     routes = rep.routes
     stations = rep.stations
+    fleets = rep.transport  # per product: the Fleet carrying its units, or None
     log = rep.events  # None unless an event log was asked for
     while True:
         if m.down:
@@ -279,14 +289,24 @@ def run_machine(env: simpy.Environment, m: Machine, st: Station, rep: Replicatio
                     again = True
                     continue
             target = stations[steps[unit.step].station]
-            if not target.offer(unit, now):
+            fleet = fleets[unit.product]
+            if fleet is not None:  # a vehicle carries it; the machine holds it until loaded
+                m.set(BLOCKED, now)
+                loaded = event()
+                fleet.request(Move(unit, st, target, loaded, now))
+                m.blocked_on = fleet
+                st.n_blocked += 1
+                check_deadlock(fleet, now)
+                yield loaded
+                st.n_blocked -= 1
+                m.blocked_on = None
+            elif not target.offer(unit, now):
                 m.set(BLOCKED, now)
                 wait = event()
                 target.blocked.append((unit, wait))
                 m.blocked_on = target
                 st.n_blocked += 1
-                if target.n_blocked == target.spec.servers:
-                    check_deadlock(target, now)
+                check_deadlock(target, now)
                 yield wait
                 st.n_blocked -= 1
                 if log is not None:
@@ -295,52 +315,69 @@ def run_machine(env: simpy.Environment, m: Machine, st: Station, rep: Replicatio
 
 
 class Deadlock(RunError):
-    """No unit can move again: a closed set of stations whose machines are all blocked.
+    """No unit can move again: a closed set of stations whose machines are all blocked, and
+    of fleets whose vehicles all wait, loaded, at those stations' full buffers.
 
     All data travel in `args`, because SimPy re-creates a process's exception from them.
     """
 
     def __init__(self, message: str, time_h: float = 0.0, stations: tuple[str, ...] = (),
-                 units: int = 0):
-        super().__init__(message, time_h, tuple(stations), units)
+                 units: int = 0, vehicles: tuple[str, ...] = ()):
+        super().__init__(message, time_h, tuple(stations), units, tuple(vehicles))
 
     @classmethod
-    def of(cls, now: float, stations: list[Station]) -> Deadlock:
+    def of(cls, now: float, stations: list[Station], fleets: list = ()) -> Deadlock:
         names = tuple(st.spec.name for st in stations)
-        units = sum(len(st.queue) + st.n_blocked for st in stations)
+        vehicles = tuple(v.name for f in fleets for v in f.vehicles)
+        units = sum(len(st.queue) + st.n_blocked for st in stations) + len(vehicles)
+        what = f"every machine of {', '.join(names)} is blocked"
+        if fleets:
+            what += (f" and every vehicle of {', '.join(f.spec.name for f in fleets)} waits, "
+                     f"loaded, at a full buffer")
+        fix = "give a station of the loop a larger buffer or send rework elsewhere"
+        if fleets:
+            fix = "give a station a larger buffer or the fleet more vehicles"
         return cls(
-            f"deadlock at t = {now / 3600:.6g} h: every machine of {', '.join(names)} is "
-            f"blocked, each waiting for room in a full buffer of the same set ({units} units "
-            f"stuck); give a station of the loop a larger buffer or send rework elsewhere",
-            now / 3600, names, units)
+            f"deadlock at t = {now / 3600:.6g} h: {what}, each waiting for room in a full "
+            f"buffer of the same set ({units} units stuck); {fix}",
+            now / 3600, names, units, vehicles)
 
     def __str__(self) -> str:
         return self.args[0]
 
     def record(self) -> dict:
         """The deadlock as data for the results."""
-        return {"time_h": self.args[1], "stations": list(self.args[2]), "units": self.args[3]}
+        doc = {"time_h": self.args[1], "stations": list(self.args[2]), "units": self.args[3]}
+        if self.args[4]:
+            doc["vehicles"] = list(self.args[4])
+        return doc
 
 
-def check_deadlock(start: Station, now: float) -> None:
-    """Raise Deadlock if `start` and every station its blocked machines wait on, transitively,
-    have all machines blocked: then none of them can ever take a unit from its buffer.
+def check_deadlock(start, now: float) -> None:
+    """Raise Deadlock if `start` (a Station or a Fleet) and everything it waits on,
+    transitively, are stuck: stations with every machine blocked, fleets with every vehicle
+    waiting at a full buffer. Then none of them can ever move a unit again.
 
-    Called when a machine blocks on a station whose machines are all blocked, the only moment
-    a deadlock can begin; otherwise some station on the chain can still move and will.
+    Called when a machine or vehicle starts waiting on something stuck, the only moments a
+    deadlock can begin; otherwise something on the chain can still move and will.
     """
+    if not start.stuck():
+        return
     seen = {id(start): start}
     todo = [start]
     while todo:
-        station = todo.pop()
-        if station.n_blocked < station.spec.servers:
+        node = todo.pop()
+        if not node.stuck():
             return
-        for m in station.machines:
-            target = m.blocked_on
-            if target is not None and id(target) not in seen:
+        for target in node.waits_on():
+            if id(target) not in seen:
                 seen[id(target)] = target
                 todo.append(target)
-    raise Deadlock.of(now, sorted(seen.values(), key=lambda st: st.spec.index))
+    stations = sorted((n for n in seen.values() if isinstance(n, Station)),
+                      key=lambda st: st.spec.index)
+    fleets = sorted((n for n in seen.values() if not isinstance(n, Station)),
+                    key=lambda f: f.spec.index)
+    raise Deadlock.of(now, stations, fleets)
 
 
 def run_failures(env: simpy.Environment, m: Machine, ttf, ttr):

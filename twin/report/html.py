@@ -151,6 +151,30 @@ def stations_table(results, doc: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+@table("Capacity and machine states",
+       "Vehicle fleets (share of vehicle time per state; trips and times are means)")
+def fleets_table(results, doc: dict) -> pd.DataFrame | None:
+    fleets = doc.get("fleets")
+    if not fleets:
+        return None
+    bn = doc["bottleneck"]
+    rows = []
+    for name, f in fleets.items():
+        row = {"fleet": name, "vehicles": f["vehicles"],
+               "utilization": _stat(_times(f["utilization"], 100), 3) + " %"}
+        row.update({state.replace("_", " "): _pct(f["states"][state])
+                    for state in f["states"]})
+        row.update({"trips/h": _stat(f["trips_per_h"]),
+                    "response (min)": _stat(_times(f["response_h"], 60), 3),
+                    "trip (min)": _stat(_times(f["trip_h"], 60), 3),
+                    "km/h of fleet": _num(f["distance_km_per_h"]["mean"], 3),
+                    "bottleneck sole + shifting": f"{_pct(bn['sole'][name]['mean'])} + "
+                                                  f"{_pct(bn['shifting'][name]['mean'])}",
+                    "electricity (kWh)": _num(f["energy_kwh"]["mean"])})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 @table("Energy", "Energy totals (mean [95% interval] over replications)")
 def energy_totals_table(results, doc: dict) -> pd.DataFrame:
     e = doc["energy"]
@@ -269,7 +293,8 @@ def _cards(doc: dict) -> str:
             cards.append((f"capacity {name}", p["gwh_per_year"], "GWh/year"))
         cards.append((f"lead time {name}", p.get("lead_time_h"), "h"))
     cards.append(("work in process", doc["wip"], "units"))
-    cards.append(("bottleneck (active period)", None, doc["bottleneck"]["station"]))
+    cards.append(("bottleneck (active period)", None,
+                  doc["bottleneck"].get("resource", doc["bottleneck"]["station"])))
     cards.append(("net electricity per unit", e.get("kwh_per_unit"), "kWh/unit"))
     if (e.get("kwh_per_kwh_product") or {}).get("mean") is not None:
         cards.append(("energy per kWh of product", e["kwh_per_kwh_product"], "kWh/kWh"))
@@ -421,7 +446,8 @@ def _anchor(section: str) -> str:
 
 
 def _write_tables(results, out: Path) -> list[str]:
-    """Numeric tables beside the report: energy breakdown, power series, stations, products."""
+    """Numeric tables beside the report: energy breakdown, power series, stations, products,
+    fleets."""
     meta = results.meta
     written = []
     parts = {
@@ -430,6 +456,7 @@ def _write_tables(results, out: Path) -> list[str]:
         "energy_totals": energy.totals(results.measures, meta, results.timeline).reset_index(),
         "stations": station_table(results.measures).reset_index(),
         "products": results.products().reset_index(),
+        "fleets": results.fleets().reset_index(),
     }
     areas = energy.by_area(parts["energy"]).reset_index()
     parts["energy_areas"] = areas

@@ -40,7 +40,17 @@ def text_summary(doc: dict[str, Any]) -> str:
             f"{st['blocked']:>8.3f} {st['down']:>6.3f} {_fmt(s['queue_mean']['mean']):>8} "
             f"{_fmt(s['energy_kwh']['mean']):>12} {_fmt(s['oee']['mean']):>6} "
             f"{share.get(name, 0.0):>6.2f}")
-    lines += ["", f"bottleneck (active period method): {doc['bottleneck']['station']}",
+    if doc.get("fleets"):
+        lines += ["", f"{'fleet':<20} {'vehicles':>8} {'util':>6} {'waiting':>8} "
+                      f"{'trips/h':>10} {'response h':>11} {'trip h':>9} {'bneck':>6}"]
+        for name, f in doc["fleets"].items():
+            lines.append(
+                f"{name:<20} {f['vehicles']:>8} {f['utilization']['mean']:>6.3f} "
+                f"{f['states']['waiting']:>8.3f} {_fmt(f['trips_per_h']['mean']):>10} "
+                f"{_fmt(f['response_h']['mean']):>11} {_fmt(f['trip_h']['mean']):>9} "
+                f"{doc['bottleneck']['fleets'].get(name, 0.0):>6.2f}")
+    top = doc["bottleneck"].get("resource", doc["bottleneck"]["station"])
+    lines += ["", f"bottleneck (active period method): {top}",
               f"energy: {_fmt(doc['energy']['total_kwh'])} kWh, "
               f"{_fmt(doc['energy']['kwh_per_unit'])} kWh/unit"]
     return "\n".join(lines)

@@ -164,6 +164,10 @@ class Product(Strict):
     release: Release = Field("saturated", description="saturated | {interarrival: DIST} | {conwip: N}")
     energy_kwh: float | None = Field(
         None, gt=0, allow_inf_nan=False, description="Nameplate energy of one unit (kWh).")
+    transport: Optional[Name] = Field(
+        None, description="(extension) Fleet (logistics.fleets) that carries every unit from "
+                          "each station of the route to the next; omitted = units pass on "
+                          "directly.", examples=["agv"])
 
 
 class Failures(Strict):
@@ -229,6 +233,11 @@ class Station(Strict):
         None, allow_inf_nan=False,
         description="(extension) Position on the floor plan, metres north (for the layout map).",
         examples=[40.0])
+
+    at: Optional[Name] = Field(
+        None, description="(extension) Point of the path network (logistics.points) where "
+                          "vehicles pick up and drop units; omitted = the point named like the "
+                          "station.", examples=["coat"])
 
     @model_validator(mode="after")
     def _both_coordinates(self) -> "Station":
@@ -342,6 +351,98 @@ class Energy(Strict):
         return v
 
 
+Point = Annotated[list[Annotated[float, Field(allow_inf_nan=False)]],
+                  Field(min_length=2, max_length=2)]
+Speed = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+
+
+class PathSpec(Strict):
+    """An aisle between two points that vehicles travel (two-way unless `one_way`)."""
+
+    from_: Name = Field(alias="from", description="Point where the path starts.")
+    to: Name = Field(description="Point where the path ends.")
+    length: Optional[float] = Field(
+        None, gt=0, allow_inf_nan=False,
+        description="Metres along the path; omitted = the straight line between the points.",
+        examples=[35.0])
+    one_way: bool = Field(False, description="Vehicles travel it only from `from` to `to`.")
+
+
+def _path_pair(v: Any) -> Any:
+    if isinstance(v, (list, tuple)) and len(v) == 2:
+        return {"from": v[0], "to": v[1]}
+    return v
+
+
+_PATH_SCHEMA = {
+    "anyOf": [
+        {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 2,
+         "maxItems": 2, "description": "[from, to]: two-way, straight-line length"},
+        {"type": "object", "additionalProperties": False, "required": ["from", "to"],
+         "properties": {
+             "from": {"type": "string", "minLength": 1, "description": "Point where it starts."},
+             "to": {"type": "string", "minLength": 1, "description": "Point where it ends."},
+             "length": {"type": "number", "exclusiveMinimum": 0,
+                        "description": "Metres; omitted = the straight line.",
+                        "examples": [35.0]},
+             "one_way": {"type": "boolean", "default": False,
+                         "description": "Travelled only from `from` to `to`."}}},
+    ],
+    "examples": [["depot", "coat"], {"from": "coat", "to": "calender", "length": 35}],
+}
+Path = Annotated[PathSpec, BeforeValidator(_path_pair), WithJsonSchema(_PATH_SCHEMA)]
+
+
+class VehiclePower(Strict):
+    """Power draw per vehicle (kW) in each vehicle state; missing states draw 0."""
+
+    moving_loaded: float = Field(0.0, ge=0, allow_inf_nan=False)
+    moving_empty: float = Field(0.0, ge=0, allow_inf_nan=False)
+    loading: float = Field(0.0, ge=0, allow_inf_nan=False)
+    unloading: float = Field(0.0, ge=0, allow_inf_nan=False)
+    waiting: float = Field(0.0, ge=0, allow_inf_nan=False)
+    idle: float = Field(0.0, ge=0, allow_inf_nan=False)
+
+
+class Fleet(Strict):
+    """(extension) Identical vehicles (AGVs, AMRs, forklifts) that carry units between
+    stations over the path network, one unit per trip."""
+
+    vehicles: int = Field(strict=True, ge=1, le=MAX_SERVERS, description="Number of vehicles.",
+                          examples=[4])
+    speed_loaded: Speed = Field(description="Metres per second when carrying a unit.",
+                                examples=[1.2])
+    speed_empty: Optional[Speed] = Field(
+        None, description="Metres per second when empty; omitted = speed_loaded.", examples=[1.8])
+    load_time: Distribution = Field(0.0, validate_default=True,
+                                    description="Time to take a unit on board.",
+                                    examples=["20 s"])
+    unload_time: Distribution = Field(0.0, validate_default=True,
+                                      description="Time to set a unit down.",
+                                      examples=["20 s"])
+    home: Name = Field(description="Point where the vehicles start.", examples=["depot"])
+    power_kw: VehiclePower = Field(
+        default_factory=VehiclePower, description="Power per vehicle in each state (kW).",
+        examples=[{"moving_loaded": 1.5, "moving_empty": 1.0, "idle": 0.2}])
+
+
+class Logistics(Strict):
+    """(extension) The path network and the vehicle fleets that move units."""
+
+    points: dict[Name, Point] = Field(
+        min_length=1, description="Named points of the network: [x, y] in metres.",
+        examples=[{"depot": [0, 0], "coat": [20, 0], "calender": [20, 30]}])
+    paths: list[Path] = Field(
+        default_factory=list,
+        description="Aisles between points: [from, to] (two-way, straight-line length) or "
+                    "{from, to, length, one_way}.",
+        examples=[[["depot", "coat"], {"from": "coat", "to": "calender", "length": 35}]])
+    fleets: dict[Name, Fleet] = Field(
+        default_factory=dict, description="Vehicle fleets by name.",
+        examples=[{"agv": {"vehicles": 4, "speed_loaded": 1.2, "speed_empty": 1.8,
+                           "load_time": "20 s", "unload_time": "20 s", "home": "depot"}}])
+
+
 KeyPath = Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-\[\]]+)+$")]
 
 
@@ -378,6 +479,11 @@ class Scenario(Strict):
     stations: dict[Name, Station] = Field(min_length=1)
     vary: Optional[Vary] = Field(
         None, description="(extension) Sweep: run every point with common random numbers.", examples=[{"factorial": {"stations.stack.servers": [4, 5]}}])
+    logistics: Optional[Logistics] = Field(
+        None, description="(extension) Path network and vehicle fleets carrying units.",
+        examples=[{"points": {"depot": [0, 0], "a": [10, 0], "b": [10, 20]},
+                   "paths": [["depot", "a"], ["a", "b"]],
+                   "fleets": {"agv": {"vehicles": 2, "speed_loaded": 1.2, "home": "depot"}}}])
     energy: Optional[Energy] = Field(
         None, description="(extension) Facility loads, electricity tariff, heat price and "
                           "CO2 factors for the energy analysis.",

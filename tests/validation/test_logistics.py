@@ -1,0 +1,145 @@
+"""Vehicle fleets against exact results (validation.md, Logistics) and flow identities."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import twin
+from twin.scenario.load import load
+
+
+def write_scenario(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "scenario.yaml"
+    path.write_text(textwrap.dedent(text))
+    return path
+
+LOAD, UNLOAD, METRES, V_LOADED, V_EMPTY = 5.0, 5.0, 30.0, 1.5, 2.0
+TRIP_S = LOAD + METRES / V_LOADED + UNLOAD  # 30 s, the formula of validation.md
+CYCLE_S = TRIP_S + METRES / V_EMPTY  # and back empty: 45 s per unit
+
+
+def test_single_agv_trip_time_is_exact(cases) -> None:
+    """Trip = distance / speed + load + unload, exactly; the empty run back likewise."""
+    doc = twin.run(load(cases.path("agv_shuttle.yaml"))).summary()
+    agv = doc["fleets"]["agv"]
+    assert agv["trip_h"]["mean"] == pytest.approx(TRIP_S / 3600, rel=1e-12)
+    # a is freed when loading ends and asks again 10 s later; the AGV arrives one cycle
+    # after it began loading: the request waits cycle - load - 10 s = 30 s, every time
+    assert agv["response_h"]["mean"] == pytest.approx((CYCLE_S - LOAD - 10) / 3600, rel=1e-12)
+    # the AGV is the bottleneck: one unit per cycle, so 80 per hour (+-1 unit in 10 h)
+    assert doc["products"]["tray"]["throughput_per_h"]["mean"] == pytest.approx(
+        3600 / CYCLE_S, abs=0.1)
+    assert doc["bottleneck"]["resource"] == "agv"
+    states = agv["states"]
+    assert states["moving_loaded"] == pytest.approx(METRES / V_LOADED / CYCLE_S, abs=1e-3)
+    assert states["moving_empty"] == pytest.approx(METRES / V_EMPTY / CYCLE_S, abs=1e-3)
+    assert sum(states.values()) == pytest.approx(1.0, abs=1e-12)
+    # energy = sum of power x time per state, exactly
+    hours = 10.0
+    expected = hours * (2.0 * states["moving_loaded"] + 1.0 * states["moving_empty"]
+                        + 0.1 * states["idle"])
+    assert agv["energy_kwh"]["mean"] == pytest.approx(expected, rel=1e-9)
+    assert doc["energy"]["by_area"]["logistics"]["kwh"]["mean"] == pytest.approx(expected)
+    km = doc["fleets"]["agv"]["distance_km_per_h"]["mean"]
+    assert km == pytest.approx(2 * METRES / 1000 * 3600 / CYCLE_S, rel=0.01)
+
+
+def test_the_nearest_idle_vehicle_is_sent(tmp_path) -> None:
+    """Two AGVs at a; the first carries the unit to b (100 m). When b asks, the nearest idle
+    vehicle is that one, at b (no wait), not the other, idle longer but 100 m away."""
+    path = write_scenario(tmp_path, """\
+        name: nearest vehicle
+        run: {horizon: "200 s"}
+        products:
+          tray: {route: [a, b, c], release: {conwip: 1}, transport: agv}
+        stations:
+          a: {process_time: "1 s"}
+          b: {process_time: "1 s"}
+          c: {process_time: "1000 s"}
+        logistics:
+          points: {a: [0, 0], b: [100, 0], c: [110, 0]}
+          paths: [[a, b], [b, c]]
+          fleets:
+            agv: {vehicles: 2, speed_loaded: 1, speed_empty: 1, home: a}
+        """)
+    res = twin.run(load(path))
+    agv = res.summary()["fleets"]["agv"]
+    m = res.measures.set_index("measure")["value"]
+    assert m["trips"] == 2
+    assert agv["response_h"]["mean"] == 0.0  # the longest idle would have taken 100 s
+    assert m["distance_km"] == pytest.approx(0.110)  # no empty run at all
+    # trips: a -> b 100 m, b -> c 10 m at 1 m/s, no load or unload time
+    assert agv["trip_h"]["mean"] == pytest.approx(55 / 3600)
+
+
+def test_vehicles_wait_at_a_full_buffer_and_flow_balances(tmp_path) -> None:
+    """b (60 s) limits the line; vehicles queue loaded at its full buffer, none is lost."""
+    path = write_scenario(tmp_path, """\
+        name: vehicles queue at a slow station
+        run: {horizon: "20 h", warmup: "1 h", replications: 3, seed: 5}
+        products:
+          tray: {route: [a, b], release: saturated, transport: agv}
+        stations:
+          a: {process_time: {exponential: "20 s"}, buffer: 0}
+          b: {process_time: "60 s", buffer: 1}
+        logistics:
+          points: {a: [0, 0], b: [20, 0]}
+          paths: [[a, b]]
+          fleets:
+            agv: {vehicles: 3, speed_loaded: 1, load_time: "2 s", unload_time: "2 s", home: a}
+        """)
+    res = twin.run(load(path))
+    doc = res.summary()
+    assert doc["products"]["tray"]["throughput_per_h"]["mean"] == pytest.approx(60, abs=0.5)
+    assert doc["fleets"]["agv"]["states"]["waiting"] > 0.2
+    assert doc["bottleneck"]["station"] == "b"
+    assert doc["deadlocks"] == []
+    m = res.measures
+    for r in range(3):
+        sub = m[(m.replication == r) & (m.kind.isin(["product", "system"]))].set_index("measure")["value"]
+        assert sub["released"] - sub["finished"] == sub["wip_end"] - sub["wip_start"]
+    # Little's law holds with units on vehicles counted in the WIP
+    wip, check = doc["wip"]["mean"], doc["checks"]["littles_law_wip"]["mean"]
+    assert check == pytest.approx(wip, rel=0.03)
+
+
+def test_vehicle_deadlock_is_diagnosed(tmp_path) -> None:
+    """Rework sends units back to a, whose machine waits for the only AGV, which waits,
+    loaded, at a's full buffer: reported with the stations and the vehicle, at once."""
+    path = write_scenario(tmp_path, """\
+        name: AGV deadlock
+        run: {horizon: "1000 h", seed: 2}
+        products:
+          tray:
+            route: [a, {station: b, rework: {p: 0.5, to: a}}]
+            release: saturated
+            transport: agv
+        stations:
+          a: {process_time: "10 s", buffer: 0}
+          b: {process_time: "10 s", buffer: 0}
+        logistics:
+          points: {a: [0, 0], b: [10, 0]}
+          paths: [[a, b]]
+          fleets:
+            agv: {vehicles: 1, speed_loaded: 1, home: a}
+        """)
+    res = twin.run(load(path))
+    doc = res.summary()
+    assert len(doc["deadlocks"]) == 1
+    dl = doc["deadlocks"][0]
+    assert dl["vehicles"] == ["agv/0"]
+    # the closed set: the station whose full buffer the AGV waits at, whose own machine
+    # waits for that AGV (a or b, whichever the rework draws jam first)
+    assert dl["stations"] in (["a"], ["b"], ["a", "b"])
+    assert dl["units"] >= 2
+    assert dl["time_h"] < 1.0  # a 1-in-2 rework jams within minutes, not at the horizon
+    assert doc["run"]["failed_replications"]
+
+
+def test_flowline_refuses_transport(tmp_path, cases) -> None:
+    with pytest.raises(Exception) as info:
+        twin.run(load(cases.path("agv_shuttle.yaml"), overrides=["run.engine=flowline"]))
+    assert "transport" in str(info.value) and "engine: simpy" in str(info.value)
