@@ -81,7 +81,14 @@ VALID: dict[str, Any] = {
             "route": ["coat", {"station": "weld", "rework": {"p": 0.05, "to": "coat"}}],
             "release": {"conwip": 4},
             "energy_kwh": 3.76,
+            "transport": "agv",
         }
+    },
+    "logistics": {
+        "points": {"depot": [0, 0], "coat": [10, 0], "weld": [10, 25]},
+        "paths": [["depot", "coat"], {"from": "coat", "to": "weld", "length": 30}, ["weld", "depot"]],
+        "fleets": {"agv": {"vehicles": 3, "speed_loaded": 1.2, "load_time": "10 s", "home": "depot",
+                           "power_kw": {"moving_loaded": 1.5, "idle": 0.2}}},
     },
     "stations": {
         "coat": {"process_time": {"lognormal": {"mean": "18 s", "cv": 0.2}}, "buffer": 4},

@@ -32,7 +32,7 @@ BASE: dict[str, Any] = {
             "route": ["coat", {"station": "weld", "rework": {"p": 0.05, "to": "coat"}}, "test"],
             "release": {"interarrival": {"exponential": "30 s"}},
         },
-        "tray": {"route": ["weld", "test"], "release": {"conwip": 3}},
+        "tray": {"route": ["weld", "test"], "release": {"conwip": 3}, "transport": "agv"},
     },
     "stations": {
         "coat": {"process_time": {"lognormal": {"mean": "18 s", "cv": 0.2}},
@@ -42,6 +42,14 @@ BASE: dict[str, Any] = {
                  "failures": {"mtbf": {"weibull": {"shape": 1.5, "scale": "2 h"}},
                               "mttr": {"exponential": "10 min"}, "mode": "operation"}},
         "test": {"process_time": {"triangular": ["5 s", "8 s", "20 s"]}, "buffer": 0},
+    },
+    "logistics": {
+        "points": {"depot": [0, 0], "weld": [20, 0], "test": [20, 15]},
+        "paths": [["depot", "weld"], {"from": "weld", "to": "test", "length": 18},
+                  {"from": "test", "to": "depot", "one_way": True}],
+        "fleets": {"agv": {"vehicles": 2, "speed_loaded": 1.2, "speed_empty": 1.8,
+                           "load_time": "10 s", "unload_time": {"exponential": "8 s"},
+                           "home": "depot", "power_kw": {"moving_loaded": 1.5}}},
     },
 }
 
@@ -91,6 +99,8 @@ def _check(path: Path) -> str:
     doc = results.summary()
     for name, station in doc["stations"].items():
         assert sum(station["states"].values()) == pytest.approx(1.0, abs=1e-9), name
+    for name, fleet in doc.get("fleets", {}).items():
+        assert sum(fleet["states"].values()) == pytest.approx(1.0, abs=1e-9), name
     return "ran"
 
 
