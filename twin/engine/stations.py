@@ -55,6 +55,8 @@ class Station:
         self._next_saturated = 0
         self.machines: list[Machine] = []
         self.n_blocked = 0  # machines holding a finished unit they cannot pass on
+        self.incoming = 0  # units on vehicles coming here, each with a place reserved
+        self.moves_waiting = 0  # vehicle moves to here not yet dispatched
         self.restart(0.0)
 
     def restart(self, now: float) -> None:
@@ -78,8 +80,26 @@ class Station:
         """The stations and fleets its blocked machines wait on."""
         return [m.blocked_on for m in self.machines if m.blocked_on is not None]
 
-    def offer(self, unit: Unit, now: float) -> bool:
-        """Take `unit` if a machine or a buffer place is free; False means the sender blocks."""
+    def room(self) -> float:
+        """Places free for a new unit: idle machines and buffer places, less reservations."""
+        return len(self.idle) + self.capacity - len(self.queue) - self.incoming
+
+    def place_freed(self) -> None:
+        """A machine went idle or a buffer place emptied: dispatch moves that waited for it
+        (callers check `moves_waiting` first, to keep the hot path cheap)."""
+        for fleet in self.rep.fleets:
+            fleet.room_freed(self)
+
+    def offer(self, unit: Unit, now: float, reserved: bool = False) -> bool:
+        """Take `unit` if a machine or a buffer place is free; False means the sender blocks.
+
+        Places reserved for units on their way by vehicle are not free for others; the
+        vehicle's own unit (`reserved`) takes its place.
+        """
+        if reserved:
+            self.incoming -= 1
+        elif self.incoming and self.room() <= 0:
+            return False
         unit.entered = now
         if self.idle:
             machine = self.idle.popleft()
@@ -104,6 +124,8 @@ class Station:
                     event.succeed()
             else:
                 self.queue_area.add(-1, now)
+                if self.moves_waiting:
+                    self.place_freed()
             return unit
         if self.blocked:
             unit, event = self.blocked.popleft()
@@ -111,7 +133,8 @@ class Station:
             if event is not None:
                 event.succeed()
             return unit
-        if self.saturated:
+        if self.saturated and (not self.incoming
+                               or self.incoming <= len(self.idle) + self.capacity - len(queue)):
             k = self._next_saturated
             self._next_saturated = (k + 1) % len(self.saturated)
             return self.rep.release(self.saturated[k], now)
@@ -181,6 +204,8 @@ class Machine(StateClock):
             unit = self.station.take(now)
             if unit is None:
                 self.station.idle.append(self)
+                if self.station.moves_waiting:
+                    self.station.place_freed()
             else:
                 self.wake.succeed(unit)
 
@@ -211,6 +236,8 @@ def run_machine(env: simpy.Environment, m: Machine, st: Station, rep: Replicatio
             m.set(STARVED, env.now)
             m.wake = event()
             st.idle.append(m)
+            if st.moves_waiting:
+                st.place_freed()
             unit = yield m.wake
             m.wake = None
             if m.down:  # broke down in the very instant the unit arrived
@@ -293,10 +320,12 @@ def run_machine(env: simpy.Environment, m: Machine, st: Station, rep: Replicatio
             if fleet is not None:  # a vehicle carries it; the machine holds it until loaded
                 m.set(BLOCKED, now)
                 loaded = event()
-                fleet.request(Move(unit, st, target, loaded, now))
-                m.blocked_on = fleet
+                move = Move(unit, st, target, loaded, now)
+                fleet.request(move)
+                # it waits for a place at the target, or (with one reserved) for a vehicle
+                m.blocked_on = fleet if move.dispatched or target.room() > 0 else target
                 st.n_blocked += 1
-                check_deadlock(fleet, now)
+                check_deadlock(m.blocked_on, now)
                 yield loaded
                 st.n_blocked -= 1
                 m.blocked_on = None

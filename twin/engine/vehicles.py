@@ -34,10 +34,11 @@ if TYPE_CHECKING:
 class Move:
     """A request to carry `unit` from station `src` to station `dst`."""
 
-    __slots__ = ("unit", "src", "dst", "loaded", "asked")
+    __slots__ = ("unit", "src", "dst", "loaded", "asked", "dispatched")
 
     def __init__(self, unit: Unit, src: Station, dst: Station, loaded: simpy.Event, now: float):
         self.unit, self.src, self.dst, self.loaded, self.asked = unit, src, dst, loaded, now
+        self.dispatched = False
 
 
 class Vehicle(StateClock):
@@ -94,14 +95,45 @@ class Fleet:
         self.active.restart(now)
 
     def request(self, move: Move) -> None:
-        """Send the nearest idle vehicle, or queue the move until one frees."""
-        if not self.idle:
-            self.requests.append(move)
+        """Send the nearest idle vehicle if the target has room (reserving it); otherwise
+        the move waits, first come first served, for a vehicle and a place."""
+        if self.idle and move.dst.room() > 0:
+            self._dispatch(move)
             return
+        self.requests.append(move)
+        move.dst.moves_waiting += 1
+
+    def _dispatch(self, move: Move) -> None:
+        """Reserve a place at the target and wake the idle vehicle nearest to the pickup."""
+        move.dispatched = True
+        move.dst.incoming += 1
         pickup = move.src.spec.point
         best = min(self.idle, key=lambda v: (self.distance[v.at][pickup], v.index))
         self.idle.remove(best)
         best.wake.succeed(move)
+
+    def _take_ready(self) -> Move | None:
+        """The oldest waiting move whose target has room now (reserved), or None."""
+        for i, move in enumerate(self.requests):
+            if move.dst.room() > 0:
+                del self.requests[i]
+                move.dst.moves_waiting -= 1
+                move.dispatched = True
+                move.dst.incoming += 1
+                return move
+        return None
+
+    def room_freed(self, station: Station) -> None:
+        """A place freed at `station`: send idle vehicles for moves that waited for one."""
+        if not self.idle or not self.requests:
+            return
+        for move in list(self.requests):
+            if not self.idle or station.room() <= 0:
+                return
+            if move.dst is station:
+                self.requests.remove(move)
+                station.moves_waiting -= 1
+                self._dispatch(move)
 
     # --- what can make progress (deadlock detection) -------------------------------
     def stuck(self) -> bool:
@@ -121,9 +153,8 @@ def run_vehicle(env: simpy.Environment, v: Vehicle, fleet: Fleet, rep: Replicati
     from twin.engine.stations import check_deadlock  # stations imports this module
 
     while True:
-        if fleet.requests:
-            move = fleet.requests.popleft()
-        else:
+        move = fleet._take_ready() if fleet.requests else None
+        if move is None:
             v.enter(IDLE, env.now)
             v.wake = env.event()
             fleet.idle.append(v)
@@ -155,7 +186,7 @@ def run_vehicle(env: simpy.Environment, v: Vehicle, fleet: Fleet, rep: Replicati
         if log is not None:
             log.append((unit.id, unit.product, "transport", move.src.spec.index, move.asked, now))
         target = move.dst
-        if not target.offer(unit, now):
+        if not target.offer(unit, now, reserved=True):  # only if another took its place
             v.enter(WAITING, now)
             wait = env.event()
             target.blocked.append((unit, wait))
