@@ -117,7 +117,8 @@ def test_common_random_numbers_across_points(tmp_path):
     sweep = twin.experiment(write(tmp_path, BASE), vary={"stations.c.servers": [1, 2, 3]})
     m = sweep.measures()
     assert set(m["point"]) == {p.label for p in sweep.points}
-    untouched = m[m["entity"].isin(["a", "b"])]
+    # (bottleneck hours compare a and b with c, so they may change: left out)
+    untouched = m[m["entity"].isin(["a", "b"]) & ~m["measure"].str.startswith("bottleneck_")]
     per_point = [grp.drop(columns="point").reset_index(drop=True)
                  for _, grp in untouched.groupby("point", sort=False)]
     for other in per_point[1:]:

@@ -55,7 +55,7 @@ class Results:
 
     def summary(self) -> dict[str, Any]:
         """The summary document of results.md."""
-        return kpis.summary(self.measures, self.active_periods, self.meta,
+        return kpis.summary(self.measures, self.meta,
                             timeline=self.timeline)
 
     def products(self) -> pd.DataFrame:

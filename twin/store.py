@@ -4,7 +4,7 @@ Layout under the output folder:
 
     replications/manifest.json      what experiment this is (scenario hash, seed, ...)
     replications/r00003.json        written last: the replication is complete (or failed)
-    replications/r00003.measures.parquet, .periods, .timeline (and .events with an event log)
+    replications/r00003.measures.parquet, .timeline (and .events, .periods with an event log)
 
 Every file is written atomically (temporary file, then rename), so an interrupted run
 leaves whole files only; a replication counts as done when its .json says so.
@@ -75,11 +75,11 @@ class ReplicationStore:
             measures = pd.DataFrame(res.measures, columns=["kind", "entity", "measure", "value"])
             measures["value"] = measures["value"].astype(float)
             write_table(measures, stem.with_name(stem.name + ".measures"), self.fmt)
-            periods = pd.concat(
-                [pd.DataFrame({"station": name, "start_h": s, "end_h": e})
-                 for name, (s, e) in res.active_periods.items()] or [pd.DataFrame(
-                     columns=["station", "start_h", "end_h"])], ignore_index=True)
-            write_table(periods, stem.with_name(stem.name + ".periods"), self.fmt)
+            if res.active_periods:  # kept with an event log only
+                periods = pd.concat([pd.DataFrame({"station": name, "start_h": s, "end_h": e})
+                                     for name, (s, e) in res.active_periods.items()],
+                                    ignore_index=True)
+                write_table(periods, stem.with_name(stem.name + ".periods"), self.fmt)
             timeline = pd.DataFrame(res.timeline,
                                     columns=["time_h", "kind", "entity", "measure", "value"])
             timeline["value"] = timeline["value"].astype(float)
@@ -108,7 +108,8 @@ class ReplicationStore:
             stem = meta_path.with_suffix("")
             try:
                 measures = self._read(stem.with_name(stem.name + ".measures" + self.ext))
-                periods = self._read(stem.with_name(stem.name + ".periods" + self.ext))
+                periods = (self._read(stem.with_name(stem.name + ".periods" + self.ext))
+                           if record["stations"] else None)
                 timeline = self._read(stem.with_name(stem.name + ".timeline" + self.ext))
                 events = (self._read(stem.with_name(stem.name + ".events" + self.ext))
                           if record.get("events") else pd.DataFrame(columns=EVENT_COLUMNS[1:]))

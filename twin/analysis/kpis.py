@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 
 from twin.analysis import energy
-from twin.analysis.bottleneck import bottleneck_shares
 from twin.analysis.oee import oee
 from twin.analysis.stats import ci95
 
@@ -80,34 +79,42 @@ def _entities(table: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(table.index.get_level_values("entity")))
 
 
-def _bottleneck(periods: pd.DataFrame, stations: list[str], meta: Mapping[str, Any],
-                replications: list[int], fleets: list[str] = ()) -> dict:
+def _bottleneck(measures: pd.DataFrame, stations: list[str], replications: list[int],
+                fleets: list[str] = ()) -> dict:
     """Active-period shares per replication that completed, and their means; stations and
-    fleets compete, `station` is the top station and `resource` the top of both."""
-    start, end = meta["warmup_h"], meta["warmup_h"] + meta["horizon_h"]
+    fleets compete, `station` is the top station and `resource` the top of both. The
+    engines measure each resource's hours as sole and shifting bottleneck."""
+    names = [*stations, *fleets]
+    sub = measures[measures["measure"].isin(["bottleneck_sole_h", "bottleneck_shifting_h"])
+                   & measures["replication"].isin(replications)]
+    hours = sub.pivot_table(index=["replication", "entity"], columns="measure",
+                            values="value", aggfunc="first")
+    period = wide(measures, "system").droplevel("entity")["period_h"]
     per_rep = []
     for r in replications:
-        sub = periods[periods["replication"] == r] if len(periods) else periods
-        spans = {s: [] for s in [*stations, *fleets]}
-        for name, grp in sub.groupby("station", sort=False):
-            spans[name] = list(zip(grp["start_h"].to_numpy(), grp["end_h"].to_numpy()))
-        per_rep.append(bottleneck_shares(spans, start, end))
-    names = list(spans) if per_rep else stations
-    share = {s: float(np.mean([rep[s]["total"] for rep in per_rep])) for s in names}
+        span = float(period.loc[r])
+        share = {}
+        for name in names:
+            row = hours.loc[(r, name)] if (r, name) in hours.index else {}
+            share[name] = {"sole": float(row.get("bottleneck_sole_h", 0.0)) / span,
+                           "shifting": float(row.get("bottleneck_shifting_h", 0.0)) / span}
+        per_rep.append(share)
+    total = {s: float(np.mean([rep[s]["sole"] + rep[s]["shifting"] for rep in per_rep]))
+             for s in names}
     out: dict[str, Any] = {
-        "station": max(stations, key=lambda s: share[s]) if stations else None,
+        "station": max(stations, key=lambda s: total[s]) if stations else None,
         "method": "active-period",
-        "share": {s: share[s] for s in stations},
+        "share": {s: total[s] for s in stations},
         "sole": {s: ci95([rep[s]["sole"] for rep in per_rep]) for s in names},
         "shifting": {s: ci95([rep[s]["shifting"] for rep in per_rep]) for s in names},
     }
     if fleets:  # vehicles compete for the bottleneck too (extension)
-        out["fleets"] = {f: share[f] for f in fleets}
-        out["resource"] = max(names, key=lambda s: share[s])
+        out["fleets"] = {f: total[f] for f in fleets}
+        out["resource"] = max(names, key=lambda s: total[s])
     return out
 
 
-def summary(measures: pd.DataFrame, periods: pd.DataFrame, meta: Mapping[str, Any],
+def summary(measures: pd.DataFrame, meta: Mapping[str, Any],
             timeline: pd.DataFrame | None = None) -> dict:
     """The summary JSON document of results.md (fixed fields first, extensions after).
 
@@ -155,7 +162,7 @@ def summary(measures: pd.DataFrame, periods: pd.DataFrame, meta: Mapping[str, An
         }
     replications = sorted(int(r) for r in measures["replication"].unique())
     fleets = fleet_table(measures)
-    doc["bottleneck"] = _bottleneck(periods, stations, meta, replications, _entities(fleets))
+    doc["bottleneck"] = _bottleneck(measures, stations, replications, _entities(fleets))
     if len(fleets):
         doc["fleets"] = {}
         for name in _entities(fleets):

@@ -88,6 +88,10 @@ class OpenGroups:
     def __init__(self) -> None:
         self.since: OrderedDict[int, float] = OrderedDict()
 
+    def oldest(self) -> float:
+        """The exact start of the oldest open period (inf if none); O(open groups)."""
+        return min(self.since.values(), default=float("inf"))
+
     def earliest(self) -> float | None:
         """The start of the oldest open period, or None (conservative: an approximate
         order can only make it later, never earlier, so pruning stays exact)."""
@@ -112,9 +116,11 @@ class ActivePeriods:
     the very instant the group becomes active again continues (one period, not two).
     """
 
-    __slots__ = ("size", "count", "opened", "starts", "ends", "pending", "groups", "key")
+    __slots__ = ("size", "count", "opened", "starts", "ends", "pending", "groups", "key",
+                 "tracker", "keep")
 
-    def __init__(self, size: int = 1, groups: OpenGroups | None = None, key: int = 0) -> None:
+    def __init__(self, size: int = 1, groups: OpenGroups | None = None, key: int = 0,
+                 tracker=None, keep: bool = True) -> None:
         self.size = size
         self.count = 0
         self.opened = 0.0
@@ -123,15 +129,29 @@ class ActivePeriods:
         self.pending: tuple[float, float, bool] | None = None  # the last closed period
         self.groups = OpenGroups() if groups is None else groups
         self.key = key
+        self.tracker = tracker  # a BottleneckTracker told of every period kept, or None
+        self.keep = keep  # also keep the periods themselves (memory grows with the run)
+
+    def _store(self, start: float, end: float) -> None:
+        if self.keep:
+            self.starts.append(start)
+            self.ends.append(end)
+        if self.tracker is not None:
+            self.tracker.add(self.key, start, end)
 
     def _settle(self) -> None:
         """Keep or drop the pending closed period, now that it will not continue."""
         pending = self.pending
         if pending is not None:
             if pending[2]:
-                self.starts.append(pending[0])
-                self.ends.append(pending[1])
+                self._store(pending[0], pending[1])
             self.pending = None
+
+    def unsettled_since(self) -> float:
+        """The start of the pending period, or of the open one (inf if neither)."""
+        if self.pending is not None:
+            return self.pending[0]
+        return self.opened if self.count >= self.size else float("inf")
 
     def change(self, delta: int, now: float) -> None:
         size = self.size
@@ -163,7 +183,6 @@ class ActivePeriods:
     def close(self, now: float) -> tuple[array, array]:
         self._settle()
         if self.count >= self.size and now > self.opened:
-            self.starts.append(self.opened)
-            self.ends.append(now)
+            self._store(self.opened, now)
             self.opened = now
         return self.starts, self.ends

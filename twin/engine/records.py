@@ -97,3 +97,30 @@ def system_rows(wip_mean: float, wip_start: int, wip_end: int, period_h: float,
         ("system", "", "period_h", period_h),
         ("system", "", "warmup_h", warmup_s / HOUR),
     ]
+
+
+def bottleneck_rows(kinds: Sequence[tuple[str, str]], sole_s: Sequence[float],
+                    shifting_s: Sequence[float]) -> list[Row]:
+    """Hours as sole and as shifting bottleneck (active period method) per resource;
+    `kinds` are (kind, name) in the tracker's resource order."""
+    rows: list[Row] = []
+    for (kind, name), sole, shifting in zip(kinds, sole_s, shifting_s):
+        rows.append((kind, name, "bottleneck_sole_h", sole / HOUR))
+        rows.append((kind, name, "bottleneck_shifting_h", shifting / HOUR))
+    return rows
+
+
+def bottleneck_timeline_rows(kinds: Sequence[tuple[str, str]], tracker,
+                             horizon: float) -> list[tuple[float, str, str, str, float]]:
+    """Timeline rows of the tracker's intervals: hours sole / shifting per resource and
+    interval (only where not zero); `time_h` is the interval's end after warm-up."""
+    rows = []
+    step = tracker.interval
+    for measure, bins in (("bottleneck_sole_h", tracker.sole_bins),
+                          ("bottleneck_shifting_h", tracker.shifting_bins)):
+        for k, values in enumerate(bins):
+            t_h = min((k + 1) * step, horizon) / HOUR
+            for (kind, name), v in zip(kinds, values):
+                if v > 0:
+                    rows.append((t_h, kind, name, measure, v / HOUR))
+    return rows

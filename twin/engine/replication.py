@@ -16,7 +16,9 @@ import simpy
 from simpy.core import StopSimulation
 
 from twin.engine.accounting import Area, OpenGroups
-from twin.engine.records import Row, fleet_rows, product_rows, station_rows, system_rows
+from twin.engine.bottleneck import BottleneckTracker
+from twin.engine.records import (Row, bottleneck_rows, bottleneck_timeline_rows, fleet_rows,
+                                 product_rows, station_rows, system_rows)
 from twin.errors import RunError
 from twin.engine.stations import Machine, Station, Unit, run_failures, run_machine
 from twin.engine.vehicles import Fleet, run_vehicle
@@ -77,6 +79,10 @@ class Replication:
         self.release_wake: list[simpy.Event | None] = [None] * n
 
         self.open_groups = OpenGroups()  # stations active now, for pruning active periods
+        self.interval = sample_interval(model.horizon)
+        # Roser's method on the fly: stations, then fleets (periods kept only with a log)
+        self.bottleneck = BottleneckTracker(len(model.stations) + len(model.fleets), warmup,
+                                            self.end, self.interval)
         self.stations = [Station(s, self) for s in model.stations]
         self.fleets = [Fleet(f, self) for f in model.fleets]
         self.transport = [self.fleets[p.transport] if p.transport >= 0 else None
@@ -104,7 +110,6 @@ class Replication:
                     self.backlog[p.index] = p.conwip
         if warmup > 0:
             env.process(self._end_warmup(warmup))
-        self.interval = sample_interval(model.horizon)
         self.peak = (-math.inf, math.nan, math.nan)  # kW, start h, end h after warm-up
         self.samples: list[tuple[float, str, str, str, float]] = []
         env.process(self._sample())
@@ -213,8 +218,19 @@ class Replication:
             k += 1
             yield env.timeout(self.warmup + k * DEMAND_INTERVAL - env.now)
             self._take_demand(env.now)
+            self._resolve_bottleneck(env.now)
             if k % every == 0:
                 self._take_sample(env.now)
+
+    def _resolve_bottleneck(self, now: float) -> None:
+        """Let the tracker decide up to the oldest period still open or pending."""
+        until = now
+        for group in self._groups():
+            until = min(until, group.unsettled_since())
+        self.bottleneck.resolve(until)
+
+    def _groups(self):
+        return [st.active for st in self.stations] + [f.active for f in self.fleets]
 
     def _net_electricity(self, now: float) -> float:
         """Stations' electricity less recovered power, integrated to `now` (kW·s)."""
@@ -329,7 +345,15 @@ class Replication:
             rows += product_rows(p, period_h, self.released[j], self.finished[j],
                                  self.scrapped[j], self.first_pass[j], self.lead_sum[j],
                                  self.scrap_sum[j])
+        # every period reaches the tracker before it settles the bottleneck
         periods = {}
+        for group, name in zip(self._groups(), self._names()):
+            starts, ends = group.close(end)
+            if model.event_log:
+                periods[name] = (np.frombuffer(starts, dtype=float) / HOUR,
+                                 np.frombuffer(ends, dtype=float) / HOUR)
+        tracker = self.bottleneck
+        tracker.finish()
         for st in self.stations:
             totals = np.zeros(len(STATES))
             for m in st.machines:
@@ -337,25 +361,26 @@ class Replication:
             rows += station_rows(st.spec, totals, st.queue_area.mean(end), st.wait_sum,
                                  st.waits, st.produced, st.scrapped, st.reworked,
                                  st.process_sum, len(st.queue))
-            starts, ends = st.active.close(end)
-            periods[st.spec.name] = (np.frombuffer(starts, dtype=float) / HOUR,
-                                     np.frombuffer(ends, dtype=float) / HOUR)
         for fleet in self.fleets:
             totals = np.zeros(len(VEHICLE_STATES))
             for v in fleet.vehicles:
                 totals += v.close(end)
             rows += fleet_rows(fleet.spec, totals, fleet.trips, fleet.metres,
                                fleet.response_sum, fleet.trip_sum)
-            starts, ends = fleet.active.close(end)
-            periods[fleet.spec.name] = (np.frombuffer(starts, dtype=float) / HOUR,
-                                        np.frombuffer(ends, dtype=float) / HOUR)
         rows += system_rows(self.wip.mean(end), self.wip_start, self.wip.level, period_h,
                             self.warmup)
         rows += [("system", "", "peak_station_kw", self.peak[0]),
                  ("system", "", "peak_start_h", self.peak[1]),
                  ("system", "", "peak_end_h", self.peak[2])]
+        kinds = [("station", s.name) for s in model.stations] + \
+                [("fleet", f.name) for f in model.fleets]
+        rows += bottleneck_rows(kinds, tracker.sole, tracker.shifting)
+        samples = self.samples + bottleneck_timeline_rows(kinds, tracker, model.horizon)
         return ReplicationResult(self.replication, rows, periods, simulate_s=elapsed,
-                                 timeline=self.samples, events=self._event_rows())
+                                 timeline=samples, events=self._event_rows())
+
+    def _names(self) -> list[str]:
+        return [s.name for s in self.model.stations] + [f.name for f in self.model.fleets]
 
     def _event_rows(self) -> list[tuple[int, str, str, str, float, float]]:
         """The event log in hours, names resolved; events that ended before the warm-up

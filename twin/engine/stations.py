@@ -50,7 +50,8 @@ class Station:
         self.queue_area = Area()
         # each metered power (electricity, heat, ...) integrated over time, in kW·s
         self.meters = [Area(0.0, spec.servers * kw[STARVED]) for _, kw in spec.meters]
-        self.active = ActivePeriods(spec.servers, rep.open_groups, spec.index)
+        self.active = ActivePeriods(spec.servers, rep.open_groups, spec.index,
+                                    rep.bottleneck, rep.model.event_log)
         self.saturated: list[int] = []  # products released here whenever a machine is free
         self._next_saturated = 0
         self.machines: list[Machine] = []

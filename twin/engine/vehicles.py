@@ -75,7 +75,8 @@ class Fleet:
         self.distance = rep.model.distances
         # active (Roser) while every vehicle is working, like a station's machines
         self.active = ActivePeriods(spec.vehicles, rep.open_groups,
-                                    len(rep.model.stations) + spec.index)
+                                    len(rep.model.stations) + spec.index, rep.bottleneck,
+                                    rep.model.event_log)
         self.vehicles = [Vehicle(self, i, 0.0) for i in range(spec.vehicles)]
         self.idle: list[Vehicle] = []
         self.requests: deque[Move] = deque()

@@ -23,7 +23,6 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from twin.analysis import energy
-from twin.analysis.bottleneck import bottleneck_timeline
 from twin.analysis.kpis import STATES
 from twin.report import compare_figures
 from twin.report.registry import (COMPARISON_FIGURES, FIGURES, REQUIREMENTS, Builder,
@@ -125,34 +124,43 @@ def bottleneck_figure(results, doc: dict) -> Figure:
 
 
 @figure("bottleneck_timeline", "Bottleneck",
-        "The momentary bottleneck over time, first replication: dark = sole bottleneck, "
-        "light = shifting (the bottleneck passes from one station to the next).",
-        needs=("stations", "active_periods"))
+        "The momentary bottleneck over time, first replication: in each timeline interval "
+        "the share of time each station (or fleet) was the sole bottleneck (dark) and a "
+        "shifting one (light).",
+        needs=("stations", "bottleneck_timeline"))
 def bottleneck_timeline_figure(results, doc: dict) -> Figure:
-    periods = results.active_periods
-    rep = _first_rep(periods)
-    sub = periods[periods["replication"] == rep]
-    names = _stations(doc)
-    spans = {n: np.empty((0, 2)) for n in names}
-    for name, grp in sub.groupby("station", sort=False):
-        spans[name] = np.column_stack([grp["start_h"].to_numpy(), grp["end_h"].to_numpy()])
-    start = float(results.meta["warmup_h"])
-    end = start + float(results.meta["horizon_h"])
-    tl = bottleneck_timeline(spans, start, end)
-    shown = [n for n in names if n in set(tl["station"])] or names[:1]
+    tl = results.timeline
+    tl = tl[tl["measure"].isin(["bottleneck_sole_h", "bottleneck_shifting_h"])]
+    rep = _first_rep(tl)
+    sub = tl[tl["replication"] == rep]
+    names = _stations(doc) + list(doc.get("fleets", {}))
+    shown = [n for n in names if n in set(sub["entity"])] or names[:1]
+    horizon = float(results.meta["horizon_h"])
+    ends = np.unique(results.timeline.loc[results.timeline["replication"] == rep, "time_h"])
+    starts = np.concatenate(([0.0], ends[:-1]))
+    width = dict(zip(ends, ends - starts))
     fig = Figure(figsize=(WIDTH, _height(len(shown), 0.5, 2.0)), layout="constrained")
     ax = fig.add_subplot()
     for i, name in enumerate(shown):
-        for kind, colour in (("sole", SOLE), ("shifting", SHIFTING)):
-            rows = tl[(tl["station"] == name) & (tl["kind"] == kind)]
-            ax.broken_barh(list(zip(rows["start"] - start, rows["end"] - rows["start"])),
-                           (i - 0.38, 0.76), facecolors=colour,
-                           label=kind if i == 0 else None)
+        rows = sub[sub["entity"] == name]
+        sole = rows[rows["measure"] == "bottleneck_sole_h"].set_index("time_h")["value"]
+        shift = rows[rows["measure"] == "bottleneck_shifting_h"].set_index("time_h")["value"]
+        t = np.array(sorted(set(sole.index) | set(shift.index)))
+        if not len(t):
+            continue
+        w = np.array([width.get(x, 0.0) for x in t])
+        f_sole = sole.reindex(t, fill_value=0.0).to_numpy() / np.where(w > 0, w, 1.0)
+        f_shift = shift.reindex(t, fill_value=0.0).to_numpy() / np.where(w > 0, w, 1.0)
+        ax.bar(t - w, 0.76 * f_sole, width=w, bottom=i - 0.38, align="edge", color=SOLE,
+               linewidth=0)
+        ax.bar(t - w, 0.76 * f_shift, width=w, bottom=i - 0.38 + 0.76 * f_sole, align="edge",
+               color=SHIFTING, linewidth=0)
     ax.set_yticks(range(len(shown)), shown)
     ax.set_ylim(len(shown) - 0.5, -0.5)
-    ax.set_xlim(0, end - start)
+    ax.set_xlim(0, horizon)
     ax.set_xlabel("time after warm-up (h)")
-    ax.set_title(f"Momentary bottleneck over time (replication {rep})")
+    ax.set_title(f"Momentary bottleneck over time (replication {rep}; bar height = share "
+                 f"of the interval)")
     handles = [matplotlib.patches.Patch(color=SOLE, label="sole"),
                matplotlib.patches.Patch(color=SHIFTING, label="shifting")]
     fig.legend(handles=handles, loc="outside lower center", ncol=2, frameon=False)

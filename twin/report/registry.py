@@ -48,7 +48,8 @@ def _has_energy(results, doc: dict) -> bool:
 
 REQUIREMENTS: dict[str, Callable[[Any, dict], bool]] = {
     "stations": lambda r, d: bool(d.get("stations")),
-    "active_periods": lambda r, d: len(r.active_periods) > 0,
+    "bottleneck_timeline": lambda r, d: bool(
+        len(r.timeline) and r.timeline["measure"].str.startswith("bottleneck_").any()),
     "timeline": lambda r, d: len(r.timeline) > 0,
     "energy": _has_energy,
     "coordinates": _has_coordinates,
