@@ -6,7 +6,6 @@ import textwrap
 
 import pytest
 
-import twin
 from twin.engine.replication import Replication
 from twin.engine.stations import Deadlock, check_deadlock
 from twin.model import build

@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from twin.engine.replication import Replication
 
 
+PLACE = object()  # in a station's blocked line: a vehicle move waiting for a place there
+
+
 class Unit:
     """One unit of a product on its way through the factory."""
 
@@ -57,7 +60,6 @@ class Station:
         self.machines: list[Machine] = []
         self.n_blocked = 0  # machines holding a finished unit they cannot pass on
         self.incoming = 0  # units on vehicles coming here, each with a place reserved
-        self.moves_waiting = 0  # vehicle moves to here not yet dispatched
         self.restart(0.0)
 
     def restart(self, now: float) -> None:
@@ -85,12 +87,6 @@ class Station:
         """Places free for a new unit: idle machines and buffer places, less reservations."""
         return len(self.idle) + self.capacity - len(self.queue) - self.incoming
 
-    def place_freed(self) -> None:
-        """A machine went idle or a buffer place emptied: dispatch moves that waited for it
-        (callers check `moves_waiting` first, to keep the hot path cheap)."""
-        for fleet in self.rep.fleets:
-            fleet.room_freed(self)
-
     def offer(self, unit: Unit, now: float, reserved: bool = False) -> bool:
         """Take `unit` if a machine or a buffer place is free; False means the sender blocks.
 
@@ -112,30 +108,48 @@ class Station:
             return True
         return False
 
+    def ask_place(self, move: Move) -> None:
+        """A vehicle move to here: reserve a place now if one is free and nobody waits for
+        one, else wait in line with the blocked senders (first come, first served)."""
+        if not self.blocked and self.room() > 0:
+            self.incoming += 1
+            move.fleet.ready(move)
+        else:
+            self.blocked.append((move, PLACE))
+            move.machine.blocked_on = self
+
     def take(self, now: float) -> Unit | None:
         """The next unit for a free machine, letting one blocked sender in; None if none."""
         queue = self.queue
         if queue:
             unit = queue.popleft()
-            if self.blocked:
+            if self.blocked:  # the place it left goes to the longest-waiting sender
                 waiting, event = self.blocked.popleft()
-                waiting.entered = now
-                queue.append(waiting)
-                if event is not None:
-                    event.succeed()
+                if event is PLACE:  # a vehicle move: the place is reserved for its unit
+                    self.queue_area.add(-1, now)
+                    self.incoming += 1
+                    waiting.fleet.ready(waiting)
+                else:
+                    waiting.entered = now
+                    queue.append(waiting)
+                    if event is not None:
+                        event.succeed()
             else:
                 self.queue_area.add(-1, now)
-                if self.moves_waiting:
-                    self.place_freed()
             return unit
+        if self.incoming and self.incoming > len(self.idle) + self.capacity:
+            return None  # this machine is the place reserved for a unit on its way
         if self.blocked:
             unit, event = self.blocked.popleft()
+            if event is PLACE:  # reserve this machine for the move's unit, and wait for it
+                self.incoming += 1
+                unit.fleet.ready(unit)
+                return None
             unit.entered = now
             if event is not None:
                 event.succeed()
             return unit
-        if self.saturated and (not self.incoming
-                               or self.incoming <= len(self.idle) + self.capacity - len(queue)):
+        if self.saturated:
             k = self._next_saturated
             self._next_saturated = (k + 1) % len(self.saturated)
             return self.rep.release(self.saturated[k], now)
@@ -205,8 +219,6 @@ class Machine(StateClock):
             unit = self.station.take(now)
             if unit is None:
                 self.station.idle.append(self)
-                if self.station.moves_waiting:
-                    self.station.place_freed()
             else:
                 self.wake.succeed(unit)
 
@@ -237,8 +249,6 @@ def run_machine(env: simpy.Environment, m: Machine, st: Station, rep: Replicatio
             m.set(STARVED, env.now)
             m.wake = event()
             st.idle.append(m)
-            if st.moves_waiting:
-                st.place_freed()
             unit = yield m.wake
             m.wake = None
             if m.down:  # broke down in the very instant the unit arrived
@@ -321,11 +331,9 @@ def run_machine(env: simpy.Environment, m: Machine, st: Station, rep: Replicatio
             if fleet is not None:  # a vehicle carries it; the machine holds it until loaded
                 m.set(BLOCKED, now)
                 loaded = event()
-                move = Move(unit, st, target, loaded, now)
-                fleet.request(move)
-                # it waits for a place at the target, or (with one reserved) for a vehicle
-                m.blocked_on = fleet if move.dispatched or target.room() > 0 else target
                 st.n_blocked += 1
+                # it waits for a place at the target, then (with one reserved) for a vehicle
+                target.ask_place(Move(unit, st, target, loaded, now, fleet, m))
                 check_deadlock(m.blocked_on, now)
                 yield loaded
                 st.n_blocked -= 1

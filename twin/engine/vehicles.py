@@ -1,12 +1,14 @@
 """Vehicle fleets as SimPy processes: units carried between stations over the path network.
 
-A machine that finishes a unit whose product travels by a fleet asks the fleet for a move
-and stays blocked (holding the unit) until a vehicle has loaded it. The fleet sends its
-idle vehicle nearest to the pickup (by path distance; ties to the lowest number), or, when
-none is idle, keeps the request until a vehicle frees, first come first served. A vehicle
-drives empty to the pickup, loads, drives loaded to the next station, unloads and hands the
-unit to that station's buffer; if the buffer is full it waits there, loaded, in the same
-line as blocked machines, until a place frees. Vehicles share the paths without hindering
+A machine that finishes a unit whose product travels by a fleet holds it, blocked, and asks
+the next station for a place (`Station.ask_place`): a free place not promised to anyone is
+reserved at once, otherwise the move waits in the station's line of blocked senders, first
+come first served, for the next place that frees. With its place reserved the move goes to
+the fleet (`Fleet.ready`), which sends its idle vehicle nearest to the pickup (by path
+distance; ties to the lowest number) or, when none is idle, keeps it until a vehicle frees,
+oldest first. A vehicle drives empty to the pickup, loads (the machine is free again),
+drives loaded, unloads and sets the unit in its reserved place; only if the reserved machine
+broke down meanwhile does it wait there, loaded. Vehicles share the paths without hindering
 one another (no congestion), at their loaded or empty speed.
 """
 
@@ -34,11 +36,12 @@ if TYPE_CHECKING:
 class Move:
     """A request to carry `unit` from station `src` to station `dst`."""
 
-    __slots__ = ("unit", "src", "dst", "loaded", "asked", "dispatched")
+    __slots__ = ("unit", "src", "dst", "loaded", "asked", "fleet", "machine")
 
-    def __init__(self, unit: Unit, src: Station, dst: Station, loaded: simpy.Event, now: float):
+    def __init__(self, unit: Unit, src: Station, dst: Station, loaded: simpy.Event, now: float,
+                 fleet: Fleet, machine):
         self.unit, self.src, self.dst, self.loaded, self.asked = unit, src, dst, loaded, now
-        self.dispatched = False
+        self.fleet, self.machine = fleet, machine  # the machine holding the unit meanwhile
 
 
 class Vehicle(StateClock):
@@ -95,46 +98,17 @@ class Fleet:
             v.restart(now)
         self.active.restart(now)
 
-    def request(self, move: Move) -> None:
-        """Send the nearest idle vehicle if the target has room (reserving it); otherwise
-        the move waits, first come first served, for a vehicle and a place."""
-        if self.idle and move.dst.room() > 0:
-            self._dispatch(move)
-            return
-        self.requests.append(move)
-        move.dst.moves_waiting += 1
-
-    def _dispatch(self, move: Move) -> None:
-        """Reserve a place at the target and wake the idle vehicle nearest to the pickup."""
-        move.dispatched = True
-        move.dst.incoming += 1
-        pickup = move.src.spec.point
-        best = min(self.idle, key=lambda v: (self.distance[v.at][pickup], v.index))
-        self.idle.remove(best)
-        best.wake.succeed(move)
-
-    def _take_ready(self) -> Move | None:
-        """The oldest waiting move whose target has room now (reserved), or None."""
-        for i, move in enumerate(self.requests):
-            if move.dst.room() > 0:
-                del self.requests[i]
-                move.dst.moves_waiting -= 1
-                move.dispatched = True
-                move.dst.incoming += 1
-                return move
-        return None
-
-    def room_freed(self, station: Station) -> None:
-        """A place freed at `station`: send idle vehicles for moves that waited for one."""
-        if not self.idle or not self.requests:
-            return
-        for move in list(self.requests):
-            if not self.idle or station.room() <= 0:
-                return
-            if move.dst is station:
-                self.requests.remove(move)
-                station.moves_waiting -= 1
-                self._dispatch(move)
+    def ready(self, move: Move) -> None:
+        """A place is reserved for the move's unit: send the idle vehicle nearest to the
+        pickup, or queue the move until a vehicle frees (first come, first served)."""
+        move.machine.blocked_on = self  # now it waits for a vehicle only
+        if self.idle:
+            pickup = move.src.spec.point
+            best = min(self.idle, key=lambda v: (self.distance[v.at][pickup], v.index))
+            self.idle.remove(best)
+            best.wake.succeed(move)
+        else:
+            self.requests.append(move)
 
     # --- what can make progress (deadlock detection) -------------------------------
     def stuck(self) -> bool:
@@ -154,7 +128,7 @@ def run_vehicle(env: simpy.Environment, v: Vehicle, fleet: Fleet, rep: Replicati
     from twin.engine.stations import check_deadlock  # stations imports this module
 
     while True:
-        move = fleet._take_ready() if fleet.requests else None
+        move = fleet.requests.popleft() if fleet.requests else None
         if move is None:
             v.enter(IDLE, env.now)
             v.wake = env.event()
@@ -187,10 +161,10 @@ def run_vehicle(env: simpy.Environment, v: Vehicle, fleet: Fleet, rep: Replicati
         if log is not None:
             log.append((unit.id, unit.product, "transport", move.src.spec.index, move.asked, now))
         target = move.dst
-        if not target.offer(unit, now, reserved=True):  # only if another took its place
+        if not target.offer(unit, now, reserved=True):  # its machine broke down meanwhile
             v.enter(WAITING, now)
             wait = env.event()
-            target.blocked.append((unit, wait))
+            target.blocked.appendleft((unit, wait))  # it had its place: first in line
             v.blocked_on = target
             fleet.n_waiting += 1
             check_deadlock(target, now)

@@ -72,6 +72,11 @@ def network_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
             found.append((("products", pname, "transport"),
                           f"unknown fleet {product.transport!r}.{hint}"))
     if lg is None:
+        for sname, station in scenario.stations.items():
+            if station.at is not None:
+                found.append((("stations", sname, "at"),
+                              f"unknown point {station.at!r}: the scenario has no "
+                              f"logistics.points; add a logistics section or remove `at`"))
         return found
     for fname in lg.fleets:
         if fname in scenario.stations:
@@ -92,10 +97,11 @@ def network_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
         return found
     index = {n: i for i, n in enumerate(points)}
     d = distances(lg)
+    # every move of every product a fleet carries: its vehicles may be anywhere it unloads
+    moves: dict[str, list[tuple[KeyPath, str, str]]] = {}
     for pname, product in scenario.products.items():
         if product.transport is None:
             continue
-        fleet = lg.fleets[product.transport]
         names = [step.station for step in product.route]
         missing = [n for n in dict.fromkeys(names) if station_point(scenario, n) is None]
         for n in missing:
@@ -104,30 +110,36 @@ def network_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
                           f"{pname} travels by fleet {product.transport}); give "
                           f"stations.{n}.at: POINT or add a point named {n} to "
                           f"logistics.points"))
-        if missing:
-            continue
-        home = index[fleet.home]
-        for i, src, dst in _moves(product):
+        if not missing:
+            moves.setdefault(product.transport, []).extend(
+                (("products", pname, "route", _Index(i)), src, dst)
+                for i, src, dst in _moves(product))
+    for fname, fleet_moves in moves.items():
+        home = index[lg.fleets[fname].home]
+        drops = {}
+        for at, src, dst in fleet_moves:
             a, b = index[station_point(scenario, src)], index[station_point(scenario, dst)]
-            at: KeyPath = ("products", pname, "route", _Index(i))
             if not math.isfinite(d[a, b]):
-                found.append((at, f"fleet {product.transport} cannot carry units from {src} "
-                                  f"(point {_name(points, a)}) to {dst} (point "
-                                  f"{_name(points, b)}): no path leads there in "
-                                  f"logistics.paths; add one (or make one two-way)"))
-            elif not math.isfinite(d[home, a]):
-                found.append((at, f"fleet {product.transport}'s vehicles cannot reach {src} "
-                                  f"(point {_name(points, a)}) from their home "
-                                  f"{fleet.home}: no path leads there in logistics.paths"))
-            else:
-                for _, _, drop in _moves(product):
-                    c = index[station_point(scenario, drop)]
-                    if not math.isfinite(d[c, a]):
-                        found.append((at, f"fleet {product.transport}'s vehicles cannot get "
-                                          f"back from {drop} (point {_name(points, c)}) to "
-                                          f"{src} (point {_name(points, a)}) to pick up: no "
-                                          f"path leads there in logistics.paths"))
-                        break
+                found.append((at, f"fleet {fname} cannot carry units from {src} (point "
+                                  f"{_name(points, a)}) to {dst} (point {_name(points, b)}): "
+                                  f"no path leads there in logistics.paths; add one (or make "
+                                  f"one two-way)"))
+                continue
+            drops.setdefault(b, dst)
+        for at, src, _ in fleet_moves:
+            a = index[station_point(scenario, src)]
+            if not math.isfinite(d[home, a]):
+                found.append((at, f"fleet {fname}'s vehicles cannot reach {src} (point "
+                                  f"{_name(points, a)}) from their home {lg.fleets[fname].home}: "
+                                  f"no path leads there in logistics.paths"))
+                continue
+            for c, drop in drops.items():
+                if not math.isfinite(d[c, a]):
+                    found.append((at, f"fleet {fname}'s vehicles cannot get back from {drop} "
+                                      f"(point {_name(points, c)}) to {src} (point "
+                                      f"{_name(points, a)}) to pick up: no path leads there "
+                                      f"in logistics.paths"))
+                    break
     return found
 
 
