@@ -26,7 +26,7 @@ from twin.engine.replication import ReplicationResult
 from twin.kernels import flowline as kf
 from twin.model import STATES, Model
 from twin.streams import BLOCK, stream
-from twin.engine.bottleneck import BottleneckTracker
+from twin.analysis.bottleneck import bottleneck_shares
 from twin.engine.records import Row, bottleneck_rows, product_rows, station_rows, system_rows
 from twin.units import HOUR
 
@@ -206,8 +206,6 @@ class State:
         self.gi = np.zeros(kf.N_GI, dtype=np.int64)
         self.sf[:, kf.F_PS] = self.sf[:, kf.F_PE] = -1.0  # no active period pending
         record = line.par_i[kf.P_RECORD]
-        w, end = line.par_f[kf.P_WARMUP], line.par_f[kf.P_END]
-        self.tracker = BottleneckTracker(n_st, w, end)  # resources: model station numbers
         self.pst = np.zeros((n_st, PERIODS if record else 1))
         self.pen = np.zeros_like(self.pst)
         if events:
@@ -262,10 +260,7 @@ class State:
                 self._grow()
 
     def _grow(self) -> None:
-        """Widen whichever arrays are full: active periods (once the settled ones have gone
-        to the bottleneck tracker), departure rings or queues."""
-        if 2 * (self.si[:, kf.I_NPER].max() + 2) >= self.pst.shape[1]:
-            self._flush()
+        """Widen whichever arrays are full: active periods, departure rings or queues."""
         if 2 * (self.si[:, kf.I_NPER].max() + 2) >= self.pst.shape[1]:
             self.pst = _widen(self.pst)
             self.pen = _widen(self.pen)
@@ -288,35 +283,6 @@ class State:
                 new[j, :, :len(idx)] = old[j][:, idx]
                 self.si[j, kf.I_QHEAD] = 0
             self.qv = new
-
-    def _flush(self) -> None:
-        """Hand the tracker every stored period beginning before the time up to which all
-        periods are known, and keep only the rest: memory stays bounded by how far apart in
-        time the stations are, not by the length of the run."""
-        sf, si, pst, pen = self.sf, self.si, self.pst, self.pen
-        n = si[:, kf.I_NPER]
-        line = self.line
-        w, end = line.par_f[kf.P_WARMUP], line.par_f[kf.P_END]
-        if self.events:  # periods still open or pending begin at F_OPENED / F_PS
-            known = self.gf[kf.G_NOW]
-            for k in range(len(n)):
-                if si[k, kf.I_ACTIVE] >= line.spec[k, kf.C_SERVERS]:
-                    known = min(known, sf[k, kf.F_OPENED])
-                if sf[k, kf.F_PE] > sf[k, kf.F_PS]:
-                    known = min(known, sf[k, kf.F_PS])
-        else:  # a station's next period begins after it is free; its last may still grow
-            known = float(np.clip(sf[:, kf.F_FREE], w, end).min())
-            for k in range(len(n)):
-                if n[k] > 0:
-                    known = min(known, pst[k, n[k] - 1])
-        for k, j in enumerate(line.order):
-            m = int(np.searchsorted(pst[k, :n[k]], known, side="left"))
-            for a, b in zip(pst[k, :m].tolist(), pen[k, :m].tolist()):
-                self.tracker.add(j, a, b)
-            pst[k, :n[k] - m] = pst[k, m:n[k]]
-            pen[k, :n[k] - m] = pen[k, m:n[k]]
-            si[k, kf.I_NPER] = n[k] - m
-        self.tracker.resolve(known)
 
     def prepare_failures(self, feed: Feed) -> None:
         """The recursion's machines draw their first busy time to failure when they start."""
@@ -404,13 +370,14 @@ def collect(model: Model, line: Line, state: State, replication: int, warmup: fl
     rows: list[Row] = product_rows(p, period_h, int(gi[kf.G_REL]), fin, scr, fin,
                                    gf[kf.G_LEAD], gf[kf.G_SCRSUM])
     where = {j: k for k, j in enumerate(line.order)}
-    tracker = state.tracker
-    for spec in model.stations:  # the periods still held (the rest went in on the way)
+    # the active period method on the kernel's (pruned) periods, vectorised
+    spans = {}
+    for spec in model.stations:
         k = where[spec.index]
         n = int(si[k, kf.I_NPER])
-        for a, b in zip(state.pst[k, :n].tolist(), state.pen[k, :n].tolist()):
-            tracker.add(spec.index, a, b)
-    tracker.finish()
+        spans[spec.name] = np.column_stack((state.pst[k, :n], state.pen[k, :n]))
+    shares = bottleneck_shares(spans, warmup, end) if end > warmup else {
+        name: {"sole": 0.0, "shifting": 0.0} for name in spans}
     for spec in model.stations:
         k = where[spec.index]
         rows += station_rows(
@@ -419,6 +386,8 @@ def collect(model: Model, line: Line, state: State, replication: int, warmup: fl
             int(si[k, kf.I_SCRAP]), 0, sf[k, kf.F_PROC], int(si[k, kf.I_QEND]))
     rows += system_rows(gf[kf.G_WIPAREA] / span if span > 0 else 0.0, int(gi[kf.G_WIPSTART]),
                         int(gi[kf.G_WIP]), period_h, warmup)
-    rows += bottleneck_rows([("station", st.name) for st in model.stations], tracker.sole,
-                            tracker.shifting)
+    names = [st.name for st in model.stations]
+    rows += bottleneck_rows([("station", n) for n in names],
+                            [shares[n]["sole"] * span for n in names],
+                            [shares[n]["shifting"] * span for n in names])
     return ReplicationResult(replication, rows, {}, simulate_s=elapsed)
