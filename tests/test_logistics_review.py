@@ -1,7 +1,9 @@
-"""Review of the vehicle fleets (AGVs): hand traces that hold, and bugs that make tests fail.
+"""Review of the vehicle fleets (AGVs): hand traces, and regression tests for the bugs found.
 
-Passing tests pin behaviour verified by hand on tiny deterministic scenarios (constant times).
-Failing tests show bugs: each docstring says what should happen and why.
+Some tests pin behaviour verified by hand on tiny deterministic scenarios (constant times).
+The others were written against bugs, since fixed: their docstrings tell what went wrong
+then (the code they name, e.g. `place_freed`, is gone) and comments such as "now 0" give
+the value the bug produced; each asserts what should happen, and why.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import twin
 from twin.engine.stations import PLACE
 from twin.engine.replication import Replication
 from twin.errors import ScenarioError
-from twin.model import IDLE, VEHICLE_STATES, WAITING, build
+from twin.model import IDLE, VEHICLE_STATES, build
 from twin.scenario.load import load
 
 
@@ -131,7 +133,9 @@ def _invariants(rep: Replication, period: float, problems: list):
     while True:
         yield env.timeout(period)
         now = env.now
-        on_way = sum(1 for f in rep.fleets for v in f.vehicles if v.state not in (IDLE, WAITING))
+        # every vehicle not idle holds a reservation: on its way, or waiting loaded where its
+        # reserved machine broke down (the place stays owed to it)
+        on_way = sum(1 for f in rep.fleets for v in f.vehicles if v.state != IDLE)
         ready = sum(len(f.requests) for f in rep.fleets)  # reserved, waiting for a vehicle
         if sum(st.incoming for st in rep.stations) != on_way + ready:
             problems.append((now, "incoming"))

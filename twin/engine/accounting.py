@@ -147,10 +147,14 @@ class ActivePeriods:
                 self._store(pending[0], pending[1])
             self.pending = None
 
-    def unsettled_since(self) -> float:
-        """The start of the pending period, or of the open one (inf if neither)."""
+    def unsettled_since(self, now: float) -> float:
+        """The start of the pending period, or of the open one (inf if neither). A pending
+        period that ended before `now` can no longer continue: it is settled first."""
         if self.pending is not None:
-            return self.pending[0]
+            if self.pending[1] < now:
+                self._settle()
+            else:
+                return self.pending[0]
         return self.opened if self.count >= self.size else float("inf")
 
     def change(self, delta: int, now: float) -> None:

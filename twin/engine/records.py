@@ -111,15 +111,14 @@ def bottleneck_rows(kinds: Sequence[tuple[str, str]], sole_s: Sequence[float],
 
 
 def bottleneck_timeline_rows(kinds: Sequence[tuple[str, str]], tracker,
-                             horizon: float) -> list[tuple[float, str, str, str, float]]:
+                             times_h: Sequence[float]) -> list[tuple[float, str, str, str, float]]:
     """Timeline rows of the tracker's intervals: hours sole / shifting per resource and
-    interval (only where not zero); `time_h` is the interval's end after warm-up."""
+    interval (only where not zero), stamped with the same interval ends `times_h` as the
+    engine's other timeline rows."""
     rows = []
-    step = tracker.interval
     for measure, bins in (("bottleneck_sole_h", tracker.sole_bins),
                           ("bottleneck_shifting_h", tracker.shifting_bins)):
-        for k, values in enumerate(bins):
-            t_h = min((k + 1) * step, horizon) / HOUR
+        for t_h, values in zip(times_h, bins):
             for (kind, name), v in zip(kinds, values):
                 if v > 0:
                     rows.append((t_h, kind, name, measure, v / HOUR))

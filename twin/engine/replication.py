@@ -112,6 +112,7 @@ class Replication:
             env.process(self._end_warmup(warmup))
         self.peak = (-math.inf, math.nan, math.nan)  # kW, start h, end h after warm-up
         self.samples: list[tuple[float, str, str, str, float]] = []
+        self.sample_times: list[float] = []  # each timeline interval's end, hours
         env.process(self._sample())
 
     def failure_draws(self, spec: StationModel, m: Machine):
@@ -226,7 +227,7 @@ class Replication:
         """Let the tracker decide up to the oldest period still open or pending."""
         until = now
         for group in self._groups():
-            until = min(until, group.unsettled_since())
+            until = min(until, group.unsettled_since(now))
         self.bottleneck.resolve(until)
 
     def _groups(self):
@@ -259,6 +260,7 @@ class Replication:
         if now <= since:
             return
         t_h = (now - self.warmup) / HOUR
+        self.sample_times.append(t_h)
         rows = self.samples
         for i, st in enumerate(self.stations):
             for (carrier, _), meter in zip(st.spec.meters, st.meters):
@@ -375,7 +377,7 @@ class Replication:
         kinds = [("station", s.name) for s in model.stations] + \
                 [("fleet", f.name) for f in model.fleets]
         rows += bottleneck_rows(kinds, tracker.sole, tracker.shifting)
-        samples = self.samples + bottleneck_timeline_rows(kinds, tracker, model.horizon)
+        samples = self.samples + bottleneck_timeline_rows(kinds, tracker, self.sample_times)
         return ReplicationResult(self.replication, rows, periods, simulate_s=elapsed,
                                  timeline=samples, events=self._event_rows())
 

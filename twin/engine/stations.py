@@ -26,6 +26,15 @@ if TYPE_CHECKING:
 PLACE = object()  # in a station's blocked line: a vehicle move waiting for a place there
 
 
+class Owed:
+    """In a station's blocked line: a loaded vehicle whose reserved machine broke down."""
+
+    __slots__ = ("event",)
+
+    def __init__(self, event: simpy.Event):
+        self.event = event
+
+
 class Unit:
     """One unit of a product on its way through the factory."""
 
@@ -118,18 +127,30 @@ class Station:
             self.blocked.append((move, PLACE))
             move.machine.blocked_on = self
 
+    def wait_owed(self, unit: Unit, wait: simpy.Event) -> None:
+        """A vehicle's unit found its reserved machine broken down: the place stays owed to
+        it, and it is first in line for the next one that frees."""
+        self.incoming += 1
+        self.blocked.appendleft((unit, Owed(wait)))
+
     def take(self, now: float) -> Unit | None:
         """The next unit for a free machine, letting one blocked sender in; None if none."""
         queue = self.queue
+        blocked = self.blocked
         if queue:
             unit = queue.popleft()
-            if self.blocked:  # the place it left goes to the longest-waiting sender
-                waiting, event = self.blocked.popleft()
+            # the place it left goes to the longest-waiting sender, unless it is owed to a
+            # unit on its way whose reserved machine broke down meanwhile
+            if blocked and (type(blocked[0][1]) is Owed or self.room() > 0):
+                waiting, event = blocked.popleft()
                 if event is PLACE:  # a vehicle move: the place is reserved for its unit
                     self.queue_area.add(-1, now)
                     self.incoming += 1
                     waiting.fleet.ready(waiting)
                 else:
+                    if type(event) is Owed:
+                        self.incoming -= 1
+                        event = event.event
                     waiting.entered = now
                     queue.append(waiting)
                     if event is not None:
@@ -137,10 +158,16 @@ class Station:
             else:
                 self.queue_area.add(-1, now)
             return unit
+        if blocked and type(blocked[0][1]) is Owed:  # its place was lost to a breakdown
+            unit, owed = blocked.popleft()
+            self.incoming -= 1
+            unit.entered = now
+            owed.event.succeed()
+            return unit
         if self.incoming and self.incoming > len(self.idle) + self.capacity:
             return None  # this machine is the place reserved for a unit on its way
-        if self.blocked:
-            unit, event = self.blocked.popleft()
+        if blocked:
+            unit, event = blocked.popleft()
             if event is PLACE:  # reserve this machine for the move's unit, and wait for it
                 self.incoming += 1
                 unit.fleet.ready(unit)

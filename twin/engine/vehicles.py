@@ -164,7 +164,7 @@ def run_vehicle(env: simpy.Environment, v: Vehicle, fleet: Fleet, rep: Replicati
         if not target.offer(unit, now, reserved=True):  # its machine broke down meanwhile
             v.enter(WAITING, now)
             wait = env.event()
-            target.blocked.appendleft((unit, wait))  # it had its place: first in line
+            target.wait_owed(unit, wait)  # it had its place: first in line for the next
             v.blocked_on = target
             fleet.n_waiting += 1
             check_deadlock(target, now)
