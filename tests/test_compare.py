@@ -150,3 +150,32 @@ def test_compare_of_a_bad_scenario_is_exit_2(tmp_path, capsys):
     assert main(["compare", str(write(tmp_path, "single")), str(bad), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "stations.b.servers" in err and "Traceback" not in err
+
+
+def test_fleet_utilisation_is_compared_without_calling_either_better(tmp_path):
+    """Halving the fleet doubles its utilisation (the same trips shared by fewer vehicles):
+    the comparison shows it, as higher or lower, not better or worse."""
+    text = """\
+        name: {name}
+        run: {{horizon: "10 h", replications: 3, seed: 4}}
+        products:
+          tray: {{route: [a, b], release: {{interarrival: {{exponential: "60 s"}}}}, transport: agv}}
+        stations:
+          a: {{process_time: {{exponential: "20 s"}}}}
+          b: {{process_time: {{exponential: "20 s"}}}}
+        logistics:
+          points: {{a: [0, 0], b: [30, 0]}}
+          paths: [[a, b]]
+          fleets:
+            agv: {{vehicles: {n}, speed_loaded: 1, load_time: "5 s", unload_time: "5 s", home: a}}
+    """
+    runs = {}
+    for name, n in (("four", 4), ("two", 2)):
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(textwrap.dedent(text.format(name=name, n=n)))
+        runs[name] = twin.run(twin.load(path)).measures
+    doc = compare(runs)
+    kpi = doc["kpis"]["fleet_utilization:agv"]
+    four, two = kpi["values"]["four"]["mean"], kpi["values"]["two"]["mean"]
+    assert two == pytest.approx(2 * four, rel=0.15)  # same work, half the vehicles
+    assert kpi["verdict"]["two"] == "two higher than four"

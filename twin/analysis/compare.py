@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from twin.analysis.energy import totals
-from twin.analysis.kpis import station_table, wide
+from twin.analysis.kpis import fleet_table, station_table, wide
 from twin.analysis.stats import ci95
 
 # KPI -> +1 if more is better, -1 if less is better
@@ -41,6 +41,9 @@ def replication_kpis(measures: pd.DataFrame,
                 cols[f"{m}:{name}"] = rows[m]
     system = wide(measures, "system").droplevel("entity")
     cols["wip"] = system["wip_mean"]
+    fleets = fleet_table(measures)
+    for name in dict.fromkeys(fleets.index.get_level_values("entity") if len(fleets) else []):
+        cols[f"fleet_utilization:{name}"] = fleets.xs(name, level="entity")["utilization"]
     finished = prod.groupby(level="replication")["finished"].sum()
     if meta is not None:
         energy = totals(measures, meta)["total_kwh"]
@@ -111,19 +114,20 @@ def compare_text(doc: dict[str, Any]) -> str:
     lines = [f"{x} = {n}" + ("  (baseline)" if i == 0 else "")
              for i, (x, n) in enumerate(zip(letters, names))]
     lines.append("")
-    head = f"{'KPI':<30}" + "".join(f"{x:>12}" for x in letters)
-    head += "".join(f"{letter[n] + ' - A [95% CI]':>34}" for n in names[1:])
+    # every cell starts with a space, so columns stay apart even when a value is wide
+    head = f"{'KPI':<30}" + "".join(f" {x:>11}" for x in letters)
+    head += "".join(f" {letter[n] + ' - A [95% CI]':>33}" for n in names[1:])
     lines.append(head)
     for kpi, e in doc["kpis"].items():
-        row = f"{kpi[:30]:<30}" + "".join(f"{_g(e['values'][n]['mean']):>12}" for n in names)
+        row = f"{kpi[:30]:<30}" + "".join(f" {_g(e['values'][n]['mean']):>11}" for n in names)
         for n in names[1:]:
             d = e["difference"].get(n)
             if d is None:
-                row += f"{'-':>34}"
+                row += f" {'-':>33}"
                 continue
             lo, hi = d["ci95"]
             cell = f"{_g(d['mean'], sign=True)} [{_g(lo)}, {_g(hi)}]"
-            row += f"{cell:>34}"
+            row += f" {cell:>33}"
         lines.append(row)
     lines.append("")
     for n in names[1:]:
