@@ -33,11 +33,7 @@ def wide(measures: pd.DataFrame, kind: str) -> pd.DataFrame:
 def station_table(measures: pd.DataFrame) -> pd.DataFrame:
     """Per replication and station: state fractions, utilisation, energy, OEE and its factors."""
     st = wide(measures, "station").copy()
-    system = wide(measures, "system").droplevel("entity")
-    period = st.index.get_level_values("replication").map(system["period_h"]).to_numpy(float)
-    machine_h = st["servers"].to_numpy(float) * period
-    for s in STATES:
-        st[s] = st[f"{s}_h"] / machine_h
+    machine_h = _state_fractions(measures, st, "servers", STATES)
     st["utilization"] = st["busy"]
     st["energy_kwh"] = st[[f"energy_{s}_kwh" for s in STATES]].sum(axis=1)
     factors = [
@@ -55,17 +51,25 @@ def station_table(measures: pd.DataFrame) -> pd.DataFrame:
     return st
 
 
+def _state_fractions(measures: pd.DataFrame, table: pd.DataFrame, count: str,
+                     states: tuple[str, ...]) -> np.ndarray:
+    """Add to `table` each state's fraction of its resources' time (`count` × period, from
+    the `{state}_h` columns); returns that time per row, hours."""
+    system = wide(measures, "system").droplevel("entity")
+    period = table.index.get_level_values("replication").map(system["period_h"]).to_numpy(float)
+    resource_h = table[count].to_numpy(float) * period
+    for s in states:
+        table[s] = table[f"{s}_h"] / resource_h
+    return resource_h
+
+
 def fleet_table(measures: pd.DataFrame) -> pd.DataFrame:
     """Per replication and fleet: state fractions of vehicle time, utilisation (share of
     time working: moving, loading or unloading), trips and distance per hour, energy."""
     if not (measures["kind"] == "fleet").any():
         return pd.DataFrame()
     fl = wide(measures, "fleet").copy()
-    system = wide(measures, "system").droplevel("entity")
-    period = fl.index.get_level_values("replication").map(system["period_h"]).to_numpy(float)
-    vehicle_h = fl["vehicles"].to_numpy(float) * period
-    for s in VEHICLE_STATES:
-        fl[s] = fl[f"{s}_h"] / vehicle_h
+    period = _state_fractions(measures, fl, "vehicles", VEHICLE_STATES) / fl["vehicles"]
     fl["utilization"] = fl[["moving_loaded", "moving_empty", "loading", "unloading"]].sum(axis=1)
     fl["trips_per_h"] = fl["trips"] / period
     fl["distance_km_per_h"] = fl["distance_km"] / period

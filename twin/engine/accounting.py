@@ -190,3 +190,13 @@ class ActivePeriods:
             self._store(self.opened, now)
             self.opened = now
         return self.starts, self.ends
+
+
+def activity_observer(active: ActivePeriods, active_states: frozenset[int]
+                      ) -> Callable[[int, int, float], None]:
+    """A StateClock observer telling `active` when its resource becomes active or not."""
+    def on_change(old: int, new: int, t: float) -> None:
+        was, now_active = old in active_states, new in active_states
+        if was != now_active:
+            active.change(1 if now_active else -1, t)
+    return on_change

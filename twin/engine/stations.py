@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import simpy
 
-from twin.engine.accounting import ActivePeriods, Area, StateClock
+from twin.engine.accounting import ActivePeriods, Area, StateClock, activity_observer
 from twin.errors import RunError
 from twin.engine.vehicles import Fleet, Move
 from twin.model import ACTIVE_STATES, BLOCKED, BUSY, DOWN, STARVED, STATES, StationModel
@@ -201,10 +201,7 @@ class Machine(StateClock):
                 for area, kw in meters:
                     area.add(kw[new] - kw[old], t)
         else:  # nothing to meter: the cheaper observer
-            def on_change(old: int, new: int, t: float) -> None:
-                was, now_active = old in ACTIVE_STATES, new in ACTIVE_STATES
-                if was != now_active:
-                    active.change(1 if now_active else -1, t)
+            on_change = activity_observer(active, ACTIVE_STATES)
 
         super().__init__(len(STATES), STARVED, now, on_change)
         self.station = station

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import simpy
 
-from twin.engine.accounting import ActivePeriods, StateClock
+from twin.engine.accounting import ActivePeriods, StateClock, activity_observer
 from twin.model import (IDLE, LOADING, MOVING_EMPTY, MOVING_LOADED, UNLOADING, VEHICLE_STATES,
                         WAITING, FleetModel)
 
@@ -50,14 +50,8 @@ class Vehicle(StateClock):
     __slots__ = ("fleet", "index", "at", "wake", "blocked_on")
 
     def __init__(self, fleet: Fleet, index: int, now: float):
-        active = fleet.active
-
-        def on_change(old: int, new: int, t: float) -> None:
-            was, now_active = old in ACTIVE_VEHICLE_STATES, new in ACTIVE_VEHICLE_STATES
-            if was != now_active:
-                active.change(1 if now_active else -1, t)
-
-        super().__init__(len(VEHICLE_STATES), IDLE, now, on_change)
+        super().__init__(len(VEHICLE_STATES), IDLE, now,
+                         activity_observer(fleet.active, ACTIVE_VEHICLE_STATES))
         self.fleet = fleet
         self.index = index
         self.at = fleet.spec.home
