@@ -351,29 +351,35 @@ def run_machine(env: simpy.Environment, m: Machine, st: Station, rep: Replicatio
                     again = True
                     continue
             target = stations[steps[unit.step].station]
-            fleet = fleets[unit.product]
-            if fleet is not None:  # a vehicle carries it; the machine holds it until loaded
-                m.set(BLOCKED, now)
-                loaded = event()
-                st.n_blocked += 1
-                # it waits for a place at the target, then (with one reserved) for a vehicle
-                target.ask_place(Move(unit, st, target, loaded, now, fleet, m))
-                check_deadlock(m.blocked_on, now)
-                yield loaded
-                st.n_blocked -= 1
-                m.blocked_on = None
-            elif not target.offer(unit, now):
-                m.set(BLOCKED, now)
-                wait = event()
-                target.blocked.append((unit, wait))
-                m.blocked_on = target
-                st.n_blocked += 1
-                check_deadlock(target, now)
-                yield wait
-                st.n_blocked -= 1
-                if log is not None:
-                    log.append((unit.id, unit.product, "blocked", spec.index, now, env.now))
-                m.blocked_on = None
+            if fleets[unit.product] is not None or not target.offer(unit, now):
+                yield from hand_on(env, m, st, unit, target, rep)
+
+
+def hand_on(env: simpy.Environment, m: Machine, st: Station, unit: Unit, target: Station,
+            rep: Replication):
+    """Pass `unit`, finished on machine `m` of `st`, to `target` when it cannot go at once:
+    by vehicle (a place reserved first, the machine holding the unit until it is loaded) or
+    by waiting, blocked, in the target's line of senders."""
+    now = env.now
+    fleet = rep.transport[unit.product]
+    m.set(BLOCKED, now)
+    st.n_blocked += 1
+    if fleet is not None:
+        loaded = env.event()
+        # it waits for a place at the target, then (with one reserved) for a vehicle
+        target.ask_place(Move(unit, st, target, loaded, now, fleet, m))
+        check_deadlock(m.blocked_on, now)
+        yield loaded
+    else:
+        wait = env.event()
+        target.blocked.append((unit, wait))
+        m.blocked_on = target
+        check_deadlock(target, now)
+        yield wait
+        if rep.events is not None:
+            rep.events.append((unit.id, unit.product, "blocked", st.spec.index, now, env.now))
+    st.n_blocked -= 1
+    m.blocked_on = None
 
 
 class Deadlock(RunError):
