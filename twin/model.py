@@ -34,6 +34,25 @@ class FailureModel:
 
 
 @dataclass(frozen=True)
+class WarehouseModel:
+    places: int
+    length: float  # metres of rack along the aisle
+    height: float  # metres
+    speed_x: float  # m/s
+    speed_y: float  # m/s
+    pick_deposit: Dist
+
+    @property
+    def single_command(self) -> float:
+        """Expected single-command crane cycle with random storage (Bozer & White 1984):
+        T(1 + b²/3) + 2 × pick/deposit, T = max(L/vx, H/vy), b = min(L/vx, H/vy) / T."""
+        tx, ty = self.length / self.speed_x, self.height / self.speed_y
+        big = max(tx, ty)
+        b = min(tx, ty) / big
+        return big * (1 + b * b / 3) + 2 * self.pick_deposit.mean
+
+
+@dataclass(frozen=True)
 class StationModel:
     index: int
     name: str
@@ -46,10 +65,14 @@ class StationModel:
     meters: tuple[tuple[str, tuple[float, ...]], ...]  # (carrier, kW per state) with any > 0
     area: str | None
     point: int = -1  # point of the path network where vehicles serve it (-1: none)
+    warehouse: WarehouseModel | None = None  # an AS/RS: servers are its cranes
 
     @property
     def planned_unit_time(self) -> float:
-        """ISO 22400 planned run time per unit (s): mean process time / servers."""
+        """ISO 22400 planned run time per unit (s): mean process time / servers; for a
+        warehouse, its cranes' expected work per unit (a store and a retrieval cycle)."""
+        if self.warehouse is not None:
+            return 2 * self.warehouse.single_command / self.servers
         return self.process_time.mean / self.servers
 
 
@@ -120,7 +143,7 @@ def build(scenario: Scenario) -> Model:
         StationModel(
             index=i,
             name=n,
-            servers=s.servers,
+            servers=s.warehouse.cranes if s.warehouse else s.servers,
             capacity=math.inf if s.buffer is None else float(s.buffer),
             process_time=s.process_time,
             scrap=s.scrap,
@@ -134,6 +157,10 @@ def build(scenario: Scenario) -> Model:
                 if any(kw)),
             area=s.area,
             point=points.get(station_point(scenario, n) or "", -1),
+            warehouse=None if s.warehouse is None else WarehouseModel(
+                s.warehouse.places, s.warehouse.rack.length, s.warehouse.rack.height,
+                s.warehouse.speed.horizontal, s.warehouse.speed.vertical,
+                s.warehouse.pick_deposit),
         )
         for i, (n, s) in enumerate(scenario.stations.items())
     )

@@ -168,3 +168,47 @@ def test_flowline_refuses_transport(tmp_path, cases) -> None:
     with pytest.raises(Exception) as info:
         twin.run(load(cases.path("agv_shuttle.yaml"), overrides=["run.engine=flowline"]))
     assert "transport" in str(info.value) and "engine: simpy" in str(info.value)
+
+
+SC_S = 30 * (1 + (2 / 3) ** 2 / 3) + 2 * 5  # Bozer & White single command, 44.444 s
+
+
+def test_asrs_single_command_cycle_bozer_white(cases, check) -> None:
+    """Store and retrieval cycles with random storage average E[SC] = T(1 + b²/3) + 2 t_pd."""
+    doc = twin.run(load(cases.path("asrs_single_command.yaml"))).summary()
+    wh = doc["stations"]["asrs"]["warehouse"]
+    check.in_ci(wh["store_cycle_h"], SC_S / 3600, "store cycle (h)")
+    check.in_ci(wh["retrieve_cycle_h"], SC_S / 3600, "retrieval cycle (h)")
+    # Little's law in the store: units stored = arrival rate x time in a place (dwell 1 h
+    # plus the store cycle's return trip and the wait for a crane, which is short here)
+    rate = doc["products"]["tray"]["throughput_per_h"]["mean"]
+    in_store = wh["in_store_h"]["mean"]
+    assert 1.0 < in_store < 1.05
+    assert wh["stored_mean"]["mean"] == pytest.approx(rate * (in_store + SC_S / 2 / 3600),
+                                                      rel=0.05)
+
+
+def test_a_full_warehouse_whose_output_is_blocked_deadlocks(tmp_path) -> None:
+    """Rework after grading sends units back into the warehouse, whose places are all taken
+    and whose cranes hold retrieved units for the full grading station: a deadlock of the
+    warehouse and the station, reported at once rather than a run at zero throughput."""
+    path = write_scenario(tmp_path, """\
+        name: full warehouse
+        run: {horizon: "100 d", seed: 1}
+        products:
+          cell:
+            route: [fill, aging, {station: grade, rework: {p: 0.5, to: aging}}]
+        stations:
+          fill: {process_time: "10 s", buffer: 0}
+          aging:
+            process_time: "1 h"
+            buffer: 0
+            warehouse: {places: 20, cranes: 1, rack: {length: 10, height: 5},
+                        speed: {horizontal: 2, vertical: 1}}
+          grade: {process_time: "60 s", buffer: 0}
+        """)
+    doc = twin.run(load(path)).summary()
+    assert len(doc["deadlocks"]) == 1
+    dl = doc["deadlocks"][0]
+    assert dl["stations"] == ["aging", "grade"]
+    assert dl["time_h"] < 24

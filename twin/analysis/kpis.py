@@ -164,6 +164,11 @@ def summary(measures: pd.DataFrame, meta: Mapping[str, Any],
                             for k in ("availability", "effectiveness", "quality")},
             "produced": ci95(rows["produced"].to_numpy(float)),
         }
+        if "places" in rows and rows["places"].notna().any():  # a warehouse (extension)
+            doc["stations"][name]["warehouse"] = {
+                "places": int(rows["places"].iloc[0]),
+                **{k: ci95(rows[k].to_numpy(float)) for k in (
+                    "stored_mean", "store_cycle_h", "retrieve_cycle_h", "in_store_h")}}
     replications = sorted(int(r) for r in measures["replication"].unique())
     fleets = fleet_table(measures)
     doc["bottleneck"] = _bottleneck(measures, stations, replications, _entities(fleets))

@@ -60,6 +60,9 @@ def unsupported(model: Model) -> str | None:
         if st.index not in seen:
             return f"stations.{st.name}: not on the route of {product.name}; the flowline " \
                    f"engine simulates the stations of one line{hint}"
+        if st.warehouse is not None:
+            return f"stations.{st.name}.warehouse: warehouses are outside the flowline " \
+                   f"engine{hint}"
         if st.failures is not None and not st.failures.operation_dependent:
             return f"stations.{st.name}.failures.mode: time-dependent failures are outside " \
                    f"the flowline engine (mode: operation is in reach){hint}"

@@ -65,6 +65,26 @@ def station_rows(spec: StationModel, totals: Sequence[float], queue_mean: float,
     return rows
 
 
+def warehouse_rows(spec: StationModel, stored_mean: float, stored_end: int, stores: int,
+                   store_sum: float, retrieves: int, retrieve_sum: float,
+                   dwell_sum: float) -> list[Row]:
+    """A warehouse's storage: time-average and final units in store, crane cycles (mean
+    store and retrieval cycle, hours) and the mean time a retrieved unit spent in its place
+    from being set down to its retrieval starting (dwell plus the wait for a crane)."""
+    name = spec.name
+    return [
+        ("station", name, "places", spec.warehouse.places),
+        ("station", name, "stored_mean", stored_mean),
+        ("station", name, "stored_end", stored_end),
+        ("station", name, "stores", stores),
+        ("station", name, "store_cycle_h", store_sum / stores / HOUR if stores else math.nan),
+        ("station", name, "retrieves", retrieves),
+        ("station", name, "retrieve_cycle_h",
+         retrieve_sum / retrieves / HOUR if retrieves else math.nan),
+        ("station", name, "in_store_h", dwell_sum / retrieves / HOUR if retrieves else math.nan),
+    ]
+
+
 def fleet_rows(spec: FleetModel, totals: Sequence[float], trips: int, metres: float,
                response_sum: float, trip_sum: float) -> list[Row]:
     """Vehicle-hours per state, energy per state, trips, distance and mean times of a fleet.

@@ -18,10 +18,11 @@ from simpy.core import StopSimulation
 from twin.engine.accounting import Area, OpenGroups
 from twin.engine.bottleneck import BottleneckTracker
 from twin.engine.records import (Row, bottleneck_rows, bottleneck_timeline_rows, fleet_rows,
-                                 product_rows, station_rows, system_rows)
+                                 product_rows, station_rows, system_rows, warehouse_rows)
 from twin.errors import RunError
 from twin.engine.stations import Machine, Station, Unit, run_failures, run_machine
 from twin.engine.vehicles import Fleet, run_vehicle
+from twin.engine.warehouse import Warehouse, run_crane
 from twin.model import STATES, VEHICLE_STATES, Model, StationModel
 from twin.streams import draws, stream, uniforms
 from twin.units import HOUR
@@ -83,7 +84,8 @@ class Replication:
         # Roser's method on the fly: stations, then fleets (periods kept only with a log)
         self.bottleneck = BottleneckTracker(len(model.stations) + len(model.fleets), warmup,
                                             self.end, self.interval)
-        self.stations = [Station(s, self) for s in model.stations]
+        self.stations = [Warehouse(s, self) if s.warehouse else Station(s, self)
+                         for s in model.stations]
         self.fleets = [Fleet(f, self) for f in model.fleets]
         self.transport = [self.fleets[p.transport] if p.transport >= 0 else None
                           for p in model.products]
@@ -94,7 +96,8 @@ class Replication:
             for i in range(st.spec.servers):
                 m = Machine(st, i, 0.0)
                 st.machines.append(m)
-                m.process = env.process(run_machine(env, m, st, self))
+                life = run_crane if st.spec.warehouse else run_machine
+                m.process = env.process(life(env, m, st, self))
                 if st.spec.failures is not None and not st.spec.failures.operation_dependent:
                     ttf, ttr = self.failure_draws(st.spec, m)
                     env.process(run_failures(env, m, ttf, ttr))
@@ -363,6 +366,10 @@ class Replication:
             rows += station_rows(st.spec, totals, st.queue_area.mean(end), st.wait_sum,
                                  st.waits, st.produced, st.scrapped, st.reworked,
                                  st.process_sum, len(st.queue))
+            if st.spec.warehouse:
+                rows += warehouse_rows(st.spec, st.stored_area.mean(end), st.stored,
+                                       st.stores, st.store_sum, st.retrieves,
+                                       st.retrieve_sum, st.dwell_sum)
         for fleet in self.fleets:
             totals = np.zeros(len(VEHICLE_STATES))
             for v in fleet.vehicles:

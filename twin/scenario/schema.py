@@ -204,6 +204,41 @@ def _buffer(v: Any) -> Any:
     return v
 
 
+class Rack(Strict):
+    """The rack face one crane serves (one aisle), metres."""
+
+    length: float = Field(gt=0, allow_inf_nan=False, description="Along the aisle, metres.",
+                          examples=[80.0])
+    height: float = Field(gt=0, allow_inf_nan=False, description="Metres.", examples=[30.0])
+
+
+class CraneSpeed(Strict):
+    """Stacker-crane speeds, m/s; horizontal and vertical travel run at the same time."""
+
+    horizontal: float = Field(gt=0, allow_inf_nan=False, description="m/s along the aisle.",
+                              examples=[3.0])
+    vertical: float = Field(gt=0, allow_inf_nan=False, description="m/s of the lift.",
+                            examples=[1.0])
+
+
+class Warehouse(Strict):
+    """(extension) An automated storage and retrieval system (AS/RS): units are stored by
+    stacker cranes, dwell (the station's `process_time`, e.g. aging) and are retrieved."""
+
+    places: int = Field(strict=True, ge=1, le=MAX_BUFFER, description="Storage places.",
+                        examples=[20000])
+    cranes: int = Field(1, strict=True, ge=1, le=MAX_SERVERS,
+                        description="Stacker cranes, one per aisle, one unit at a time.",
+                        examples=[4])
+    rack: Rack = Field(description="The rack face of one aisle.",
+                       examples=[{"length": 80, "height": 30}])
+    speed: CraneSpeed = Field(description="Crane speeds.",
+                              examples=[{"horizontal": 3, "vertical": 1}])
+    pick_deposit: Distribution = Field(
+        0.0, validate_default=True, description="Time to pick up or set down a unit.",
+        examples=["10 s"])
+
+
 class Station(Strict):
     """A station: identical parallel machines fed by one input buffer."""
 
@@ -234,6 +269,12 @@ class Station(Strict):
         description="(extension) Position on the floor plan, metres north (for the layout map).",
         examples=[40.0])
 
+    warehouse: Optional[Warehouse] = Field(
+        None, description="(extension) Make the station an AS/RS: cranes store each unit, it "
+                          "dwells `process_time`, cranes retrieve it; `buffer` is the input "
+                          "conveyor.",
+        examples=[{"places": 20000, "cranes": 4, "rack": {"length": 80, "height": 30},
+                   "speed": {"horizontal": 3, "vertical": 1}, "pick_deposit": "10 s"}])
     at: Optional[Name] = Field(
         None, description="(extension) Point of the path network (logistics.points) where "
                           "vehicles pick up and drop units; omitted = the point named like the "
@@ -243,6 +284,13 @@ class Station(Strict):
     def _both_coordinates(self) -> "Station":
         if (self.x is None) != (self.y is None):
             raise ValueError("give both x and y (metres) or neither")
+        if self.warehouse is not None:
+            if self.servers != 1:
+                raise ValueError("a warehouse has cranes, not servers: give warehouse.cranes "
+                                 "and leave servers out")
+            if self.scrap or self.failures is not None:
+                raise ValueError("scrap and failures are not modelled in a warehouse; leave "
+                                 "them out")
         return self
 
     @field_validator("process_time")
