@@ -175,6 +175,24 @@ def fleets_table(results, doc: dict) -> pd.DataFrame | None:
     return pd.DataFrame(rows)
 
 
+@table("Capacity and machine states",
+       "Warehouses (AS/RS): storage and crane cycles (means over replications)")
+def warehouses_table(results, doc: dict) -> pd.DataFrame | None:
+    rows = []
+    for name, st in doc["stations"].items():
+        wh = st.get("warehouse")
+        if wh is None:
+            continue
+        rows.append({"warehouse": name, "places": wh["places"],
+                     "stored (mean)": _stat(wh["stored_mean"]),
+                     "filled": _pct(wh["stored_mean"]["mean"] / wh["places"]),
+                     "crane utilisation": _pct(st["utilization"]["mean"]),
+                     "store cycle (s)": _stat(_times(wh["store_cycle_h"], 3600), 3),
+                     "retrieval cycle (s)": _stat(_times(wh["retrieve_cycle_h"], 3600), 3),
+                     "time in store (h)": _stat(wh["in_store_h"], 4)})
+    return pd.DataFrame(rows) if rows else None
+
+
 @table("Energy", "Energy totals (mean [95% interval] over replications)")
 def energy_totals_table(results, doc: dict) -> pd.DataFrame:
     e = doc["energy"]
