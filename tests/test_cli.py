@@ -146,9 +146,7 @@ def test_out_writes_summary_tables_and_report(tmp_path, capsys, fmt):
     assert sorted(measures["replication"].unique()) == [0, 1, 2]
     finished = measures[(measures["entity"] == "p") & (measures["measure"] == "finished")]
     assert finished["value"].mean() == pytest.approx(summary["products"]["p"]["finished"]["mean"])
-    periods = read(out / f"active_periods.{fmt}")
-    assert list(periods.columns) == ["replication", "station", "start_h", "end_h"]
-    assert (periods["end_h"] > periods["start_h"]).all()
+    assert not (out / f"active_periods.{fmt}").exists()  # kept with an event log only
     timeline = read(out / f"timeline.{fmt}")
     assert {"replication", "time_h", "kind", "entity", "measure", "value"} <= set(timeline.columns)
     html = (out / "report.html").read_text()
@@ -162,6 +160,9 @@ def test_event_log_is_written_when_asked(tmp_path, capsys):
     assert status == 0
     log = pd.read_parquet(out / "event_log.parquet")
     assert set(log["activity"]) >= {"release", "process", "finish"}
+    periods = pd.read_parquet(out / "active_periods.parquet")  # kept with the log
+    assert list(periods.columns) == ["replication", "station", "start_h", "end_h"]
+    assert len(periods) and (periods["end_h"] > periods["start_h"]).all()
 
 
 # --- exit codes -------------------------------------------------------------------------------

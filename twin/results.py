@@ -77,11 +77,12 @@ class Results:
         out.mkdir(parents=True, exist_ok=True)
         doc = self.summary() if summary is None else summary
         write_atomic(out / "summary.json", json.dumps(doc, indent=2).encode() + b"\n")
-        for name, table in (("measures", self.measures), ("active_periods", self.active_periods),
-                            ("timeline", self.timeline)):
+        for name, table in (("measures", self.measures), ("timeline", self.timeline)):
             write_table(table, out / name, fmt)
-        if len(self.events):
+        if len(self.events):  # with an event log: the log and the active periods
             write_table(self.events, out / "event_log", fmt)
+        if len(self.active_periods):
+            write_table(self.active_periods, out / "active_periods", fmt)
         return out
 
 
