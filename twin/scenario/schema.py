@@ -444,12 +444,18 @@ Path = Annotated[PathSpec, BeforeValidator(_path_pair), WithJsonSchema(_PATH_SCH
 class VehiclePower(Strict):
     """Power draw per vehicle (kW) in each vehicle state; missing states draw 0."""
 
-    moving_loaded: float = Field(0.0, ge=0, allow_inf_nan=False)
-    moving_empty: float = Field(0.0, ge=0, allow_inf_nan=False)
-    loading: float = Field(0.0, ge=0, allow_inf_nan=False)
-    unloading: float = Field(0.0, ge=0, allow_inf_nan=False)
-    waiting: float = Field(0.0, ge=0, allow_inf_nan=False)
-    idle: float = Field(0.0, ge=0, allow_inf_nan=False)
+    moving_loaded: float = Field(0.0, ge=0, allow_inf_nan=False, examples=[1.5],
+                                 description="Driving with a unit on board.")
+    moving_empty: float = Field(0.0, ge=0, allow_inf_nan=False, examples=[1.0],
+                                description="Driving empty to a pickup.")
+    loading: float = Field(0.0, ge=0, allow_inf_nan=False, examples=[0.5],
+                           description="Taking a unit on board.")
+    unloading: float = Field(0.0, ge=0, allow_inf_nan=False, examples=[0.5],
+                             description="Setting a unit down.")
+    waiting: float = Field(0.0, ge=0, allow_inf_nan=False, examples=[0.3],
+                           description="Loaded, waiting for a place.")
+    idle: float = Field(0.0, ge=0, allow_inf_nan=False, examples=[0.2],
+                        description="No move to make.")
 
 
 class Fleet(Strict):
