@@ -22,11 +22,11 @@ import simpy
 from twin.engine.accounting import ActivePeriods, StateClock, activity_observer
 from twin.model import (IDLE, LOADING, MOVING_EMPTY, MOVING_LOADED, UNLOADING, VEHICLE_STATES,
                         WAITING, FleetModel)
+from twin.streams import draws
 
 # Roser's active period method for a vehicle: working for a move (waiting loaded at a full
 # buffer is blocked, idle is starved).
 ACTIVE_VEHICLE_STATES = frozenset((MOVING_LOADED, MOVING_EMPTY, LOADING, UNLOADING))
-from twin.streams import draws
 
 if TYPE_CHECKING:
     from twin.engine.replication import Replication

@@ -34,10 +34,10 @@ class Warehouse(Station):
     """A station whose machines are cranes, with storage places and units dwelling there."""
 
     def __init__(self, spec: StationModel, rep: Replication):
+        self.stored_area = Area()  # before Station.__init__, which restarts the statistics
         super().__init__(spec, rep)
         self.wh = spec.warehouse
         self.stored = 0  # places taken (being stored, dwelling, waiting or being retrieved)
-        self.stored_area = Area()
         self.ready: deque[Unit] = deque()  # dwell over, waiting for a crane
         self.slots = uniforms(rep._rng("slot", spec.name))
         self.handling = draws(self.wh.pick_deposit.sample, rep._rng("pick", spec.name))
@@ -45,8 +45,7 @@ class Warehouse(Station):
 
     def restart(self, now: float) -> None:
         super().restart(now)
-        if hasattr(self, "stored_area"):
-            self.stored_area.restart(now)
+        self.stored_area.restart(now)
         self.store_sum = self.retrieve_sum = self.dwell_sum = 0.0
         self.stores = self.retrieves = 0
 
