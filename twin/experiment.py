@@ -26,6 +26,7 @@ from twin.errors import Problem, ScenarioError
 from twin.model import Model, build
 from twin.results import Results
 from twin.scenario.schema import Run, Scenario
+from twin.scenario.network import station_point
 from twin.scenario.load import scenario_hash
 from twin.store import ReplicationStore
 from twin.units import HOUR
@@ -170,9 +171,11 @@ def run(
         "scenario_sha256": scenario_hash(scenario),
         "versions": versions(),
         "stations": {
-            name: {"area": st.area, "servers": st.servers,
-                   "x": getattr(st, "x", None), "y": getattr(st, "y", None)}
+            name: {"area": st.area, "servers": st.servers, **_position(scenario, name)}
             for name, st in scenario.stations.items()},
+        "logistics": None if scenario.logistics is None else {
+            "points": scenario.logistics.points,
+            "paths": [[p.from_, p.to] for p in scenario.logistics.paths]},
         "products": {name: {"energy_kwh": p.energy_kwh,
                             "route": [step.station for step in p.route]}
                      for name, p in scenario.products.items()},
@@ -184,6 +187,18 @@ def run(
         "timing": {"total_s": time.perf_counter() - started, "simulate_s": simulate_s},
     }
     return Results.from_replications([o.result for o in ordered if o.result is not None], meta)
+
+
+def _position(scenario: Scenario, name: str) -> dict[str, float | None]:
+    """A station's place on the floor plan: its x, y, or else its logistics point's."""
+    st = scenario.stations[name]
+    if st.x is not None:
+        return {"x": st.x, "y": st.y}
+    point = station_point(scenario, name) if scenario.logistics else None
+    if point is None:
+        return {"x": None, "y": None}
+    x, y = scenario.logistics.points[point]
+    return {"x": x, "y": y}
 
 
 def _energy_section(scenario: Scenario) -> dict | None:

@@ -338,8 +338,9 @@ def power_figure(results, doc: dict) -> Figure:
 
 
 @figure("layout", "Layout",
-        "Floor plan: stations at their coordinates, coloured by utilisation (busy share); "
-        "the bottleneck is ringed. Arrows follow the product routes where known.",
+        "Floor plan: stations at their coordinates (or logistics points), coloured by "
+        "utilisation (busy share); the bottleneck is ringed. Arrows follow the product "
+        "routes; grey lines are the vehicles' paths.",
         needs=("stations", "coordinates"))
 def layout_figure(results, doc: dict) -> Figure:
     meta = results.meta.get("stations") or {}
@@ -349,6 +350,18 @@ def layout_figure(results, doc: dict) -> Figure:
     util = np.array([doc["stations"][n]["utilization"]["mean"] for n in names])
     fig = Figure(figsize=(WIDTH, 6.5), layout="constrained")
     ax = fig.add_subplot()
+    network = results.meta.get("logistics") or {}
+    points = {n: tuple(map(float, v)) for n, v in (network.get("points") or {}).items()}
+    for a, b in network.get("paths") or []:  # the aisles vehicles travel
+        (xa, ya), (xb, yb) = points[a], points[b]
+        ax.plot([xa, xb], [ya, yb], color="#CCCCCC", lw=3, solid_capstyle="round", zorder=1)
+    taken = set(xy.values())
+    for n, p in points.items():  # points that are no station's: depots, crossings
+        if p not in taken:
+            ax.scatter(*p, marker="s", s=30, color="#888888", zorder=2)
+            ax.annotate(n, p, xytext=(0, 6), textcoords="offset points", ha="center",
+                        fontsize=8, color="#555555")
+    xy_all = list(xy.values()) + [p for p in points.values() if p not in taken]
     for p in (results.meta.get("products") or {}).values():
         route = [n for n in (p.get("route") or []) if n in xy]
         for a, b in zip(route, route[1:]):
@@ -371,8 +384,8 @@ def layout_figure(results, doc: dict) -> Figure:
                     ha="center", va="top", fontsize=9, zorder=5)
     fig.colorbar(dots, ax=ax, label="utilisation (busy share)",
                  format=matplotlib.ticker.PercentFormatter(1.0))
-    xs = np.array([v[0] for v in xy.values()])
-    ys = np.array([v[1] for v in xy.values()])
+    xs = np.array([v[0] for v in xy_all])
+    ys = np.array([v[1] for v in xy_all])
     pad_x = max(5.0, 0.08 * float(np.ptp(xs)))
     pad_y = max(5.0, 0.12 * float(np.ptp(ys)))
     # room for the labels under the dots; the aspect stays true (1 m = 1 m)
