@@ -88,10 +88,6 @@ class OpenGroups:
     def __init__(self) -> None:
         self.since: OrderedDict[int, float] = OrderedDict()
 
-    def oldest(self) -> float:
-        """The exact start of the oldest open period (inf if none); O(open groups)."""
-        return min(self.since.values(), default=float("inf"))
-
     def earliest(self) -> float | None:
         """The start of the oldest open period, or None (conservative: an approximate
         order can only make it later, never earlier, so pruning stays exact)."""

@@ -55,10 +55,6 @@ class BottleneckTracker:
         self.added = 0  # periods added (of positive length in the window)
         self.most_held = 0  # the most periods, runs and marks held at once (memory)
 
-    def restart(self, start: float) -> None:
-        """Forget everything (end of warm-up); the window now starts at `start`."""
-        self.__init__(self.n, start, self.end, self.interval)
-
     def add(self, resource: int, s: float, e: float) -> None:
         """A closed active period [s, e) of `resource`."""
         s, e = max(s, self.start), min(e, self.end)

@@ -68,7 +68,6 @@ class Fleet:
 
     def __init__(self, spec: FleetModel, rep: Replication):
         self.spec = spec
-        self.rep = rep
         self.distance = rep.model.distances
         # active (Roser) while every vehicle is working, like a station's machines
         self.active = ActivePeriods(spec.vehicles, rep.open_groups,
