@@ -78,7 +78,9 @@ def _mutant(data: st.DataObject) -> dict:
         if data.draw(st.booleans()) and isinstance(parent, dict) and len(path) > 1:
             del parent[path[-1]]
         else:
-            parent[path[-1]] = data.draw(EDGES)
+            # a copy: sampled [] and {} are shared objects a later step could fill in,
+            # which would change what the strategy draws next time (hypothesis: flaky)
+            parent[path[-1]] = copy.deepcopy(data.draw(EDGES))
     return doc
 
 

@@ -24,15 +24,15 @@ import numpy as np
 
 from twin.engine.replication import ReplicationResult
 from twin.kernels import flowline as kf
+from twin.kernels.tracker import Tracker
 from twin.model import STATES, Model
 from twin.streams import BLOCK, stream
-from twin.analysis.bottleneck import bottleneck_shares
 from twin.engine.records import Row, bottleneck_rows, product_rows, station_rows, system_rows
 from twin.units import HOUR
 
 FEED_BLOCKS = 8  # blocks of draws per stream per refill when streaming
-PERIODS = 4096  # initial room for active periods per station (the kernels stop when it
-# may run out; widened once half full, so that they seldom do)
+PERIODS = 4096  # room for closed active periods per station: when it is full, the kernels
+# stop and the periods go to the bottleneck tracker (memory stays O(stations))
 
 
 def unsupported(model: Model) -> str | None:
@@ -211,6 +211,8 @@ class State:
         record = line.par_i[kf.P_RECORD]
         self.pst = np.zeros((n_st, PERIODS if record else 1))
         self.pen = np.zeros_like(self.pst)
+        w, end = line.par_f[kf.P_WARMUP], line.par_f[kf.P_END]
+        self.tracker = Tracker(n_st, w, end) if record else None
         if events:
             n_p = n_m + 3
             self.pi = np.zeros((n_p, 3), dtype=np.int64)
@@ -255,18 +257,45 @@ class State:
                     ln.spec, ln.scrap, ln.mrow, ln.par_i, ln.par_f, feed.dv, feed.dpos,
                     feed.dfill, self.sf, self.si, self.gf, self.gi, self.ring, self.exits,
                     self.exit_id, self.pst, self.pen)
-            if status in (kf.DONE, kf.TIE):
+            if status == kf.TIE:
+                return status
+            if status == kf.DONE:
+                if self.tracker is not None:
+                    self.flush(final=True)
                 return status
             if status == kf.NEED_DRAWS:
                 feed.refill(int(self.gi[kf.G_ARG]))
             else:
                 self._grow()
 
+    def flush(self, final: bool = False) -> None:
+        """Hand the stations' closed active periods to the tracker and let it decide as far
+        as they allow (`final`: to the end of the run)."""
+        sf, si, tracker = self.sf, self.si, self.tracker
+        ps, pe = sf[:, kf.F_PS], sf[:, kf.F_PE]
+        pending = pe > ps
+        for k in range(si.shape[0]):
+            if self.events:  # settled periods, already pruned the SimPy engine's way
+                tracker.add(k, self.pst[k], self.pen[k], int(si[k, kf.I_NPER]))
+            else:  # dropped when inside another station's open period
+                tracker.add(k, self.pst[k], self.pen[k], int(si[k, kf.I_NPER]), ps, pe)
+            si[k, kf.I_NPER] = 0
+        if final:
+            until = self.line.par_f[kf.P_END]
+        elif self.events:  # no period can begin before a pending or open one, or now
+            active = si[:, kf.I_ACTIVE] >= self.line.spec[:, kf.C_SERVERS]
+            until = min(self.gf[kf.G_NOW], ps[pending].min(initial=np.inf),
+                        sf[active, kf.F_OPENED].min(initial=np.inf))
+        else:  # nor, in the recursion, before a station's open period or its last departure
+            until = np.where(pending, ps, sf[:, kf.F_FREE]).min()
+        tracker.resolve(float(until), final)
+
     def _grow(self) -> None:
-        """Widen whichever arrays are full: active periods, departure rings or queues."""
-        if 2 * (self.si[:, kf.I_NPER].max() + 2) >= self.pst.shape[1]:
-            self.pst = _widen(self.pst)
-            self.pen = _widen(self.pen)
+        """Make room: hand full active period buffers to the tracker; widen departure rings
+        or queues."""
+        if self.tracker is not None and \
+                2 * (self.si[:, kf.I_NPER].max() + 2) >= self.pst.shape[1]:
+            self.flush()
         if not self.events:
             old = self.ring
             width = old.shape[1]
@@ -298,13 +327,6 @@ class State:
 
 def _pow2(n: int) -> int:
     return 1 << max(int(n) - 1, 1).bit_length()
-
-
-def _widen(a: np.ndarray) -> np.ndarray:
-    """Four times as wide (the kernels write before they read, so no zero-fill)."""
-    out = np.empty((a.shape[0], 4 * a.shape[1]))
-    out[:, :a.shape[1]] = a
-    return out
 
 
 def run_line(model: Model, feed: Feed, warmup: float, record: bool = True,
@@ -373,14 +395,6 @@ def collect(model: Model, line: Line, state: State, replication: int, warmup: fl
     rows: list[Row] = product_rows(p, period_h, int(gi[kf.G_REL]), fin, scr, fin,
                                    gf[kf.G_LEAD], gf[kf.G_SCRSUM])
     where = {j: k for k, j in enumerate(line.order)}
-    # the active period method on the kernel's (pruned) periods, vectorised
-    spans = {}
-    for spec in model.stations:
-        k = where[spec.index]
-        n = int(si[k, kf.I_NPER])
-        spans[spec.name] = np.column_stack((state.pst[k, :n], state.pen[k, :n]))
-    shares = bottleneck_shares(spans, warmup, end) if end > warmup else {
-        name: {"sole": 0.0, "shifting": 0.0} for name in spans}
     for spec in model.stations:
         k = where[spec.index]
         rows += station_rows(
@@ -390,7 +404,8 @@ def collect(model: Model, line: Line, state: State, replication: int, warmup: fl
     rows += system_rows(gf[kf.G_WIPAREA] / span if span > 0 else 0.0, int(gi[kf.G_WIPSTART]),
                         int(gi[kf.G_WIP]), period_h, warmup)
     names = [st.name for st in model.stations]
+    tracker = state.tracker  # Roser's method, decided online in the kernels' batches
     rows += bottleneck_rows([("station", n) for n in names],
-                            [shares[n]["sole"] * span for n in names],
-                            [shares[n]["shifting"] * span for n in names])
+                            [float(tracker.sole[where[j]]) for j in range(len(names))],
+                            [float(tracker.shifting[where[j]]) for j in range(len(names))])
     return ReplicationResult(replication, rows, {}, simulate_s=elapsed)

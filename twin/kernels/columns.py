@@ -18,7 +18,8 @@ BUSY, STARVED, BLOCKED, DOWN = 0, 1, 2, 3
 # stream rows of process times and scrap decisions (-1 none), first machine's number
 C_SERVERS, C_ROOM, C_ROWP, C_ROWS, C_M0 = range(5)
 # station float state: state totals (seconds, columns = machine states) then ...;
-# F_PS, F_PE: the last closed active period, pending (it may continue; -1, -1: none);
+# F_PS, F_PE: the event kernel's last closed active period, pending (it may continue), or
+# the line kernel's open one (it grows while visits touch; -1, -1: none);
 # F_PDROP: 1.0 if that period is covered by another station's older one (the event kernel)
 F_QAREA, F_WAIT, F_PROC, F_FREE, F_BTF, F_QLAST, F_OPENED, F_PS, F_PE, F_PDROP = range(6, 16)
 N_SF = 16

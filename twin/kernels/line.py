@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from numba import njit
 
-from twin.kernels.columns import (BLOCKED, BUSY, CONWIP, C_ROOM, C_ROWP, C_ROWS, DONE, DOWN, F_BTF,
-                                  F_FREE, F_PROC, F_QAREA, F_WAIT, GROW, G_A, G_ARG, G_CUR, G_CURE,
-                                  G_CURREL, G_DONE, G_ENDEXIT, G_FIN, G_LEAD, G_N, G_NEXIT,
-                                  G_PREEXIT, G_PREREL, G_REL, G_SCR, G_SCRSUM, G_WIP, G_WIPAREA,
-                                  G_WIPSTART, INTERARRIVAL, I_ARR, I_NPER, I_PROD, I_QEND, I_SCRAP,
-                                  I_WAITS, NEED_DRAWS, P_CONWIP, P_END, P_KIND, P_RECORD, P_ROWA,
-                                  P_WARMUP, SATURATED, STARVED, TIE)
+from twin.kernels.columns import (BLOCKED, BUSY, CONWIP, C_ROOM, C_ROWP, C_ROWS, DONE, DOWN,
+                                  F_BTF, F_FREE, F_PE, F_PROC, F_PS, F_QAREA, F_WAIT, GROW, G_A,
+                                  G_ARG, G_CUR, G_CURE, G_CURREL, G_DONE, G_ENDEXIT, G_FIN, G_LEAD,
+                                  G_N, G_NEXIT, G_PREEXIT, G_PREREL, G_REL, G_SCR, G_SCRSUM, G_WIP,
+                                  G_WIPAREA, G_WIPSTART, INTERARRIVAL, I_ARR, I_NPER, I_PROD,
+                                  I_QEND, I_SCRAP, I_WAITS, NEED_DRAWS, P_CONWIP, P_END, P_KIND,
+                                  P_RECORD, P_ROWA, P_WARMUP, SATURATED, STARVED, TIE)
 from twin.kernels.periods import covered
 
 
@@ -224,15 +224,20 @@ def line_kernel(spec, scrap, mrow, par_i, par_f, dv, dpos, dfill, sf, si, gf, gi
             si[k, I_ARR] = r + 1
             sf[k, F_FREE] = d
             if record:  # active while busy or down: [s, c], merged when touching
-                npd = si[k, I_NPER]
-                if npd > 0 and pen[k, npd - 1] == cs:
-                    pen[k, npd - 1] = cc
-                elif cc > cs:
-                    if npd > 0 and covered(k, pst[k, npd - 1], pen[k, npd - 1], si, pst, pen):
-                        npd -= 1  # the last period, now settled, never matters: replace it
-                    pst[k, npd] = cs
-                    pen[k, npd] = cc
+                # the open period (F_PS, F_PE) grows or, when a new one begins, closes:
+                # it is written to the station's buffer unless another station's older
+                # period covers it (`covered`: then it never matters)
+                ps = sf[k, F_PS]
+                pe = sf[k, F_PE]
+                touch = cs == pe
+                new = (not touch) & (cc > cs)
+                if new and pe > ps and not covered(k, ps, pe, sf, si, pst, pen):
+                    npd = si[k, I_NPER]
+                    pst[k, npd] = ps
+                    pen[k, npd] = pe
                     si[k, I_NPER] = npd + 1
+                sf[k, F_PS] = cs if new else ps
+                sf[k, F_PE] = cc if new | touch else pe
             if last:
                 break
             k += 1
@@ -260,12 +265,17 @@ def line_kernel(spec, scrap, mrow, par_i, par_f, dv, dpos, dfill, sf, si, gf, gi
 @njit(cache=True)
 def _finish_line(sf, si, gi, w, end, n_st, pst, pen, record):
     """No unit is released before `end`: every machine is starved from its last departure;
-    the pending active periods are settled."""
+    the open active periods are closed (written to the buffers)."""
     for k in range(n_st):
         sf[k, STARVED] += end - _clip(sf[k, F_FREE], w, end)
         n = si[k, I_NPER]
-        if record and n > 0 and covered(k, pst[k, n - 1], pen[k, n - 1], si, pst, pen):
-            si[k, I_NPER] = n - 1
+        if record and sf[k, F_PE] > sf[k, F_PS]:  # the open period closes (kept: others'
+            # open periods close now too, so none of them is older and outlasts it)
+            pst[k, n] = sf[k, F_PS]
+            pen[k, n] = sf[k, F_PE]
+            si[k, I_NPER] = n + 1
+            sf[k, F_PS] = -1.0
+            sf[k, F_PE] = -1.0
     gi[G_WIP] = gi[G_N] - gi[G_ENDEXIT]
     gi[G_WIPSTART] = gi[G_PREREL] - gi[G_PREEXIT]
     gi[G_DONE] = 1
