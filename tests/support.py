@@ -8,6 +8,8 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+from hypothesis import strategies as st
+
 
 def write_scenario(tmp_path: Path, text: str, name: str = "line.yaml") -> Path:
     """Write an indented YAML text as a scenario file; returns its path."""
@@ -39,3 +41,19 @@ def key_paths(node: Any, path: tuple = ()) -> list[tuple]:
         for i, value in enumerate(node):
             found += key_paths(value, path + (i,))
     return found
+
+
+@st.composite
+def period_sets(draw) -> dict[str, list[tuple[float, float]]]:
+    """Active periods per resource ("r0", "r1", ...): disjoint, non-touching, in time order,
+    on a coarse grid (so ties in length happen)."""
+    out = {}
+    for r in range(draw(st.integers(1, 5))):
+        t, spans = 0.0, []
+        for _ in range(draw(st.integers(0, 12))):
+            t += draw(st.integers(1, 6))
+            length = draw(st.integers(1, 12))
+            spans.append((t, t + length))
+            t += length
+        out[f"r{r}"] = spans
+    return out

@@ -10,21 +10,7 @@ from hypothesis import strategies as st
 from twin.analysis.bottleneck import bottleneck_shares, bottleneck_timeline
 from twin.engine.bottleneck import BottleneckTracker
 
-
-@st.composite
-def period_sets(draw):
-    """Per resource: disjoint, non-touching periods on a coarse grid (ties happen)."""
-    n = draw(st.integers(1, 5))
-    out = {}
-    for r in range(n):
-        t, spans = 0.0, []
-        for _ in range(draw(st.integers(0, 12))):
-            t += draw(st.integers(1, 6))
-            length = draw(st.integers(1, 12))
-            spans.append((t, t + length))
-            t += length
-        out[f"r{r}"] = spans
-    return out
+from support import period_sets
 
 
 def _online(periods: dict, start: float, end: float, interval: float | None,

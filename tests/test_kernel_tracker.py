@@ -11,20 +11,7 @@ from hypothesis import strategies as st
 from twin.analysis.bottleneck import bottleneck_shares
 from twin.kernels.tracker import Tracker
 
-
-@st.composite
-def period_sets(draw):
-    """Per station: disjoint, non-touching periods on a coarse grid (ties happen)."""
-    out = []
-    for _ in range(draw(st.integers(1, 5))):
-        t, spans = 0.0, []
-        for _ in range(draw(st.integers(0, 12))):
-            t += draw(st.integers(1, 6))
-            length = draw(st.integers(1, 12))
-            spans.append((t, t + length))
-            t += length
-        out.append(spans)
-    return out
+from support import period_sets
 
 
 def _feed(periods, start, end, draw) -> Tracker:
@@ -48,8 +35,9 @@ def _feed(periods, start, end, draw) -> Tracker:
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(periods=period_sets(), data=st.data())
-def test_compiled_tracker_equals_offline(periods, data) -> None:
+@given(named=period_sets(), data=st.data())
+def test_compiled_tracker_equals_offline(named, data) -> None:
+    periods = list(named.values())
     start = data.draw(st.sampled_from([0.0, 3.0, 7.5]))
     end = start + data.draw(st.sampled_from([20.0, 60.0, 200.0]))
     tracker = _feed(periods, start, end, data.draw)
