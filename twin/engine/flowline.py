@@ -274,11 +274,15 @@ class State:
         sf, si, tracker = self.sf, self.si, self.tracker
         ps, pe = sf[:, kf.F_PS], sf[:, kf.F_PE]
         pending = pe > ps
+        # the tracker numbers stations as the model does (ties go to the lower number)
+        order = np.asarray(self.line.order)
+        ops, ope = np.empty_like(ps), np.empty_like(pe)
+        ops[order], ope[order] = ps, pe
         for k in range(si.shape[0]):
             if self.events:  # settled periods, already pruned the SimPy engine's way
-                tracker.add(k, self.pst[k], self.pen[k], int(si[k, kf.I_NPER]))
+                tracker.add(order[k], self.pst[k], self.pen[k], int(si[k, kf.I_NPER]))
             else:  # dropped when inside another station's open period
-                tracker.add(k, self.pst[k], self.pen[k], int(si[k, kf.I_NPER]), ps, pe)
+                tracker.add(order[k], self.pst[k], self.pen[k], int(si[k, kf.I_NPER]), ops, ope)
             si[k, kf.I_NPER] = 0
         if final:
             until = self.line.par_f[kf.P_END]
@@ -406,6 +410,6 @@ def collect(model: Model, line: Line, state: State, replication: int, warmup: fl
     names = [st.name for st in model.stations]
     tracker = state.tracker  # Roser's method, decided online in the kernels' batches
     rows += bottleneck_rows([("station", n) for n in names],
-                            [float(tracker.sole[where[j]]) for j in range(len(names))],
-                            [float(tracker.shifting[where[j]]) for j in range(len(names))])
+                            [float(tracker.sole[j]) for j in range(len(names))],
+                            [float(tracker.shifting[j]) for j in range(len(names))])
     return ReplicationResult(replication, rows, {}, simulate_s=elapsed)

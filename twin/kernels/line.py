@@ -109,6 +109,8 @@ def line_kernel(spec, scrap, mrow, par_i, par_f, dv, dpos, dfill, sf, si, gf, gi
     if k >= 0 and budget <= 0:
         gi[G_ARG] = arg
         return status
+    if k >= 0:  # a unit resumes mid-trip: it takes one of the budget's units
+        budget -= 1
     while True:
         if k < 0:  # release the next unit into station 0
             if budget <= 0:

@@ -3,7 +3,8 @@
 The same method and conventions as `twin.engine.bottleneck.BottleneckTracker` (the SimPy
 engine's), on arrays, for the flowline engine: sole and shifting bottleneck seconds per
 station in memory that does not grow with the run. It relies on what a station's active
-periods always are: disjoint and added in time order. So at any moment at most one period
+periods always are: disjoint, not touching (the kernels merge touching ones) and added in
+time order. So at any moment at most one period
 per station covers it, and the sweep keeps one queue per station instead of a heap:
 
 1. `add_periods` appends a station's closed periods (clipped to the window) to its queue;
@@ -56,8 +57,8 @@ def new_state(stations: int, start: float, end: float, width: int = 256) -> tupl
 
 @njit(cache=True)
 def add_periods(k, ps, pe, n, open_s, open_e, tf, ti, qs, qe, qh, qn):
-    """Append station k's closed periods [ps[i], pe[i]), i < n (in time order), to its
-    queue, dropping each inside another station's open period [open_s, open_e] begun
+    """Append station k's closed periods [ps[i], pe[i]), i < n (in time order, neither
+    overlapping nor touching each other or those added before), to its queue, dropping each inside another station's open period [open_s, open_e] begun
     before it (open_e <= open_s: none). The queue must have room for n more."""
     start, end = tf[T_START], tf[T_END]
     t = qn[k]
@@ -75,7 +76,8 @@ def add_periods(k, ps, pe, n, open_s, open_e, tf, ti, qs, qe, qh, qn):
             continue
         inside = False
         for j in range(open_s.shape[0]):
-            if j != k and open_e[j] > open_s[j] and open_s[j] < s and open_e[j] >= e:
+            if j != k and open_e[j] > open_s[j] and max(open_s[j], start) < s and \
+                    min(open_e[j], end) >= e:
                 inside = True
                 break
         if inside:
