@@ -53,6 +53,19 @@ class WarehouseModel:
 
 
 @dataclass(frozen=True)
+class SetupModel:
+    """Changeover times of a station: `default` for any product change, `changes` for the
+    listed ones ((from product, to product) indices -> time)."""
+
+    default: Dist
+    changes: tuple[tuple[tuple[int, int], Dist], ...] = ()
+
+    def time(self, frm: int, to: int) -> Dist:
+        """The setup time of a change from product `frm` to product `to`."""
+        return next((d for pair, d in self.changes if pair == (frm, to)), self.default)
+
+
+@dataclass(frozen=True)
 class StationModel:
     index: int
     name: str
@@ -66,6 +79,7 @@ class StationModel:
     area: str | None
     point: int = -1  # point of the path network where vehicles serve it (-1: none)
     warehouse: WarehouseModel | None = None  # an AS/RS: servers are its cranes
+    setup: SetupModel | None = None  # changeovers between products
 
     @property
     def planned_unit_time(self) -> float:
@@ -93,6 +107,7 @@ class ProductModel:
     conwip: int
     energy_kwh: float | None
     transport: int = -1  # fleet carrying its units between stations (-1: none)
+    campaign: int = 1  # saturated release: units in a row before the next product's turn
 
 
 @dataclass(frozen=True)
@@ -136,6 +151,7 @@ def build(scenario: Scenario) -> Model:
     """Resolve names to indices; the scenario has been validated and cross-checked."""
     names = list(scenario.stations)
     index = {n: i for i, n in enumerate(names)}
+    product_index = {n: j for j, n in enumerate(scenario.products)}
     lg = scenario.logistics
     points = {n: i for i, n in enumerate(lg.points)} if lg else {}
     fleet_index = {n: i for i, n in enumerate(lg.fleets)} if lg else {}
@@ -161,6 +177,10 @@ def build(scenario: Scenario) -> Model:
                 s.warehouse.places, s.warehouse.rack.length, s.warehouse.rack.height,
                 s.warehouse.speed.horizontal, s.warehouse.speed.vertical,
                 s.warehouse.pick_deposit),
+            setup=None if s.setup is None else SetupModel(
+                s.setup.time,
+                tuple(((product_index[c.from_], product_index[c.to]), c.time)
+                      for c in s.setup.changes)),
         )
         for i, (n, s) in enumerate(scenario.stations.items())
     )
@@ -185,6 +205,7 @@ def build(scenario: Scenario) -> Model:
             conwip=rel.conwip if isinstance(rel, Conwip) else 0,
             energy_kwh=p.energy_kwh,
             transport=fleet_index.get(p.transport, -1) if p.transport else -1,
+            campaign=p.campaign,
         ))
     fleets = tuple(
         FleetModel(i, n, f.vehicles, f.speed_loaded, f.speed_empty or f.speed_loaded,

@@ -163,6 +163,7 @@ def summary(measures: pd.DataFrame, meta: Mapping[str, Any],
             "oee_factors": {k: ci95(rows[k].to_numpy(float))
                             for k in ("availability", "effectiveness", "quality")},
             "produced": ci95(rows["produced"].to_numpy(float)),
+            "changeovers": ci95(rows["changeovers"].to_numpy(float)),
         }
         if "places" in rows and rows["places"].notna().any():  # a warehouse (extension)
             doc["stations"][name]["warehouse"] = {

@@ -36,7 +36,7 @@ def product_rows(p: ProductModel, period_h: float, released: int, finished: int,
 
 def station_rows(spec: StationModel, totals: Sequence[float], queue_mean: float,
                  wait_sum: float, waits: int, produced: int, scrapped: int, reworked: int,
-                 process_sum: float, queue_end: int) -> list[Row]:
+                 process_sum: float, queue_end: int, changeovers: int = 0) -> list[Row]:
     """State machine-hours, energy per carrier and state, buffer and output counts.
 
     `totals` are the machine-seconds per state (indexed like STATES) of all the station's
@@ -61,6 +61,7 @@ def station_rows(spec: StationModel, totals: Sequence[float], queue_mean: float,
         ("station", name, "process_h", process_sum / HOUR),
         ("station", name, "planned_unit_time_h", spec.planned_unit_time / HOUR),
         ("station", name, "queue_end", queue_end),
+        ("station", name, "changeovers", changeovers),
     ]
     return rows
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -63,6 +64,7 @@ class Replication:
              for k, st in enumerate(p.steps)]
             for p in model.products]
         self.routes = [p.steps for p in model.products]
+        self._setups: dict[tuple[int, int, int], Iterator[float]] = {}  # see setup_draws
         self.units = 0  # units created so far: the next unit's id
         # (unit, product, activity, station or -1, start s, end s) when an event log is asked for
         self.events: list[tuple[int, int, str, int, float, float]] | None = (
@@ -117,6 +119,18 @@ class Replication:
         self.samples: list[tuple[float, str, str, str, float]] = []
         self.sample_times: list[float] = []  # each timeline interval's end, hours
         env.process(self._sample())
+
+    def setup_draws(self, spec: StationModel, frm: int, to: int):
+        """Setup times of one product change at one station: a stream of its own, named by
+        the station and both products (common random numbers across layouts)."""
+        key = (spec.index, frm, to)
+        it = self._setups.get(key)
+        if it is None:
+            names = self.model.products
+            entity = f"{spec.name}/{names[frm].name}>{names[to].name}"
+            it = self._setups[key] = draws(spec.setup.time(frm, to).sample,
+                                           self._rng("setup", entity))
+        return it
 
     def failure_draws(self, spec: StationModel, m: Machine):
         """Times to failure and to repair of one machine, each its own stream."""
@@ -365,7 +379,7 @@ class Replication:
                 totals += m.close(end)
             rows += station_rows(st.spec, totals, st.queue_area.mean(end), st.wait_sum,
                                  st.waits, st.produced, st.scrapped, st.reworked,
-                                 st.process_sum, len(st.queue))
+                                 st.process_sum, len(st.queue), st.changeovers)
             if st.spec.warehouse:
                 rows += warehouse_rows(st.spec, st.stored_area.mean(end), st.stored,
                                        st.stores, st.store_sum, st.retrieves,

@@ -17,7 +17,7 @@ import simpy
 from twin.engine.accounting import ActivePeriods, Area, StateClock, activity_observer
 from twin.errors import RunError
 from twin.engine.vehicles import Fleet, Move
-from twin.model import ACTIVE_STATES, BLOCKED, BUSY, DOWN, STARVED, STATES, StationModel
+from twin.model import ACTIVE_STATES, BLOCKED, BUSY, DOWN, SETUP, STARVED, STATES, StationModel
 
 if TYPE_CHECKING:
     from twin.engine.replication import Replication
@@ -66,6 +66,7 @@ class Station:
                                     rep.bottleneck, rep.model.event_log)
         self.saturated: list[int] = []  # products released here whenever a machine is free
         self._next_saturated = 0
+        self._in_campaign = 0  # units of the current saturated product released in a row
         self.machines: list[Machine] = []
         self.n_blocked = 0  # machines holding a finished unit they cannot pass on
         self.incoming = 0  # units on vehicles coming here, each with a place reserved
@@ -79,6 +80,7 @@ class Station:
         self.scrapped = 0
         self.reworked = 0
         self.process_sum = 0.0
+        self.changeovers = 0
         self.queue_area.restart(now)
         for meter in self.meters:
             meter.restart(now)
@@ -176,10 +178,13 @@ class Station:
             if event is not None:
                 event.succeed()
             return unit
-        if self.saturated:
-            k = self._next_saturated
-            self._next_saturated = (k + 1) % len(self.saturated)
-            return self.rep.release(self.saturated[k], now)
+        if self.saturated:  # the products take turns, each for its campaign of units
+            p = self.saturated[self._next_saturated]
+            self._in_campaign += 1
+            if self._in_campaign >= self.rep.model.products[p].campaign:
+                self._in_campaign = 0
+                self._next_saturated = (self._next_saturated + 1) % len(self.saturated)
+            return self.rep.release(p, now)
         return None
 
 
@@ -187,7 +192,7 @@ class Machine(StateClock):
     """One server of a station: a StateClock with the bookkeeping failures need."""
 
     __slots__ = ("station", "index", "blocked_on", "down", "base", "wake", "repaired", "processing", "process",
-                 "busy_to_failure")
+                 "busy_to_failure", "product")
 
     def __init__(self, station: Station, index: int, now: float):
         active = station.active
@@ -214,6 +219,7 @@ class Machine(StateClock):
         self.processing = False
         self.process: simpy.Process | None = None
         self.busy_to_failure = 0.0
+        self.product = -1  # the product it is set up for (-1: none yet, set up for the first)
 
     def set(self, state: int, now: float) -> None:
         """Change the working state; while down, the clock keeps counting `down`."""
@@ -261,6 +267,7 @@ def run_machine(env: simpy.Environment, m: Machine, st: Station, rep: Replicatio
     if op_failures:
         ttf, ttr = rep.failure_draws(spec, m)
         m.busy_to_failure = next(ttf)
+    setup = spec.setup
     routes = rep.routes
     stations = rep.stations
     fleets = rep.transport  # per product: the Fleet carrying its units, or None
@@ -281,28 +288,29 @@ def run_machine(env: simpy.Environment, m: Machine, st: Station, rep: Replicatio
         now = env.now
         st.wait_sum += now - unit.entered
         st.waits += 1
-        m.set(BUSY, now)
         if log is not None and now > unit.entered:
             log.append((unit.id, unit.product, "queue", spec.index, unit.entered, now))
+        if unit.product != m.product:  # a changeover (none before the first unit)
+            if m.product >= 0 and setup is not None:
+                st.changeovers += 1
+                d = next(rep.setup_draws(spec, m.product, unit.product))
+                if d > 0:
+                    m.set(SETUP, now)
+                    if time_failures:  # failures interrupt a setup as they do processing
+                        yield from work(env, m, d)
+                    else:  # operation-dependent ones count busy time only
+                        yield timeout(d)
+                    if log is not None:
+                        log.append((unit.id, unit.product, "setup", spec.index, now, env.now))
+            m.product = unit.product
+        m.set(BUSY, env.now)
         again = True
         while again:  # more than once only for rework on this same station
             again = False
             t = next(ptimes)
             started = env.now
             if time_failures:
-                left = t
-                while True:
-                    resumed = env.now
-                    m.processing = True
-                    try:
-                        yield timeout(left)
-                        m.processing = False
-                        break
-                    except simpy.Interrupt:
-                        m.processing = False
-                        # never below 0: a failure at the very end of processing
-                        left = max(0.0, left - (env.now - resumed))
-                        yield m.repaired
+                yield from work(env, m, t)
             elif op_failures:
                 left = t
                 while left >= m.busy_to_failure:
@@ -353,6 +361,24 @@ def run_machine(env: simpy.Environment, m: Machine, st: Station, rep: Replicatio
             target = stations[steps[unit.step].station]
             if fleets[unit.product] is not None or not target.offer(unit, now):
                 yield from hand_on(env, m, st, unit, target, rep)
+
+
+def work(env: simpy.Environment, m: Machine, t: float):
+    """`t` seconds of work (processing or a setup) on machine `m`: a time-dependent failure
+    interrupts it, and after the repair it resumes where it stopped."""
+    left = t
+    while True:
+        resumed = env.now
+        m.processing = True
+        try:
+            yield env.timeout(left)
+            m.processing = False
+            return
+        except simpy.Interrupt:
+            m.processing = False
+            # never below 0: a failure at the very end of the work
+            left = max(0.0, left - (env.now - resumed))
+            yield m.repaired
 
 
 def hand_on(env: simpy.Environment, m: Machine, st: Station, unit: Unit, target: Station,

@@ -135,9 +135,12 @@ def stations_table(results, doc: dict) -> pd.DataFrame:
     rows = []
     bn = doc["bottleneck"]
     used = [state for state in STATES if any(x["states"][state] for x in doc["stations"].values())]
+    changing = any(x["changeovers"]["mean"] for x in doc["stations"].values())
     for name, s in doc["stations"].items():
         row = {"station": name}
         row.update({state.replace("_", " "): _pct(s["states"][state]) for state in used})
+        if changing:
+            row["changeovers"] = _num(s["changeovers"]["mean"], 3)
         factors = s["oee_factors"]
         row.update({"queue (units)": _num(s["queue_mean"]["mean"], 3),
                     "wait (h)": _num(s["wait_h"]["mean"], 3),

@@ -40,6 +40,11 @@ def text_summary(doc: dict[str, Any]) -> str:
             f"{st['blocked']:>8.3f} {st['down']:>6.3f} {_fmt(s['queue_mean']['mean']):>8} "
             f"{_fmt(s['energy_kwh']['mean']):>12} {_fmt(s['oee']['mean']):>6} "
             f"{share.get(name, 0.0):>6.2f}")
+    changing = {name: s for name, s in doc["stations"].items() if s["changeovers"]["mean"]}
+    if changing:
+        lines += ["", f"{'changeovers':<20} {'count':>12} {'setup':>8}"]
+        lines += [f"{name:<20} {_fmt(s['changeovers']['mean']):>12} "
+                  f"{s['states']['setup']:>8.3f}" for name, s in changing.items()]
     if doc.get("fleets"):
         lines += ["", f"{'fleet':<20} {'vehicles':>8} {'util':>6} {'waiting':>8} "
                       f"{'trips/h':>10} {'response h':>11} {'trip h':>9} {'bneck':>6}"]

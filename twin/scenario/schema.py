@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from twin.scenario.distributions import _DURATION_SCHEMA, Dist, Distribution
+from twin.scenario.distributions import _DURATION_SCHEMA, DIST_JSON_SCHEMA, Dist, Distribution
 from twin.units import parse_duration
 
 MAX_SERVERS = 100_000
@@ -164,10 +164,23 @@ class Product(Strict):
     release: Release = Field("saturated", description="saturated | {interarrival: DIST} | {conwip: N}")
     energy_kwh: float | None = Field(
         None, gt=0, allow_inf_nan=False, description="Nameplate energy of one unit (kWh).")
+    campaign: int = Field(
+        1, strict=True, ge=1, le=MAX_BUFFER,
+        description="(extension) With release: saturated, units released in a row before "
+                    "the first station turns to the next saturated product there (a product "
+                    "mix run in campaigns, e.g. to save changeovers); default 1 (take turns "
+                    "unit by unit).", examples=[600])
     transport: Optional[Name] = Field(
         None, description="(extension) Fleet (logistics.fleets) that carries every unit from "
                           "each station of the route to the next; omitted = units pass on "
                           "directly.", examples=["agv"])
+
+    @model_validator(mode="after")
+    def _campaign_of_saturated(self) -> "Product":
+        if self.campaign != 1 and self.release != "saturated":
+            raise ValueError("campaign applies to release: saturated (units released in a "
+                             "row at the first station); leave it out for this release")
+        return self
 
 
 class Failures(Strict):
@@ -239,6 +252,69 @@ class Warehouse(Strict):
         examples=["10 s"])
 
 
+class Changeover(Strict):
+    """(extension) The setup time of one product change at a station."""
+
+    from_: Name = Field(alias="from", description="Product the machine is set up for.",
+                        examples=["cell-587"])
+    to: Name = Field(description="Product of the unit it takes next.", examples=["cell-1175"])
+    time: Distribution = Field(description="Setup time of this change.", examples=["30 min"])
+
+
+def _setup_form(v: Any) -> Any:
+    """A bare distribution is the setup time of every product change."""
+    if isinstance(v, dict) and ("time" in v or "changes" in v):
+        return v  # the mapping form (any other key in it is reported as unknown)
+    return {"time": v}
+
+
+_SETUP_OBJECT = {
+    "type": "object", "additionalProperties": False,
+    "properties": {
+        "time": {**DIST_JSON_SCHEMA, "description": "Setup time of every change not listed "
+                 "in `changes`; default 0 (none).", "examples": ["20 min"]},
+        "changes": {"type": "array", "description": "Setup times of particular changes.",
+                    "items": {"type": "object", "additionalProperties": False,
+                              "required": ["from", "to", "time"],
+                              "properties": {"from": {"type": "string", "minLength": 1},
+                                             "to": {"type": "string", "minLength": 1},
+                                             "time": DIST_JSON_SCHEMA}},
+                    "examples": [[{"from": "cell-587", "to": "cell-1175", "time": "30 min"}]]},
+    },
+}
+_SETUP_SCHEMA = {
+    "description": "(extension) Changeovers: a machine that takes a unit of another product "
+                   "than the one it last processed is first set up (state setup) for this "
+                   "time: a distribution (every change), or {time, changes: [{from, to, "
+                   "time}]} with times per change.",
+    "anyOf": [DIST_JSON_SCHEMA, _SETUP_OBJECT],
+    "examples": ["20 min", {"time": "20 min", "changes": [
+        {"from": "cell-587", "to": "cell-1175", "time": "30 min"}]}],
+}
+
+
+class SetupSpec(Strict):
+    """(extension) Changeover times of a station's machines (see `_SETUP_SCHEMA`)."""
+
+    time: Distribution = Field(0.0, validate_default=True)
+    changes: list[Changeover] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _each_change_once(self) -> "SetupSpec":
+        seen = set()
+        for c in self.changes:
+            if c.from_ == c.to:
+                raise ValueError(f"a change from {c.from_} to itself needs no setup; leave "
+                                 f"it out")
+            if (c.from_, c.to) in seen:
+                raise ValueError(f"the change from {c.from_} to {c.to} is listed twice")
+            seen.add((c.from_, c.to))
+        return self
+
+
+Setup = Annotated[SetupSpec, BeforeValidator(_setup_form), WithJsonSchema(_SETUP_SCHEMA)]
+
+
 class Station(Strict):
     """A station: identical parallel machines fed by one input buffer."""
 
@@ -275,6 +351,8 @@ class Station(Strict):
                           "conveyor.",
         examples=[{"places": 20000, "cranes": 4, "rack": {"length": 80, "height": 30},
                    "speed": {"horizontal": 3, "vertical": 1}, "pick_deposit": "10 s"}])
+    setup: Optional[Setup] = Field(
+        None, description=_SETUP_SCHEMA["description"], examples=_SETUP_SCHEMA["examples"])
     at: Optional[Name] = Field(
         None, description="(extension) Point of the path network (logistics.points) where "
                           "vehicles pick up and drop units; omitted = the point named like the "
@@ -288,9 +366,9 @@ class Station(Strict):
             if self.servers != 1:
                 raise ValueError("a warehouse has cranes, not servers: give warehouse.cranes "
                                  "and leave servers out")
-            if self.scrap or self.failures is not None:
-                raise ValueError("scrap and failures are not modelled in a warehouse; leave "
-                                 "them out")
+            if self.scrap or self.failures is not None or self.setup is not None:
+                raise ValueError("scrap, failures and setups are not modelled in a warehouse; "
+                                 "leave them out")
         return self
 
     @field_validator("process_time")
