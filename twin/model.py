@@ -80,7 +80,7 @@ class StationModel:
     point: int = -1  # point of the path network where vehicles serve it (-1: none)
     warehouse: WarehouseModel | None = None  # an AS/RS: servers are its cranes
     setup: SetupModel | None = None  # changeovers between products
-
+    varied: bool = False  # some route step sets its own process time here
     @property
     def planned_unit_time(self) -> float:
         """ISO 22400 planned run time per unit (s): mean process time / servers; for a
@@ -95,6 +95,8 @@ class Step:
     station: int
     rework_p: float = 0.0
     rework_to: int = -1  # step index the unit returns to
+    process_time: Dist | None = None  # this product's own time here (None: the station's)
+    stream: str = ""  # entity name of its random stream (with process_time)
 
 
 @dataclass(frozen=True)
@@ -177,6 +179,8 @@ def build(scenario: Scenario) -> Model:
                 s.warehouse.places, s.warehouse.rack.length, s.warehouse.rack.height,
                 s.warehouse.speed.horizontal, s.warehouse.speed.vertical,
                 s.warehouse.pick_deposit),
+            varied=any(step.station == n and step.process_time is not None
+                       for p in scenario.products.values() for step in p.route),
             setup=None if s.setup is None else SetupModel(
                 s.setup.time,
                 tuple(((product_index[c.from_], product_index[c.to]), c.time)
@@ -188,12 +192,18 @@ def build(scenario: Scenario) -> Model:
     for j, (pname, p) in enumerate(scenario.products.items()):
         steps = []
         for k, step in enumerate(p.route):
+            own = {}
+            if step.process_time is not None:
+                # named by station and product (and which visit), not by step number
+                visit = sum(s.station == step.station for s in p.route[:k])
+                own = {"process_time": step.process_time,
+                       "stream": f"{step.station}/{pname}" + (f"#{visit + 1}" if visit else "")}
             if step.rework is None:
-                steps.append(Step(index[step.station]))
+                steps.append(Step(index[step.station], **own))
                 continue
             # the nearest earlier occurrence of the target station on the route
             back = max(i for i in range(k + 1) if p.route[i].station == step.rework.to)
-            steps.append(Step(index[step.station], step.rework.p, back))
+            steps.append(Step(index[step.station], step.rework.p, back, **own))
         rel = p.release
         products.append(ProductModel(
             index=j,

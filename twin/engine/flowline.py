@@ -162,7 +162,9 @@ def build_line(model: Model, feed: Feed, warmup: float, record: bool = True) -> 
         first[j] = len(mrows)
         spec[k, kf.C_SERVERS] = st.servers
         spec[k, kf.C_ROOM] = -1 if math.isinf(st.capacity) else int(st.capacity) + st.servers
-        spec[k, kf.C_ROWP] = feed.row("process", st.name, st.process_time.sample)
+        step = product.steps[k]  # the product's own process time here, if it has one
+        spec[k, kf.C_ROWP] = feed.row("process", step.stream or st.name,
+                                      (step.process_time or st.process_time).sample)
         spec[k, kf.C_M0] = len(mrows)
         cap[k] = st.capacity
         scrap[k] = st.scrap
@@ -386,6 +388,14 @@ def simulate(model: Model, replication: int, seed: int, warmup: float) -> Replic
     return collect(model, line, state, replication, warmup, elapsed)
 
 
+def _planned_sum(step, spec, produced: int) -> float | None:
+    """The SimPy engine's `Station.planned_sum` (there summed unit by unit; equal to
+    rounding): one product, so every unit has its step's mean process time."""
+    if not spec.varied:
+        return None
+    return (step.process_time or spec.process_time).mean * produced
+
+
 def collect(model: Model, line: Line, state: State, replication: int, warmup: float,
             elapsed: float) -> ReplicationResult:
     """The same records as the SimPy engine's `Replication.collect`, in the same order."""
@@ -404,7 +414,8 @@ def collect(model: Model, line: Line, state: State, replication: int, warmup: fl
         rows += station_rows(
             spec, sf[k, :len(STATES)], sf[k, kf.F_QAREA] / span if span > 0 else 0.0,
             sf[k, kf.F_WAIT], int(si[k, kf.I_WAITS]), int(si[k, kf.I_PROD]),
-            int(si[k, kf.I_SCRAP]), 0, sf[k, kf.F_PROC], int(si[k, kf.I_QEND]))
+            int(si[k, kf.I_SCRAP]), 0, sf[k, kf.F_PROC], int(si[k, kf.I_QEND]),
+            planned_sum=_planned_sum(p.steps[k], spec, int(si[k, kf.I_PROD])))
     rows += system_rows(gf[kf.G_WIPAREA] / span if span > 0 else 0.0, int(gi[kf.G_WIPSTART]),
                         int(gi[kf.G_WIP]), period_h, warmup)
     names = [st.name for st in model.stations]

@@ -36,12 +36,18 @@ def product_rows(p: ProductModel, period_h: float, released: int, finished: int,
 
 def station_rows(spec: StationModel, totals: Sequence[float], queue_mean: float,
                  wait_sum: float, waits: int, produced: int, scrapped: int, reworked: int,
-                 process_sum: float, queue_end: int, changeovers: int = 0) -> list[Row]:
+                 process_sum: float, queue_end: int, changeovers: int = 0,
+                 planned_sum: float | None = None) -> list[Row]:
     """State machine-hours, energy per carrier and state, buffer and output counts.
 
     `totals` are the machine-seconds per state (indexed like STATES) of all the station's
-    machines; energy is Σ power × time per state, exact for constant powers.
+    machines; energy is Σ power × time per state, exact for constant powers. Where products
+    have their own process times at the station, `planned_sum` (Σ of the mean process time
+    of each unit's step, units produced) makes the planned run time per unit their average.
     """
+    planned = spec.planned_unit_time
+    if planned_sum is not None and produced and spec.warehouse is None:
+        planned = planned_sum / produced / spec.servers
     name = spec.name
     rows: list[Row] = [("station", name, "servers", spec.servers)]
     rows += [("station", name, f"{s}_h", secs / HOUR) for s, secs in zip(STATES, totals)]
@@ -59,7 +65,7 @@ def station_rows(spec: StationModel, totals: Sequence[float], queue_mean: float,
         ("station", name, "scrapped", scrapped),
         ("station", name, "reworked", reworked),
         ("station", name, "process_h", process_sum / HOUR),
-        ("station", name, "planned_unit_time_h", spec.planned_unit_time / HOUR),
+        ("station", name, "planned_unit_time_h", planned / HOUR),
         ("station", name, "queue_end", queue_end),
         ("station", name, "changeovers", changeovers),
     ]

@@ -59,6 +59,13 @@ class Replication:
         self.process_times = [
             draws(s.process_time.sample, rng("process", s.name)) for s in model.stations]
         self.scrap_draws = [uniforms(rng("scrap", s.name)) for s in model.stations]
+        # a product's own process time at a step: its own stream (None: the station's)
+        self.step_times = [
+            [draws(st.process_time.sample, rng("process", st.stream)) if st.process_time
+             else None for st in p.steps] for p in model.products]
+        self.step_means = [  # planned run time of each step, for OEE where times vary
+            [(st.process_time or model.stations[st.station].process_time).mean
+             for st in p.steps] for p in model.products]
         self.rework_draws = [
             [uniforms(rng("rework", f"{p.name}/{k}")) if st.rework_p else None
              for k, st in enumerate(p.steps)]
@@ -379,7 +386,8 @@ class Replication:
                 totals += m.close(end)
             rows += station_rows(st.spec, totals, st.queue_area.mean(end), st.wait_sum,
                                  st.waits, st.produced, st.scrapped, st.reworked,
-                                 st.process_sum, len(st.queue), st.changeovers)
+                                 st.process_sum, len(st.queue), st.changeovers,
+                                 st.planned_sum if st.spec.varied else None)
             if st.spec.warehouse:
                 rows += warehouse_rows(st.spec, st.stored_area.mean(end), st.stored,
                                        st.stores, st.store_sum, st.retrieves,

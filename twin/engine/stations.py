@@ -81,6 +81,7 @@ class Station:
         self.reworked = 0
         self.process_sum = 0.0
         self.changeovers = 0
+        self.planned_sum = 0.0  # Σ planned times of the units produced (where times vary)
         self.queue_area.restart(now)
         for meter in self.meters:
             meter.restart(now)
@@ -259,6 +260,8 @@ def run_machine(env: simpy.Environment, m: Machine, st: Station, rep: Replicatio
     timeout = env.timeout
     event = env.event
     ptimes = rep.process_times[spec.index]
+    step_times = rep.step_times  # a product's own times at a step (None: the station's)
+    varied = spec.varied
     scrap = spec.scrap
     scrap_u = rep.scrap_draws[spec.index]
     failures = spec.failures
@@ -307,7 +310,7 @@ def run_machine(env: simpy.Environment, m: Machine, st: Station, rep: Replicatio
         again = True
         while again:  # more than once only for rework on this same station
             again = False
-            t = next(ptimes)
+            t = next(step_times[unit.product][unit.step] or ptimes)
             started = env.now
             if time_failures:
                 yield from work(env, m, t)
@@ -329,6 +332,8 @@ def run_machine(env: simpy.Environment, m: Machine, st: Station, rep: Replicatio
             now = env.now
             st.produced += 1
             st.process_sum += t
+            if varied:
+                st.planned_sum += rep.step_means[unit.product][unit.step]
             if log is not None:
                 log.append((unit.id, unit.product, "process", spec.index, started, now))
             if scrap and next(scrap_u) < scrap:

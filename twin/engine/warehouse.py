@@ -131,7 +131,7 @@ def run_crane(env: simpy.Environment, c: Machine, wh: Warehouse, rep: Replicatio
             wh.waits += 1
             yield timeout(next(wh.handling) + way + next(wh.handling))
             stored_at = env.now
-            dwell = next(wh.dwells)
+            dwell = next(wh.rep.step_times[unit.product][unit.step] or wh.dwells)
             env.timeout(dwell).callbacks.append(lambda _, u=unit: wh.dwell_over(u))
             unit.entered = stored_at  # (dwell, then the wait for a crane)
             yield timeout(way)

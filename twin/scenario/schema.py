@@ -116,6 +116,17 @@ class RouteStep(Strict):
 
     station: Name
     rework: Rework | None = None
+    process_time: Optional[Distribution] = Field(
+        None, description="(extension) This product's process time at this step (e.g. a "
+                          "smaller cell stacks faster); omitted = the station's process_time.",
+        examples=["9 s"])
+
+    @field_validator("process_time")
+    @classmethod
+    def _positive_mean(cls, v: Dist | None) -> Dist | None:
+        if v is not None and not v.mean > 0:
+            raise ValueError("process_time must have a positive mean")
+        return v
 
     @model_validator(mode="before")
     @classmethod
