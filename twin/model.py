@@ -144,6 +144,7 @@ class Model:
     fleets: tuple[FleetModel, ...] = ()
     points: tuple[str, ...] = ()  # names of the path network's points
     distances: tuple[tuple[float, ...], ...] = ()  # shortest metres between points
+    initial_wip: tuple[tuple[int, int, int], ...] = ()  # (station, product, units) at time 0
 
     def station(self, name: str) -> StationModel:
         return next(s for s in self.stations if s.name == name)
@@ -240,4 +241,7 @@ def build(scenario: Scenario) -> Model:
         fleets=fleets,
         points=tuple(points),
         distances=tuple(map(tuple, distances(lg).tolist())) if lg else (),
+        initial_wip=tuple((index[sn], product_index[pn], n)
+                          for sn, counts in scenario.initial_wip.items()
+                          for pn, n in counts.items() if n),
     )

@@ -42,6 +42,8 @@ def unsupported(model: Model) -> str | None:
         names = ", ".join(p.name for p in model.products)
         return f"products: {len(model.products)} products ({names}); the flowline engine " \
                f"simulates one product{hint}"
+    if model.initial_wip:
+        return f"initial_wip: the flowline engine starts from an empty line{hint}"
     product = model.products[0]
     if product.transport >= 0:
         return f"products.{product.name}.transport: vehicle fleets are outside the flowline " \

@@ -110,6 +110,10 @@ class Replication:
                 if st.spec.failures is not None and not st.spec.failures.operation_dependent:
                     ttf, ttr = self.failure_draws(st.spec, m)
                     env.process(run_failures(env, m, ttf, ttr))
+        self.initial = self._place_initial_wip()  # units per product at time 0
+        # CONWIP counts the units already in: fewer to release, or some not to replace
+        self.excess = [max(0, n - p.conwip) if p.release == "conwip" else 0
+                       for n, p in zip(self.initial, model.products)]
         for p in model.products:
             first = self.stations[p.steps[0].station]
             if p.release == "saturated":
@@ -119,7 +123,7 @@ class Replication:
                 if p.release == "interarrival":
                     env.process(self._arrivals(p.index, p.interarrival))
                 else:
-                    self.backlog[p.index] = p.conwip
+                    self.backlog[p.index] = max(0, p.conwip - self.initial[p.index])
         if warmup > 0:
             env.process(self._end_warmup(warmup))
         self.peak = (-math.inf, math.nan, math.nan)  # kW, start h, end h after warm-up
@@ -186,7 +190,30 @@ class Replication:
 
     def _leave(self, p: int) -> None:
         if self.model.products[p].release == "conwip":
-            self._add_backlog(p)
+            if self.excess[p]:  # an initial unit over the CONWIP limit: not replaced
+                self.excess[p] -= 1
+            else:
+                self._add_backlog(p)
+
+    def _place_initial_wip(self) -> list[int]:
+        """Units in the factory at time 0 wait in their station's buffer for their step
+        there (its first on the route); the machines take the first ones at once."""
+        initial = [0] * len(self.model.products)
+        for s, p, n in self.model.initial_wip:
+            st = self.stations[s]
+            step = next(k for k, stp in enumerate(self.routes[p]) if stp.station == s)
+            for _ in range(n):
+                self.units += 1
+                unit = Unit(self.units, p, 0.0)
+                unit.step = step
+                st.queue.append(unit)
+                if self.events is not None:
+                    self.events.append((unit.id, p, "initial", s, 0.0, 0.0))
+            st.queue_area.add(n, 0.0)
+            self.wip.add(n, 0.0)
+            initial[p] += n
+        self.wip_start = self.wip.level
+        return initial
 
     def _add_backlog(self, p: int) -> None:
         self.backlog[p] += 1

@@ -295,9 +295,9 @@ def run_machine(env: simpy.Environment, m: Machine, st: Station, rep: Replicatio
             log.append((unit.id, unit.product, "queue", spec.index, unit.entered, now))
         if unit.product != m.product:  # a changeover (none before the first unit)
             if m.product >= 0 and setup is not None:
-                st.changeovers += 1
                 d = next(rep.setup_draws(spec, m.product, unit.product))
-                if d > 0:
+                if d > 0:  # a change that takes no time is no changeover
+                    st.changeovers += 1
                     m.set(SETUP, now)
                     if time_failures:  # failures interrupt a setup as they do processing
                         yield from work(env, m, d)

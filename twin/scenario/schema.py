@@ -280,7 +280,7 @@ def _setup_form(v: Any) -> Any:
 
 
 _SETUP_OBJECT = {
-    "type": "object", "additionalProperties": False,
+    "type": "object", "additionalProperties": False, "minProperties": 1,
     "properties": {
         "time": {**DIST_JSON_SCHEMA, "description": "Setup time of every change not listed "
                  "in `changes`; default 0 (none).", "examples": ["20 min"]},
@@ -627,6 +627,14 @@ class Scenario(Strict):
         examples=[{"points": {"depot": [0, 0], "a": [10, 0], "b": [10, 20]},
                    "paths": [["depot", "a"], ["a", "b"]],
                    "fleets": {"agv": {"vehicles": 2, "speed_loaded": 1.2, "home": "depot"}}}])
+    initial_wip: dict[Name, dict[Name, Annotated[int, Field(strict=True, ge=0,
+                                                            le=MAX_BUFFER)]]] = Field(
+        default_factory=dict,
+        description="(extension) Units in the factory at time 0 (e.g. a snapshot from the "
+                    "MES): station -> product -> units waiting there for their step at that "
+                    "station (the first on the product's route); the first ones go straight "
+                    "onto its machines.",
+        examples=[{"stack": {"cell-1175": 30, "cell-587": 10}, "formation": {"cell-1175": 4000}}])
     energy: Optional[Energy] = Field(
         None, description="(extension) Facility loads, electricity tariff, heat price and "
                           "CO2 factors for the energy analysis.",

@@ -1,0 +1,40 @@
+"""Cross-checks of the initial work in process: each entry names a station and a product
+that visits it, and fits into the station's machines and buffer (run once on the validated
+scenario)."""
+
+from __future__ import annotations
+
+from twin.errors import did_you_mean
+from twin.scenario.schema import Scenario
+from twin.scenario.yamldoc import KeyPath
+
+
+def initial_wip_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
+    """Unknown stations or products, products that never visit the station, warehouses,
+    and more units than a station holds."""
+    found: list[tuple[KeyPath, str]] = []
+    stations, products = scenario.stations, scenario.products
+    for sname, counts in scenario.initial_wip.items():
+        at: KeyPath = ("initial_wip", sname)
+        station = stations.get(sname)
+        if station is None:
+            found.append((at, f"unknown station {sname!r}.{did_you_mean(sname, list(stations))}"))
+            continue
+        if station.warehouse is not None:
+            found.append((at, f"{sname} is a warehouse: starting with units in store is not "
+                              f"modelled; start it empty (and use a warm-up)"))
+            continue
+        for pname in counts:
+            if pname not in products:
+                found.append((at + (pname,), f"unknown product {pname!r}."
+                                             f"{did_you_mean(pname, list(products))}"))
+            elif all(step.station != sname for step in products[pname].route):
+                found.append((at + (pname,), f"product {pname} never visits {sname} (its "
+                                             f"route does not list it)"))
+        total = sum(counts.values())
+        room = station.servers + (station.buffer if station.buffer is not None else total)
+        if total > room:
+            found.append((at, f"{total} units do not fit into {sname}: it holds "
+                              f"{station.servers} on its machines and {station.buffer} in its "
+                              f"buffer; give at most {room}"))
+    return found
