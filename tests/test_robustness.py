@@ -29,7 +29,8 @@ BASE: dict[str, Any] = {
     "run": {"horizon": "2 h", "replications": 1, "seed": 3},
     "products": {
         "cell": {
-            "route": ["coat", {"station": "weld", "rework": {"p": 0.05, "to": "coat"}}, "test"],
+            "route": ["coat", {"station": "weld", "rework": {"p": 0.05, "to": "coat"}}, "test",
+                      "bake"],
             "release": {"interarrival": {"exponential": "30 s"}},
         },
         "tray": {"route": ["weld", "test"], "release": {"conwip": 3}, "transport": "agv"},
@@ -38,11 +39,13 @@ BASE: dict[str, Any] = {
         "coat": {"process_time": {"lognormal": {"mean": "18 s", "cv": 0.2}},
                  "failures": {"mtbf": {"exponential": "1 h"}, "mttr": "5 min"}},
         "weld": {"servers": 2, "process_time": {"uniform": ["15 s", "25 s"]}, "scrap": 0.01,
-                 "buffer": 2, "power_kw": {"busy": 150, "starved": 60},
+                 "buffer": 2, "power_kw": {"busy": 150, "starved": 60}, "setup": "1 min",
                  "failures": {"mtbf": {"weibull": {"shape": 1.5, "scale": "2 h"}},
                               "mttr": {"exponential": "10 min"}, "mode": "operation"}},
         "test": {"process_time": {"triangular": ["5 s", "8 s", "20 s"]}, "buffer": 0},
+        "bake": {"process_time": "2 min", "batch": {"size": 4, "min": 2}, "buffer": 8},
     },
+    "initial_wip": {"weld": {"tray": 2}},
     "logistics": {
         "points": {"depot": [0, 0], "weld": [20, 0], "test": [20, 15]},
         "paths": [["depot", "weld"], {"from": "weld", "to": "test", "length": 18},

@@ -66,6 +66,12 @@ class SetupModel:
 
 
 @dataclass(frozen=True)
+class BatchModel:
+    size: int  # units per batch
+    least: int  # units waiting before a batch starts
+
+
+@dataclass(frozen=True)
 class StationModel:
     index: int
     name: str
@@ -81,12 +87,15 @@ class StationModel:
     warehouse: WarehouseModel | None = None  # an AS/RS: servers are its cranes
     setup: SetupModel | None = None  # changeovers between products
     varied: bool = False  # some route step sets its own process time here
+    batch: BatchModel | None = None  # machines process batches of units
     @property
     def planned_unit_time(self) -> float:
         """ISO 22400 planned run time per unit (s): mean process time / servers; for a
         warehouse, its cranes' expected work per unit (a store and a retrieval cycle)."""
         if self.warehouse is not None:
             return 2 * self.warehouse.single_command / self.servers
+        if self.batch is not None:  # a full batch's time, shared by its units
+            return self.process_time.mean / self.servers / self.batch.size
         return self.process_time.mean / self.servers
 
 
@@ -182,6 +191,8 @@ def build(scenario: Scenario) -> Model:
                 s.warehouse.pick_deposit),
             varied=any(step.station == n and step.process_time is not None
                        for p in scenario.products.values() for step in p.route),
+            batch=None if s.batch is None else BatchModel(
+                s.batch.size, s.batch.min or s.batch.size),
             setup=None if s.setup is None else SetupModel(
                 s.setup.time,
                 tuple(((product_index[c.from_], product_index[c.to]), c.time)

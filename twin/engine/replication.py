@@ -21,6 +21,7 @@ from twin.engine.bottleneck import BottleneckTracker
 from twin.engine.records import (Row, bottleneck_rows, bottleneck_timeline_rows, fleet_rows,
                                  product_rows, station_rows, system_rows, warehouse_rows)
 from twin.errors import RunError
+from twin.engine.batch import BatchStation, run_batch
 from twin.engine.stations import Machine, Station, Unit, run_failures, run_machine
 from twin.engine.vehicles import Fleet, run_vehicle
 from twin.engine.warehouse import Warehouse, run_crane
@@ -93,7 +94,8 @@ class Replication:
         # Roser's method on the fly: stations, then fleets (periods kept only with a log)
         self.bottleneck = BottleneckTracker(len(model.stations) + len(model.fleets), warmup,
                                             self.end, self.interval)
-        self.stations = [Warehouse(s, self) if s.warehouse else Station(s, self)
+        self.stations = [Warehouse(s, self) if s.warehouse else
+                         BatchStation(s, self) if s.batch else Station(s, self)
                          for s in model.stations]
         self.fleets = [Fleet(f, self) for f in model.fleets]
         self.transport = [self.fleets[p.transport] if p.transport >= 0 else None
@@ -105,7 +107,8 @@ class Replication:
             for i in range(st.spec.servers):
                 m = Machine(st, i, 0.0)
                 st.machines.append(m)
-                life = run_crane if st.spec.warehouse else run_machine
+                life = run_crane if st.spec.warehouse else \
+                    run_batch if st.spec.batch else run_machine
                 m.process = env.process(life(env, m, st, self))
                 if st.spec.failures is not None and not st.spec.failures.operation_dependent:
                     ttf, ttr = self.failure_draws(st.spec, m)

@@ -136,6 +136,11 @@ class Station:
         self.incoming += 1
         self.blocked.appendleft((unit, Owed(wait)))
 
+    def work_for_idle(self, now: float) -> Unit | None:
+        """What an idle machine back from repair wakes up with: the unit it takes, or None
+        (it waits, idle, for one)."""
+        return self.take(now)
+
     def take(self, now: float) -> Unit | None:
         """The next unit for a free machine, letting one blocked sender in; None if none."""
         queue = self.queue
@@ -247,11 +252,11 @@ class Machine(StateClock):
         repaired, self.repaired = self.repaired, None
         repaired.succeed()
         if self.wake is not None and not self.wake.triggered:
-            unit = self.station.take(now)
-            if unit is None:
+            work = self.station.work_for_idle(now)
+            if work is None:
                 self.station.idle.append(self)
             else:
-                self.wake.succeed(unit)
+                self.wake.succeed(work)
 
 
 def run_machine(env: simpy.Environment, m: Machine, st: Station, rep: Replication):
@@ -264,12 +269,7 @@ def run_machine(env: simpy.Environment, m: Machine, st: Station, rep: Replicatio
     varied = spec.varied
     scrap = spec.scrap
     scrap_u = rep.scrap_draws[spec.index]
-    failures = spec.failures
-    time_failures = failures is not None and not failures.operation_dependent
-    op_failures = failures is not None and failures.operation_dependent
-    if op_failures:
-        ttf, ttr = rep.failure_draws(spec, m)
-        m.busy_to_failure = next(ttf)
+    time_failures, op_failures, ttf, ttr = failure_modes(m, spec, rep)
     setup = spec.setup
     routes = rep.routes
     stations = rep.stations
@@ -315,18 +315,7 @@ def run_machine(env: simpy.Environment, m: Machine, st: Station, rep: Replicatio
             if time_failures:
                 yield from work(env, m, t)
             elif op_failures:
-                left = t
-                while left >= m.busy_to_failure:
-                    yield timeout(m.busy_to_failure)
-                    left -= m.busy_to_failure
-                    m.down = True
-                    m.enter(DOWN, env.now)
-                    yield timeout(next(ttr))
-                    m.down = False
-                    m.enter(BUSY, env.now)
-                    m.busy_to_failure = next(ttf)
-                m.busy_to_failure -= left
-                yield timeout(left)
+                yield from operate(env, m, t, ttf, ttr)
             else:
                 yield timeout(t)
             now = env.now
@@ -368,6 +357,19 @@ def run_machine(env: simpy.Environment, m: Machine, st: Station, rep: Replicatio
                 yield from hand_on(env, m, st, unit, target, rep)
 
 
+def failure_modes(m: Machine, spec: StationModel, rep: Replication) -> tuple:
+    """(time-dependent?, operation-dependent?, busy time to failure and repair streams) of
+    machine `m`; with operation-dependent failures it draws its first busy time to failure."""
+    f = spec.failures
+    time_failures = f is not None and not f.operation_dependent
+    op_failures = f is not None and f.operation_dependent
+    ttf = ttr = None
+    if op_failures:
+        ttf, ttr = rep.failure_draws(spec, m)
+        m.busy_to_failure = next(ttf)
+    return time_failures, op_failures, ttf, ttr
+
+
 def work(env: simpy.Environment, m: Machine, t: float):
     """`t` seconds of work (processing or a setup) on machine `m`: a time-dependent failure
     interrupts it, and after the repair it resumes where it stopped."""
@@ -384,6 +386,24 @@ def work(env: simpy.Environment, m: Machine, t: float):
             # never below 0: a failure at the very end of the work
             left = max(0.0, left - (env.now - resumed))
             yield m.repaired
+
+
+def operate(env: simpy.Environment, m: Machine, t: float, ttf, ttr):
+    """`t` seconds of processing under operation-dependent failures: the machine's busy time
+    to failure runs down while it processes; when it is used up, the machine is repaired
+    (`ttr`) and draws its next busy time to failure (`ttf`)."""
+    left = t
+    while left >= m.busy_to_failure:
+        yield env.timeout(m.busy_to_failure)
+        left -= m.busy_to_failure
+        m.down = True
+        m.enter(DOWN, env.now)
+        yield env.timeout(next(ttr))
+        m.down = False
+        m.enter(BUSY, env.now)
+        m.busy_to_failure = next(ttf)
+    m.busy_to_failure -= left
+    yield env.timeout(left)
 
 
 def hand_on(env: simpy.Environment, m: Machine, st: Station, unit: Unit, target: Station,

@@ -23,7 +23,8 @@ from twin.scenario.merge import _document
 from twin.scenario.messages import _cross_problems, _locate, _pydantic_problems
 from twin.scenario.changeovers import setup_problems
 from twin.scenario.initial import initial_wip_problems
-from twin.scenario.network import network_problems, warehouse_problems
+from twin.scenario.network import network_problems
+from twin.scenario.steps import step_problems
 from twin.scenario.schema import Scenario
 
 __all__ = ["load", "load_document", "validate_file", "scenario_json_schema", "scenario_hash"]
@@ -51,7 +52,7 @@ def load(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
             problems.append(problem)
     if scenario is not None and not problems:
         problems = [_locate(doc, where, message) for where, message in
-                    network_problems(scenario) + warehouse_problems(scenario) +
+                    network_problems(scenario) + step_problems(scenario) +
                     setup_problems(scenario) + initial_wip_problems(scenario)]
     if problems or scenario is None:
         raise ScenarioError(problems)

@@ -59,27 +59,6 @@ def distances(logistics: Logistics) -> np.ndarray:
     return d
 
 
-def warehouse_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
-    """Routes a warehouse cannot serve: rework decided at a warehouse step, or the same
-    warehouse twice in a row."""
-    found: list[tuple[KeyPath, str]] = []
-    for pname, product in scenario.products.items():
-        route = product.route
-        for i, step in enumerate(route):
-            if scenario.stations[step.station].warehouse is None:
-                continue
-            at: KeyPath = ("products", pname, "route", _Index(i))
-            if step.rework is not None:
-                found.append((at + ("rework",), f"{step.station} is a warehouse: units are "
-                              f"stored and retrieved there, not inspected; put the rework "
-                              f"on a station before or after it"))
-            if i + 1 < len(route) and route[i + 1].station == step.station:
-                found.append((at, f"warehouse {step.station} twice in a row: a unit retrieved "
-                                  f"would be stored again at once; list it once with the "
-                                  f"whole dwell as its process_time"))
-    return found
-
-
 def network_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
     """Unknown points and fleets, stations without a point, and moves no path allows."""
     lg = scenario.logistics

@@ -326,6 +326,25 @@ class SetupSpec(Strict):
 Setup = Annotated[SetupSpec, BeforeValidator(_setup_form), WithJsonSchema(_SETUP_SCHEMA)]
 
 
+class Batch(Strict):
+    """(extension) A batch station: each machine (oven, formation rack) processes up to
+    `size` units together, for one process time, starting once `min` wait in the buffer."""
+
+    size: int = Field(strict=True, ge=1, le=MAX_BUFFER, description="Units per batch.",
+                      examples=[700])
+    min: Optional[int] = Field(
+        None, strict=True, ge=1, le=MAX_BUFFER,
+        description="Units waiting before a batch starts; default `size` (full batches only).",
+        examples=[500])
+
+    @model_validator(mode="after")
+    def _min_at_most_size(self) -> "Batch":
+        if self.min is not None and self.min > self.size:
+            raise ValueError(f"min ({self.min}) cannot exceed size ({self.size}): a batch "
+                             f"holds at most size units")
+        return self
+
+
 class Station(Strict):
     """A station: identical parallel machines fed by one input buffer."""
 
@@ -364,6 +383,11 @@ class Station(Strict):
                    "speed": {"horizontal": 3, "vertical": 1}, "pick_deposit": "10 s"}])
     setup: Optional[Setup] = Field(
         None, description=_SETUP_SCHEMA["description"], examples=_SETUP_SCHEMA["examples"])
+    batch: Optional[Batch] = Field(
+        None, description="(extension) Batch processing: each machine takes up to `size` "
+                          "units at once (starting when `min` wait), one process time per "
+                          "batch; the buffer holds the units that form the next batches.",
+        examples=[{"size": 700}, {"size": 1200, "min": 900}])
     at: Optional[Name] = Field(
         None, description="(extension) Point of the path network (logistics.points) where "
                           "vehicles pick up and drop units; omitted = the point named like the "
@@ -377,9 +401,17 @@ class Station(Strict):
             if self.servers != 1:
                 raise ValueError("a warehouse has cranes, not servers: give warehouse.cranes "
                                  "and leave servers out")
-            if self.scrap or self.failures is not None or self.setup is not None:
-                raise ValueError("scrap, failures and setups are not modelled in a warehouse; "
-                                 "leave them out")
+            if self.scrap or self.failures is not None or self.setup is not None or \
+                    self.batch is not None:
+                raise ValueError("scrap, failures, setups and batches are not modelled in a "
+                                 "warehouse; leave them out")
+        if self.batch is not None:
+            least = self.batch.min or self.batch.size
+            if self.buffer is not None and self.buffer < least:
+                raise ValueError(f"a batch forms in the buffer: give it at least {least} "
+                                 f"places (batch.min, or batch.size), not {self.buffer}")
+            if self.setup is not None:
+                raise ValueError("setups at a batch station are not modelled; leave setup out")
         return self
 
     @field_validator("process_time")
@@ -601,7 +633,7 @@ class Vary(Strict):
         description="KEY.PATH -> list of values; every combination is a point.", examples=[{"stations.stack.servers": [4, 5, 6], "stations.fill.buffer": [10, 20]}])
     variants: dict[Name, dict[KeyPath, Any]] = Field(
         default_factory=dict,
-        description="name -> {KEY.PATH: value}; each variant is a point.", examples=[{"stage-1": {"stations.formation.servers": 5400}, "stage-2": {"stations.formation.servers": 8000}}])
+        description="name -> {KEY.PATH: value}; each variant is a point.", examples=[{"stage-1": {"stations.formation.servers": 5}, "stage-2": {"stations.formation.servers": 7}}])
 
     @field_validator("factorial")
     @classmethod

@@ -1,0 +1,124 @@
+"""Batch stations: machines (vacuum ovens, formation racks) that process several units at once.
+
+A batch forms in the station's buffer: units never go straight onto a machine. An idle machine
+starts a batch once `least` units wait (or at once when the station releases saturated
+products, which fill whole batches), takes up to `size` of them, processes them together for
+one process time (failures as on any machine), then passes the units on one by one in batch
+order: scrap, route, blocking after service each in turn, so the machine stays blocked until
+its last unit has left.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import simpy
+
+from twin.engine.stations import Station, Unit, failure_modes, hand_on, operate, work
+from twin.model import BUSY, STARVED, StationModel
+
+if TYPE_CHECKING:
+    from twin.engine.replication import Replication
+    from twin.engine.stations import Machine
+
+
+class BatchStation(Station):
+    """A station whose machines take batches from its buffer."""
+
+    def __init__(self, spec: StationModel, rep: Replication):
+        super().__init__(spec, rep)
+        self.size = spec.batch.size
+        self.least = spec.batch.least
+
+    def room(self) -> float:
+        """Buffer places free for a new unit (machines are filled from the buffer only)."""
+        return self.capacity - len(self.queue) - self.incoming
+
+    def offer(self, unit: Unit, now: float, reserved: bool = False) -> bool:
+        """Into the buffer if it has a place; an idle machine starts once a batch can."""
+        if reserved:
+            self.incoming -= 1
+        elif self.incoming and self.room() <= 0:
+            return False
+        if len(self.queue) >= self.capacity:
+            return False
+        unit.entered = now
+        self.queue_area.add(1, now)
+        self.queue.append(unit)
+        if self.idle and len(self.queue) >= self.least:
+            self.idle.popleft().wake.succeed(None)
+        return True
+
+    def work_for_idle(self, now: float) -> bool | None:
+        """An idle machine back from repair wakes (and takes its batch itself) when a batch
+        can start; None: it waits, idle."""
+        return True if self.saturated or len(self.queue) >= self.least else None
+
+    def take_batch(self, now: float) -> list[Unit]:
+        """The next batch for a free machine (empty: not enough units wait). Each unit taken
+        lets a blocked sender into the buffer; saturated products fill the rest."""
+        if not self.saturated and len(self.queue) < self.least:
+            return []
+        batch = []
+        while len(batch) < self.size and (self.queue or self.saturated):
+            unit = self.take(now)
+            if unit is None:  # the place went to a unit coming by vehicle
+                break
+            batch.append(unit)
+        return batch
+
+
+def run_batch(env: simpy.Environment, m: Machine, st: BatchStation, rep: Replication):
+    """The life of one batch machine: take a batch, process it, pass its units on; forever."""
+    spec = st.spec
+    ptimes = rep.process_times[spec.index]
+    scrap = spec.scrap
+    scrap_u = rep.scrap_draws[spec.index]
+    time_failures, op_failures, ttf, ttr = failure_modes(m, spec, rep)
+    routes = rep.routes
+    stations = rep.stations
+    fleets = rep.transport
+    log = rep.events
+    while True:
+        if m.down:
+            yield m.repaired
+        batch = st.take_batch(env.now)
+        if not batch:
+            m.set(STARVED, env.now)
+            m.wake = env.event()
+            st.idle.append(m)
+            yield m.wake
+            m.wake = None
+            continue
+        started = env.now
+        for unit in batch:
+            st.wait_sum += started - unit.entered
+            st.waits += 1
+            if log is not None and started > unit.entered:
+                log.append((unit.id, unit.product, "queue", spec.index, unit.entered, started))
+        m.set(BUSY, started)
+        t = next(ptimes)  # one process time for the whole batch
+        if time_failures:
+            yield from work(env, m, t)
+        elif op_failures:
+            yield from operate(env, m, t, ttf, ttr)
+        else:
+            yield env.timeout(t)
+        now = env.now
+        st.produced += len(batch)
+        st.process_sum += t  # machine time: the batch shares it
+        for unit in batch:
+            if log is not None:
+                log.append((unit.id, unit.product, "process", spec.index, started, now))
+            if scrap and next(scrap_u) < scrap:
+                st.scrapped += 1
+                rep.scrap(unit, env.now)
+                continue
+            steps = routes[unit.product]
+            unit.step += 1  # (no rework decided here: refused when the scenario is loaded)
+            if unit.step == len(steps):
+                rep.finish(unit, env.now)
+                continue
+            target = stations[steps[unit.step].station]
+            if fleets[unit.product] is not None or not target.offer(unit, env.now):
+                yield from hand_on(env, m, st, unit, target, rep)

@@ -1,0 +1,42 @@
+"""Cross-checks of route steps at stations that handle units in their own way: warehouses
+(units stored and retrieved) and batch stations (units processed together). Run once on the
+validated scenario; each problem names the route step."""
+
+from __future__ import annotations
+
+from twin.scenario.schema import Scenario
+from twin.scenario.yamldoc import KeyPath, _Index
+
+
+def step_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
+    """At a warehouse or batch step: no rework decision, no unit-specific process time at a
+    batch, and not the same such station twice in a row."""
+    found: list[tuple[KeyPath, str]] = []
+    for pname, product in scenario.products.items():
+        route = product.route
+        for i, step in enumerate(route):
+            station = scenario.stations[step.station]
+            if station.warehouse is None and station.batch is None:
+                continue
+            at: KeyPath = ("products", pname, "route", _Index(i))
+            twice = i + 1 < len(route) and route[i + 1].station == step.station
+            if station.warehouse is not None:
+                if step.rework is not None:
+                    found.append((at + ("rework",), f"{step.station} is a warehouse: units "
+                                  f"are stored and retrieved there, not inspected; put the "
+                                  f"rework on a station before or after it"))
+                if twice:
+                    found.append((at, f"warehouse {step.station} twice in a row: a unit "
+                                      f"retrieved would be stored again at once; list it once "
+                                      f"with the whole dwell as its process_time"))
+                continue
+            if step.rework is not None:
+                found.append((at + ("rework",), f"{step.station} processes batches: put the "
+                              f"rework decision on a station before or after it"))
+            if step.process_time is not None:
+                found.append((at + ("process_time",), f"{step.station} processes batches, "
+                              f"one process time per batch: set it on the station"))
+            if twice:
+                found.append((at, f"batch station {step.station} twice in a row: list it "
+                                  f"once with the whole time as its process_time"))
+    return found
