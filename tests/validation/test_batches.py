@@ -102,3 +102,26 @@ def test_the_flowline_engine_refuses_batches() -> None:
                     "stations": {"oven": {"process_time": 5, "batch": {"size": 4}}}})
     problem = fl.unsupported(build(sc))
     assert problem is not None and problem.startswith("stations.oven.batch")
+
+
+def test_a_batch_is_unloaded_as_a_whole() -> None:
+    """Two ovens finish a batch of a and a batch of b at the same instant into a station
+    with no buffer: the first oven's turn lasts its whole batch, so the next station sees
+    a a a b b b (one changeover, 1 s), not a a b a b b (three)."""
+    res = twin.run(_scenario({
+        "run": {"horizon": 100},
+        "products": {"a": {"route": ["oven", "m"], "release": {"interarrival": "1000 d"}},
+                     "b": {"route": ["oven", "m"], "release": {"interarrival": "1000 d"}}},
+        "stations": {"oven": {"servers": 2, "process_time": 10, "batch": {"size": 3},
+                              "buffer": 6},
+                     "m": {"process_time": 5, "buffer": 0, "setup": 1}},
+        "initial_wip": {"oven": {"a": 3, "b": 3}},
+    }), warmup=0, event_log=True)
+    ev = res.events
+    order = ev[(ev["activity"] == "process") & (ev["station"] == "m")] \
+        .sort_values("start_h")["product"].tolist()
+    assert order == ["a", "a", "a", "b", "b", "b"]
+    doc = res.summary()
+    assert doc["stations"]["m"]["changeovers"]["mean"] == 1
+    # m: 10-15, 15-20, 20-25, setup 25-26, 26-31, 31-36, 36-41
+    assert doc["products"]["b"]["lead_time_h"]["mean"] == pytest.approx(36 / 3600)

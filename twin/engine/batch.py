@@ -5,7 +5,9 @@ starts a batch once `least` units wait (or at once when the station releases sat
 products, which fill whole batches), takes up to `size` of them, processes them together for
 one process time (failures as on any machine), then passes the units on one by one in batch
 order: scrap, route, blocking after service each in turn, so the machine stays blocked until
-its last unit has left.
+its last unit has left. Once one of its units has waited its turn at the next station, the
+rest of the batch keeps that turn: a batch is unloaded as a whole, not interleaved with other
+senders' units.
 """
 
 from __future__ import annotations
@@ -107,6 +109,7 @@ def run_batch(env: simpy.Environment, m: Machine, st: BatchStation, rep: Replica
         now = env.now
         st.produced += len(batch)
         st.process_sum += t  # machine time: the batch shares it
+        turn = None  # the station whose line of senders this machine has the turn in
         for unit in batch:
             if log is not None:
                 log.append((unit.id, unit.product, "process", spec.index, started, now))
@@ -120,5 +123,10 @@ def run_batch(env: simpy.Environment, m: Machine, st: BatchStation, rep: Replica
                 rep.finish(unit, env.now)
                 continue
             target = stations[steps[unit.step].station]
-            if fleets[unit.product] is not None or not target.offer(unit, env.now):
+            if fleets[unit.product] is not None:
                 yield from hand_on(env, m, st, unit, target, rep)
+            elif not target.offer(unit, env.now):
+                # once its turn comes, the batch is unloaded as a whole (not interleaved
+                # with other senders' units)
+                yield from hand_on(env, m, st, unit, target, rep, front=target is turn)
+                turn = target

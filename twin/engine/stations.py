@@ -407,10 +407,12 @@ def operate(env: simpy.Environment, m: Machine, t: float, ttf, ttr):
 
 
 def hand_on(env: simpy.Environment, m: Machine, st: Station, unit: Unit, target: Station,
-            rep: Replication):
+            rep: Replication, front: bool = False):
     """Pass `unit`, finished on machine `m` of `st`, to `target` when it cannot go at once:
     by vehicle (a place reserved first, the machine holding the unit until it is loaded) or
-    by waiting, blocked, in the target's line of senders."""
+    by waiting, blocked, in the target's line of senders (at its front with `front`: a batch
+    machine keeps its turn for the rest of its batch, behind any place owed after a
+    breakdown)."""
     now = env.now
     fleet = rep.transport[unit.product]
     m.set(BLOCKED, now)
@@ -423,7 +425,11 @@ def hand_on(env: simpy.Environment, m: Machine, st: Station, unit: Unit, target:
         yield loaded
     else:
         wait = env.event()
-        target.blocked.append((unit, wait))
+        line = target.blocked
+        if front and not (line and type(line[0][1]) is Owed):
+            line.appendleft((unit, wait))
+        else:
+            line.append((unit, wait))
         m.blocked_on = target
         check_deadlock(target, now)
         yield wait

@@ -32,9 +32,10 @@ def initial_wip_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
                 found.append((at + (pname,), f"product {pname} never visits {sname} (its "
                                              f"route does not list it)"))
         total = sum(counts.values())
-        room = station.servers + (station.buffer if station.buffer is not None else total)
+        on_machines = station.servers * (station.batch.size if station.batch else 1)
+        room = on_machines + (station.buffer if station.buffer is not None else total)
         if total > room:
             found.append((at, f"{total} units do not fit into {sname}: it holds "
-                              f"{station.servers} on its machines and {station.buffer} in its "
+                              f"{on_machines} on its machines and {station.buffer} in its "
                               f"buffer; give at most {room}"))
     return found
