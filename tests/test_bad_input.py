@@ -158,3 +158,27 @@ def test_random_text_loads_or_raises_scenario_error(tmp_path: Path, text: str) -
     file.write_text(text, encoding="utf-8")
     with pytest.raises(ScenarioError):
         load(file)
+
+
+@pytest.mark.parametrize("doc, where, words", [
+    ({"products": {"a": {"route": ["f", "g"]}}, "stations": {"f": {"process_time": 1}}},
+     "products.a.route[1].station", "unknown station 'g'"),
+    ({"products": {"a": {"route": ["f", {"station": "oven", "rework": {"p": 0.5, "to": "f"}}]}},
+      "stations": {"f": {"process_time": 1},
+                   "oven": {"process_time": 5, "batch": {"size": 3}}}},
+     "products.a.route[1].rework", "processes batches"),
+    ({"products": {"a": {"route": ["f"]}}, "stations": {"f": {"process_time": 1}},
+      "initial_wip": {"f": {"b": 2}}},
+     "initial_wip.f.b", "unknown product 'b'"),
+])
+def test_a_scenario_built_in_code_is_checked_like_a_file(doc, where, words) -> None:
+    """twin.run on a Scenario made with Scenario.model_validate (notebooks) reports what
+    `twin.load` would, as one clean ScenarioError, never a traceback or a silent run."""
+    import twin
+    from twin.scenario.schema import Scenario
+
+    scenario = Scenario.model_validate({"name": "in code", "run": {"horizon": 100}, **doc})
+    with pytest.raises(ScenarioError) as info:
+        twin.run(scenario)
+    (problem,) = info.value.problems
+    assert problem.where == where and words in problem.message

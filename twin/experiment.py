@@ -27,7 +27,7 @@ from twin.model import Model, build
 from twin.results import Results
 from twin.scenario.schema import Run, Scenario
 from twin.scenario.network import station_point
-from twin.scenario.load import scenario_hash
+from twin.scenario.load import check, scenario_hash
 from twin.store import ReplicationStore
 from twin.units import HOUR
 
@@ -66,6 +66,7 @@ def prepare(scenario: Scenario, replications: int | str | None = None,
         except ValidationError as e:
             raise ScenarioError(_option_problems(e, given)) from None
         scenario = scenario.model_copy(update={"run": run})
+    check(scenario)  # what `load` checks beyond the schema, for scenarios built in code
     model = build(scenario)
     if event_log:
         model = replace(model, event_log=True)

@@ -110,7 +110,7 @@ def run_batch(env: simpy.Environment, m: Machine, st: BatchStation, rep: Replica
         st.produced += len(batch)
         st.process_sum += t  # machine time: the batch shares it
         turn = None  # the station whose line of senders this machine has the turn in
-        for unit in batch:
+        for i, unit in enumerate(batch):
             if log is not None:
                 log.append((unit.id, unit.product, "process", spec.index, started, now))
             if scrap and next(scrap_u) < scrap:
@@ -118,11 +118,12 @@ def run_batch(env: simpy.Environment, m: Machine, st: BatchStation, rep: Replica
                 rep.scrap(unit, env.now)
                 continue
             steps = routes[unit.product]
-            unit.step += 1  # (no rework decided here: refused when the scenario is loaded)
+            unit.step += 1  # (no rework decided here: refused before any run)
             if unit.step == len(steps):
                 rep.finish(unit, env.now)
                 continue
             target = stations[steps[unit.step].station]
+            m.holding = len(batch) - i  # units it holds if blocked now (deadlock reports)
             if fleets[unit.product] is not None:
                 yield from hand_on(env, m, st, unit, target, rep)
             elif not target.offer(unit, env.now):
@@ -130,3 +131,4 @@ def run_batch(env: simpy.Environment, m: Machine, st: BatchStation, rep: Replica
                 # with other senders' units)
                 yield from hand_on(env, m, st, unit, target, rep, front=target is turn)
                 turn = target
+        m.holding = 1

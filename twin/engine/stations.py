@@ -198,7 +198,7 @@ class Machine(StateClock):
     """One server of a station: a StateClock with the bookkeeping failures need."""
 
     __slots__ = ("station", "index", "blocked_on", "down", "base", "wake", "repaired", "processing", "process",
-                 "busy_to_failure", "product")
+                 "busy_to_failure", "product", "holding")
 
     def __init__(self, station: Station, index: int, now: float):
         active = station.active
@@ -226,6 +226,7 @@ class Machine(StateClock):
         self.process: simpy.Process | None = None
         self.busy_to_failure = 0.0
         self.product = -1  # the product it is set up for (-1: none yet, set up for the first)
+        self.holding = 1  # units it holds while blocked (a batch machine: the rest of its batch)
 
     def set(self, state: int, now: float) -> None:
         """Change the working state; while down, the clock keeps counting `down`."""
@@ -426,8 +427,11 @@ def hand_on(env: simpy.Environment, m: Machine, st: Station, unit: Unit, target:
     else:
         wait = env.event()
         line = target.blocked
-        if front and not (line and type(line[0][1]) is Owed):
-            line.appendleft((unit, wait))
+        if front:  # at the front, behind the places owed to vehicles' units
+            owed = 0
+            while owed < len(line) and type(line[owed][1]) is Owed:
+                owed += 1
+            line.insert(owed, (unit, wait))
         else:
             line.append((unit, wait))
         m.blocked_on = target
@@ -454,7 +458,9 @@ class Deadlock(RunError):
     def of(cls, now: float, stations: list[Station], fleets: list = ()) -> Deadlock:
         names = tuple(st.spec.name for st in stations)
         vehicles = tuple(v.name for f in fleets for v in f.vehicles)
-        units = sum(len(st.queue) + st.n_blocked for st in stations) + len(vehicles)
+        units = sum(len(st.queue) + st.n_blocked +  # (a blocked batch machine holds more)
+                    sum(m.holding - 1 for m in st.machines if m.blocked_on is not None)
+                    for st in stations) + len(vehicles)
         what = f"every machine of {', '.join(names)} is blocked"
         if fleets:
             what += (f" and every vehicle of {', '.join(f.spec.name for f in fleets)} waits, "

@@ -26,6 +26,7 @@ from twin.scenario.initial import initial_wip_problems
 from twin.scenario.network import network_problems
 from twin.scenario.steps import step_problems
 from twin.scenario.schema import Scenario
+from twin.scenario.yamldoc import KeyPath, _dotted
 
 __all__ = ["load", "load_document", "validate_file", "scenario_json_schema", "scenario_hash"]
 
@@ -51,12 +52,29 @@ def load(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
         if (problem.file, problem.where) not in taken:
             problems.append(problem)
     if scenario is not None and not problems:
-        problems = [_locate(doc, where, message) for where, message in
-                    network_problems(scenario) + step_problems(scenario) +
-                    setup_problems(scenario) + initial_wip_problems(scenario)]
+        problems = [_locate(doc, where, message)
+                    for where, message in scenario_problems(scenario)]
     if problems or scenario is None:
         raise ScenarioError(problems)
     return scenario
+
+
+def scenario_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
+    """What the schema cannot see in a validated scenario: moves no path allows, steps a
+    warehouse or batch station cannot take, setups and initial WIP naming wrong products."""
+    return (network_problems(scenario) + step_problems(scenario) + setup_problems(scenario)
+            + initial_wip_problems(scenario))
+
+
+def check(scenario: Scenario) -> None:
+    """Raise ScenarioError if a scenario built in code (not read by `load`) has problems
+    that `load` would have reported, each at its key path."""
+    found = _cross_problems(scenario.model_dump(mode="json", by_alias=True))
+    if not found:  # (the later checks assume the routes name known stations)
+        found = scenario_problems(scenario)
+    if found:
+        raise ScenarioError([Problem("(scenario)", _dotted(where), message)
+                             for where, message in found])
 
 
 def validate_file(path: str | Path, overrides: Sequence[str] = ()) -> list[Problem]:
