@@ -22,7 +22,6 @@ from twin.analysis.bottleneck import bottleneck_shares
 from twin.engine import flowline as fl
 from twin.engine import replication
 from twin.engine.bottleneck import BottleneckTracker
-from twin.kernels import flowline as kf
 from twin.kernels.tracker import Tracker
 from twin.model import build
 from twin.scenario.schema import Scenario
