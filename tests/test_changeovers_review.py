@@ -557,7 +557,7 @@ def _assert_one_problem(path: Path, where: str, words: str, line: int) -> None:
     ("{route: [m], campaign: 0}", "products.b.campaign", "at least 1"),
     ("{route: [m], campaign: 2.5}", "products.b.campaign", "whole number"),
     ('{route: [m], campaign: "3"}', "products.b.campaign", "whole number"),
-    ("{route: [m], release: {conwip: 2}, campaign: 3}", "products.b", "saturated"),
+    ("{route: [m], release: {conwip: 2}, campaign: 3}", "products.b.campaign", "saturated"),
 ])
 def test_bad_campaign_input_names_the_file_and_key_path(tmp_path, product, where, words):
     path = _write(tmp_path, f"""\

@@ -16,6 +16,7 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
+    ValidationInfo,
     WithJsonSchema,
     field_validator,
     model_validator,
@@ -186,12 +187,14 @@ class Product(Strict):
                           "each station of the route to the next; omitted = units pass on "
                           "directly.", examples=["agv"])
 
-    @model_validator(mode="after")
-    def _campaign_of_saturated(self) -> "Product":
-        if self.campaign != 1 and self.release != "saturated":
+    @field_validator("campaign")
+    @classmethod
+    def _campaign_of_saturated(cls, v: int, info: ValidationInfo) -> int:
+        release = info.data.get("release", "saturated")  # (absent: release was invalid)
+        if v != 1 and release != "saturated":
             raise ValueError("campaign applies to release: saturated (units released in a "
                              "row at the first station); leave it out for this release")
-        return self
+        return v
 
 
 class Failures(Strict):
