@@ -527,17 +527,18 @@ def test_conwip_below_the_limit_releases_the_rest_at_once_and_replaces_scrap() -
 
 
 def test_conwip_initial_units_at_a_batch_station_with_scrap() -> None:
-    """CONWIP 3 with 5 units at an oven (batches of 5, 100 s, all scrapped): at 100 five
-    leave, of which 2 are over the limit: 3 are replaced at once; they wait (3 < 5) for good.
-    WIP 5 then 3; released 3; the oven produces 5 in [0, 300)."""
+    """CONWIP 3 with 5 units at an oven (batches of up to 5 starting at 3, 100 s, all
+    scrapped): at 100 five leave, of which 2 are over the limit: 3 are replaced at once and
+    bake 100-200; scrapped, replaced, they bake 200-300 (ending outside [0, 300)). Scrapped
+    5 + 3, released 3 + 3; WIP 5 then 3."""
     res = run({
         "run": {"horizon": 300},
         "products": {"a": {"route": ["oven"], "release": {"conwip": 3}}},
-        "stations": {"oven": {"process_time": 100, "batch": {"size": 5}, "buffer": 5,
-                              "scrap": 1.0}},
+        "stations": {"oven": {"process_time": 100, "batch": {"size": 5, "min": 3},
+                              "buffer": 5, "scrap": 1.0}},
         "initial_wip": {"oven": {"a": 5}}})
     a = values(res, "product", "a")
-    assert (a["scrapped"], a["released"]) == (5, 3)
+    assert (a["scrapped"], a["released"]) == (8, 6)
     sysm = system(res)
     assert (sysm["wip_start"], sysm["wip_end"]) == (5, 3)
     assert sysm["wip_mean"] == pytest.approx((5 * 100 + 3 * 200) / 300)

@@ -4,8 +4,27 @@ validated scenario; each problem names the route step."""
 
 from __future__ import annotations
 
-from twin.scenario.schema import Scenario
+from twin.scenario.schema import Conwip, Scenario
 from twin.scenario.yamldoc import KeyPath, _Index
+
+
+def conwip_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
+    """A batch station fed only by CONWIP products whose limits together stay below its
+    `min`: no batch could ever start, and the run would make nothing."""
+    found: list[tuple[KeyPath, str]] = []
+    for sname, station in scenario.stations.items():
+        if station.batch is None:
+            continue
+        least = station.batch.min or station.batch.size
+        feeders = {p: spec for p, spec in scenario.products.items()
+                   if any(step.station == sname for step in spec.route)}
+        loops = [spec.release.conwip for spec in feeders.values()
+                 if isinstance(spec.release, Conwip)]
+        if feeders and len(loops) == len(feeders) and sum(loops) < least:
+            found.append((("stations", sname, "batch"), f"only {sum(loops)} units ever circulate "
+                          f"(CONWIP of {', '.join(feeders)}), fewer than the {least} a batch "
+                          f"needs to start; lower batch.min or raise the CONWIP limit"))
+    return found
 
 
 def step_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
