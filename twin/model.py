@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from twin.calendars import ShiftCalendar, calendar
 from twin.scenario.distributions import Dist
 from twin.scenario.network import distances, station_point
 from twin.scenario.schema import Conwip, Interarrival, Scenario
@@ -88,6 +89,8 @@ class StationModel:
     setup: SetupModel | None = None  # changeovers between products
     varied: bool = False  # some route step sets its own process time here
     batch: BatchModel | None = None  # machines process batches of units
+    calendar: ShiftCalendar | None = None  # working time (None: round the clock)
+
     @property
     def planned_unit_time(self) -> float:
         """ISO 22400 planned run time per unit (s): mean process time / servers; for a
@@ -167,6 +170,8 @@ def build(scenario: Scenario) -> Model:
     lg = scenario.logistics
     points = {n: i for i, n in enumerate(lg.points)} if lg else {}
     fleet_index = {n: i for i, n in enumerate(lg.fleets)} if lg else {}
+    offset = scenario.energy.run_starts_at if scenario.energy else 0.0
+    calendars = {n: calendar(n, c, offset) for n, c in scenario.calendars.items()}
     stations = tuple(
         StationModel(
             index=i,
@@ -193,6 +198,7 @@ def build(scenario: Scenario) -> Model:
                        for p in scenario.products.values() for step in p.route),
             batch=None if s.batch is None else BatchModel(
                 s.batch.size, s.batch.min or s.batch.size),
+            calendar=calendars[s.calendar] if s.calendar else None,
             setup=None if s.setup is None else SetupModel(
                 s.setup.time,
                 tuple(((product_index[c.from_], product_index[c.to]), c.time)

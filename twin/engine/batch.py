@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import simpy
 
-from twin.engine.stations import Station, Unit, failure_modes, hand_on, operate, work
+from twin.engine.stations import Station, Unit, failure_modes, hand_on, holder, operate, work
 from twin.model import BUSY, STARVED, StationModel
 
 if TYPE_CHECKING:
@@ -47,7 +47,8 @@ class BatchStation(Station):
         unit.entered = now
         self.queue_area.add(1, now)
         self.queue.append(unit)
-        if self.idle and len(self.queue) >= self.least:
+        if self.idle and len(self.queue) >= self.least and \
+                (self.calendar is None or self.calendar.is_on(now)):
             self.idle.popleft().wake.succeed(None)
         return True
 
@@ -81,9 +82,14 @@ def run_batch(env: simpy.Environment, m: Machine, st: BatchStation, rep: Replica
     stations = rep.stations
     fleets = rep.transport
     log = rep.events
+    cal = st.calendar
+    hold = holder(env, cal)
     while True:
         if m.down:
             yield m.repaired
+        if cal is not None and not cal.is_on(env.now):  # it waits for the shift to begin
+            yield env.timeout(cal.next_on(env.now) - env.now)
+            continue
         batch = st.take_batch(env.now)
         if not batch:
             m.set(STARVED, env.now)
@@ -101,11 +107,11 @@ def run_batch(env: simpy.Environment, m: Machine, st: BatchStation, rep: Replica
         m.set(BUSY, started)
         t = next(ptimes)  # one process time for the whole batch
         if time_failures:
-            yield from work(env, m, t)
+            yield from work(env, m, t, hold, cal)
         elif op_failures:
-            yield from operate(env, m, t, ttf, ttr)
+            yield from operate(env, m, t, ttf, ttr, hold)
         else:
-            yield env.timeout(t)
+            yield hold(t)
         now = env.now
         st.produced += len(batch)
         st.process_sum += t  # machine time: the batch shares it

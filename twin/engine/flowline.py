@@ -68,6 +68,9 @@ def unsupported(model: Model) -> str | None:
         if st.batch is not None:
             return f"stations.{st.name}.batch: batch stations are outside the flowline " \
                    f"engine{hint}"
+        if st.calendar is not None:
+            return f"stations.{st.name}.calendar: shift calendars are outside the flowline " \
+                   f"engine{hint}"
         if st.failures is not None and not st.failures.operation_dependent:
             return f"stations.{st.name}.failures.mode: time-dependent failures are outside " \
                    f"the flowline engine (mode: operation is in reach){hint}"

@@ -113,6 +113,8 @@ class Replication:
                 if st.spec.failures is not None and not st.spec.failures.operation_dependent:
                     ttf, ttr = self.failure_draws(st.spec, m)
                     env.process(run_failures(env, m, ttf, ttr))
+            if st.calendar is not None:
+                env.process(self._shifts(st))
         self.initial = self._place_initial_wip()  # units per product at time 0
         # CONWIP counts the units already in: fewer to release, or some not to replace
         self.excess = [max(0, n - p.conwip) if p.release == "conwip" else 0
@@ -217,6 +219,25 @@ class Replication:
             initial[p] += n
         self.wip_start = self.wip.level
         return initial
+
+    def _shifts(self, st: Station):
+        """A station's calendar: it goes off shift between its on-shift stretches."""
+        env = self.env
+        on = True
+        for start, end in st.calendar.shifts():
+            if start > env.now:
+                if on:  # (only at time 0: the run begins off shift)
+                    st.shift_ends(env.now)
+                    on = False
+                yield env.timeout(start - env.now)
+            if not on:
+                st.shift_starts(env.now)
+                on = True
+            if math.isinf(end):
+                return
+            yield env.timeout(max(0.0, end - env.now))
+            st.shift_ends(env.now)
+            on = False
 
     def _add_backlog(self, p: int) -> None:
         self.backlog[p] += 1

@@ -17,9 +17,11 @@ import simpy
 from twin.engine.accounting import ActivePeriods, Area, StateClock, activity_observer
 from twin.errors import RunError
 from twin.engine.vehicles import Fleet, Move
-from twin.model import ACTIVE_STATES, BLOCKED, BUSY, DOWN, SETUP, STARVED, STATES, StationModel
+from twin.model import (ACTIVE_STATES, BLOCKED, BUSY, DOWN, OFF_SHIFT, SETUP, STARVED, STATES,
+                         StationModel)
 
 if TYPE_CHECKING:
+    from twin.calendars import ShiftCalendar
     from twin.engine.replication import Replication
 
 
@@ -70,6 +72,7 @@ class Station:
         self.machines: list[Machine] = []
         self.n_blocked = 0  # machines holding a finished unit they cannot pass on
         self.incoming = 0  # units on vehicles coming here, each with a place reserved
+        self.calendar = spec.calendar  # working time (None: round the clock)
         self.restart(0.0)
 
     def restart(self, now: float) -> None:
@@ -110,7 +113,7 @@ class Station:
         elif self.incoming and self.room() <= 0:
             return False
         unit.entered = now
-        if self.idle:
+        if self.idle and (self.calendar is None or self.calendar.is_on(now)):
             machine = self.idle.popleft()
             machine.wake.succeed(unit)
             return True
@@ -135,6 +138,25 @@ class Station:
         it, and it is first in line for the next one that frees."""
         self.incoming += 1
         self.blocked.appendleft((unit, Owed(wait)))
+
+    def shift_ends(self, now: float) -> None:
+        """The station goes off shift: every machine's clock counts `off_shift` (whatever it
+        was doing pauses: its work ends in on-shift time) and idle machines take no units."""
+        for m in self.machines:
+            m.off = True
+            m.enter(OFF_SHIFT, now)
+
+    def shift_starts(self, now: float) -> None:
+        """Back on shift: each machine resumes the state it would be in, and idle machines
+        take the work that waits."""
+        for m in self.machines:
+            m.off = False
+            m.enter(DOWN if m.down else m.base, now)
+        while self.idle:
+            work = self.work_for_idle(now)
+            if work is None:
+                break
+            self.idle.popleft().wake.succeed(work)
 
     def work_for_idle(self, now: float) -> Unit | None:
         """What an idle machine back from repair wakes up with: the unit it takes, or None
@@ -197,8 +219,8 @@ class Station:
 class Machine(StateClock):
     """One server of a station: a StateClock with the bookkeeping failures need."""
 
-    __slots__ = ("station", "index", "blocked_on", "down", "base", "wake", "repaired", "processing", "process",
-                 "busy_to_failure", "product", "holding")
+    __slots__ = ("station", "index", "blocked_on", "down", "off", "base", "wake", "repaired",
+                 "processing", "process", "busy_to_failure", "product", "holding")
 
     def __init__(self, station: Station, index: int, now: float):
         active = station.active
@@ -219,6 +241,7 @@ class Machine(StateClock):
         self.index = index
         self.blocked_on: Station | Fleet | None = None  # what its finished unit waits for
         self.down = False
+        self.off = False  # off shift: the clock counts off_shift whatever else holds
         self.base = STARVED  # the state the machine would be in if it were up
         self.wake: simpy.Event | None = None
         self.repaired: simpy.Event | None = None
@@ -229,9 +252,10 @@ class Machine(StateClock):
         self.holding = 1  # units it holds while blocked (a batch machine: the rest of its batch)
 
     def set(self, state: int, now: float) -> None:
-        """Change the working state; while down, the clock keeps counting `down`."""
+        """Change the working state; while down or off shift, the clock keeps counting
+        `down` or `off_shift`."""
         self.base = state
-        if not self.down:
+        if not (self.down or self.off):
             self.enter(state, now)
 
     def fail(self, env: simpy.Environment) -> None:
@@ -239,7 +263,8 @@ class Machine(StateClock):
         now = env.now
         self.down = True
         self.repaired = env.event()
-        self.enter(DOWN, now)
+        if not self.off:
+            self.enter(DOWN, now)
         if self.processing:
             self.process.interrupt()
         elif self.wake is not None and not self.wake.triggered:
@@ -249,11 +274,13 @@ class Machine(StateClock):
         """Back up: resume the state it would be in, and look for work if idle."""
         now = env.now
         self.down = False
-        self.enter(self.base, now)
+        if not self.off:
+            self.enter(self.base, now)
         repaired, self.repaired = self.repaired, None
         repaired.succeed()
         if self.wake is not None and not self.wake.triggered:
-            work = self.station.work_for_idle(now)
+            cal = self.station.calendar
+            work = self.station.work_for_idle(now) if cal is None or cal.is_on(now) else None
             if work is None:
                 self.station.idle.append(self)
             else:
@@ -276,9 +303,14 @@ def run_machine(env: simpy.Environment, m: Machine, st: Station, rep: Replicatio
     stations = rep.stations
     fleets = rep.transport  # per product: the Fleet carrying its units, or None
     log = rep.events  # None unless an event log was asked for
+    cal = st.calendar
+    hold = holder(env, cal)  # waits for t seconds of work (on shift, under a calendar)
     while True:
         if m.down:
             yield m.repaired
+        if cal is not None and not cal.is_on(env.now):  # it waits for the shift to begin
+            yield timeout(cal.next_on(env.now) - env.now)
+            continue
         unit = st.take(env.now)
         if unit is None:
             m.set(STARVED, env.now)
@@ -301,9 +333,9 @@ def run_machine(env: simpy.Environment, m: Machine, st: Station, rep: Replicatio
                     st.changeovers += 1
                     m.set(SETUP, now)
                     if time_failures:  # failures interrupt a setup as they do processing
-                        yield from work(env, m, d)
+                        yield from work(env, m, d, hold, cal)
                     else:  # operation-dependent ones count busy time only
-                        yield timeout(d)
+                        yield hold(d)
                     if log is not None:
                         log.append((unit.id, unit.product, "setup", spec.index, now, env.now))
             m.product = unit.product
@@ -314,11 +346,11 @@ def run_machine(env: simpy.Environment, m: Machine, st: Station, rep: Replicatio
             t = next(step_times[unit.product][unit.step] or ptimes)
             started = env.now
             if time_failures:
-                yield from work(env, m, t)
+                yield from work(env, m, t, hold, cal)
             elif op_failures:
-                yield from operate(env, m, t, ttf, ttr)
+                yield from operate(env, m, t, ttf, ttr, hold)
             else:
-                yield timeout(t)
+                yield hold(t)
             now = env.now
             st.produced += 1
             st.process_sum += t
@@ -371,40 +403,55 @@ def failure_modes(m: Machine, spec: StationModel, rep: Replication) -> tuple:
     return time_failures, op_failures, ttf, ttr
 
 
-def work(env: simpy.Environment, m: Machine, t: float):
-    """`t` seconds of work (processing or a setup) on machine `m`: a time-dependent failure
-    interrupts it, and after the repair it resumes where it stopped."""
+def holder(env: simpy.Environment, cal: ShiftCalendar | None):
+    """A function giving the event of `t` seconds of work from now: a plain timeout, or
+    under a calendar one that ends when `t` seconds on shift have passed."""
+    if cal is None:
+        return env.timeout
+    timeout, advance = env.timeout, cal.advance
+
+    def hold(t: float) -> simpy.Timeout:
+        now = env.now
+        return timeout(advance(now, t) - now)
+    return hold
+
+
+def work(env: simpy.Environment, m: Machine, t: float, hold, cal: ShiftCalendar | None):
+    """`t` seconds of work (processing or a setup) on machine `m` (`hold` from `holder`): a
+    time-dependent failure interrupts it, and after the repair it resumes where it stopped."""
     left = t
     while True:
         resumed = env.now
         m.processing = True
         try:
-            yield env.timeout(left)
+            yield hold(left)
             m.processing = False
             return
         except simpy.Interrupt:
             m.processing = False
-            # never below 0: a failure at the very end of the work
-            left = max(0.0, left - (env.now - resumed))
+            done = env.now - resumed if cal is None else cal.on_time(resumed, env.now)
+            left = max(0.0, left - done)  # never below 0: a failure at the very end
             yield m.repaired
 
 
-def operate(env: simpy.Environment, m: Machine, t: float, ttf, ttr):
+def operate(env: simpy.Environment, m: Machine, t: float, ttf, ttr, hold):
     """`t` seconds of processing under operation-dependent failures: the machine's busy time
     to failure runs down while it processes; when it is used up, the machine is repaired
-    (`ttr`) and draws its next busy time to failure (`ttf`)."""
+    (`ttr`) and draws its next busy time to failure (`ttf`). `hold` as in `work`."""
     left = t
     while left >= m.busy_to_failure:
-        yield env.timeout(m.busy_to_failure)
+        yield hold(m.busy_to_failure)
         left -= m.busy_to_failure
         m.down = True
-        m.enter(DOWN, env.now)
-        yield env.timeout(next(ttr))
+        if not m.off:
+            m.enter(DOWN, env.now)
+        yield hold(next(ttr))
         m.down = False
-        m.enter(BUSY, env.now)
+        if not m.off:
+            m.enter(BUSY, env.now)
         m.busy_to_failure = next(ttf)
     m.busy_to_failure -= left
-    yield env.timeout(left)
+    yield hold(left)
 
 
 def hand_on(env: simpy.Environment, m: Machine, st: Station, unit: Unit, target: Station,
@@ -512,9 +559,11 @@ def check_deadlock(start, now: float) -> None:
 
 
 def run_failures(env: simpy.Environment, m: Machine, ttf, ttr):
-    """Time-dependent failures of one machine: the clock runs whenever the machine is up."""
+    """Time-dependent failures of one machine: the clock runs whenever the machine is up
+    (and on shift: under a calendar both times are on-shift time)."""
+    hold = holder(env, m.station.calendar)
     while True:
-        yield env.timeout(next(ttf))
+        yield hold(next(ttf))
         m.fail(env)
-        yield env.timeout(next(ttr))
+        yield hold(next(ttr))
         m.repair(env)

@@ -45,6 +45,13 @@ def text_summary(doc: dict[str, Any]) -> str:
         lines += ["", f"{'changeovers':<20} {'count':>12} {'setup':>8}"]
         lines += [f"{name:<20} {_fmt(s['changeovers']['mean']):>12} "
                   f"{s['states']['setup']:>8.3f}" for name, s in changing.items()]
+    shifted = {name: s for name, s in doc["stations"].items() if s["states"]["off_shift"]}
+    if shifted:  # stations under a shift calendar: how busy they are while on shift
+        lines += ["", f"{'shift calendars':<20} {'off shift':>9} {'util on shift':>14}"]
+        for name, s in shifted.items():
+            on = 1.0 - s["states"]["off_shift"]
+            busy = s["states"]["busy"] / on if on > 0 else 0.0
+            lines.append(f"{name:<20} {s['states']['off_shift']:>9.3f} {busy:>14.3f}")
     if doc.get("fleets"):
         lines += ["", f"{'fleet':<20} {'vehicles':>8} {'util':>6} {'waiting':>8} "
                       f"{'trips/h':>10} {'response h':>11} {'trip h':>9} {'bneck':>6}"]

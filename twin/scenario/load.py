@@ -23,6 +23,7 @@ from twin.scenario.merge import _document
 from twin.scenario.messages import _cross_problems, _locate, _pydantic_problems
 from twin.scenario.changeovers import setup_problems
 from twin.scenario.initial import initial_wip_problems
+from twin.scenario.shifts import calendar_problems
 from twin.scenario.network import network_problems
 from twin.scenario.steps import conwip_problems, step_problems
 from twin.scenario.schema import Scenario
@@ -62,9 +63,10 @@ def load(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
 def scenario_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
     """What the schema cannot see in a validated scenario: moves no path allows, steps a
     warehouse or batch station cannot take, setups and initial WIP naming wrong products,
-    batches that CONWIP limits could never fill."""
+    batches that CONWIP limits could never fill, calendars no one defined."""
     return (network_problems(scenario) + step_problems(scenario) + setup_problems(scenario)
-            + initial_wip_problems(scenario) + conwip_problems(scenario))
+            + initial_wip_problems(scenario) + conwip_problems(scenario)
+            + calendar_problems(scenario))
 
 
 def check(scenario: Scenario) -> None:

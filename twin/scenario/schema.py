@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from twin.calendars import pattern
 from twin.scenario.distributions import _DURATION_SCHEMA, DIST_JSON_SCHEMA, Dist, Distribution
 from twin.units import parse_duration
 
@@ -391,6 +392,10 @@ class Station(Strict):
                           "units at once (starting when `min` wait), one process time per "
                           "batch; the buffer holds the units that form the next batches.",
         examples=[{"size": 700}, {"size": 1200, "min": 900}])
+    calendar: Optional[Name] = Field(
+        None, description="(extension) Working calendar (a name in `calendars`): the "
+                          "station's machines are off shift outside it and their work pauses "
+                          "there; omitted = round the clock.", examples=["two_shifts"])
     at: Optional[Name] = Field(
         None, description="(extension) Point of the path network (logistics.points) where "
                           "vehicles pick up and drop units; omitted = the point named like the "
@@ -408,6 +413,9 @@ class Station(Strict):
                     self.batch is not None:
                 raise ValueError("scrap, failures, setups and batches are not modelled in a "
                                  "warehouse; leave them out")
+            if self.calendar is not None:
+                raise ValueError("a warehouse works round the clock (its units dwell there "
+                                 "whatever the shift); leave calendar out")
         if self.batch is not None:
             least = self.batch.min or self.batch.size
             if self.buffer is not None and self.buffer < least:
@@ -425,7 +433,125 @@ class Station(Strict):
         return v
 
 
+
+
 DAY_S = 86400.0
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+def _span_pair(v: Any) -> Any:
+    """`[from, to]` is short for `{from: .., to: ..}`."""
+    if isinstance(v, (list, tuple)) and len(v) == 2:
+        return {"from": v[0], "to": v[1]}
+    return v
+
+
+class DailySpanSpec(Strict):
+    """(extension) A daily span of time (a shift or a break) by times of day; it ends the
+    next day when `to` is not after `from`."""
+
+    from_: Duration = Field(alias="from", description="Time of day it begins.")
+    to: Duration = Field(description="Time of day it ends (up to \"24 h\"; at or before "
+                                     "`from`: the next day).")
+    days: Optional[list[Day]] = Field(
+        None, description="Days on which it begins; default: the calendar's `days` (a shift) "
+                          "or every day (a break).")
+
+    @model_validator(mode="after")
+    def _times_of_day(self) -> "DailySpanSpec":
+        if not 0.0 <= self.from_ < DAY_S:
+            raise ValueError(f"from must be a time of day before \"24 h\", got "
+                             f"\"{self.from_ / 3600:g} h\"")
+        if not 0.0 < self.to <= DAY_S:
+            raise ValueError(f"to must be a time of day after \"0 h\" and up to \"24 h\", "
+                             f"got \"{self.to / 3600:g} h\"")
+        if self.to == self.from_:
+            raise ValueError("it ends when it begins (no time at all); round the clock is "
+                             "[\"0 h\", \"24 h\"]")
+        if self.days is not None and len(set(self.days)) != len(self.days):
+            raise ValueError("a day is listed twice in days")
+        return self
+
+
+def _span_schema(what: str, examples: list[Any]) -> dict[str, Any]:
+    time = {**_DURATION_SCHEMA, "description": "time of day"}
+    return {"anyOf": [
+        {"type": "array", "items": time, "minItems": 2, "maxItems": 2,
+         "description": f"[from, to]: {what} by times of day (ending the next day when to is "
+                        f"not after from)"},
+        {"type": "object", "additionalProperties": False, "required": ["from", "to"],
+         "properties": {"from": time, "to": time,
+                        "days": {"type": "array", "items": {"enum": list(DAYS)},
+                                 "uniqueItems": True,
+                                 "description": "days on which it begins"}}}],
+        "examples": examples}
+
+
+Shift = Annotated[DailySpanSpec, BeforeValidator(_span_pair),
+                  WithJsonSchema(_span_schema("a shift", [["6 h", "14 h"], {
+                      "from": "6 h", "to": "12 h", "days": ["sat"]}]))]
+Break = Annotated[DailySpanSpec, BeforeValidator(_span_pair),
+                  WithJsonSchema(_span_schema("a break", [["10 h", "10.5 h"]]))]
+
+
+class StopSpec(Strict):
+    """(extension) A one-off planned stop (maintenance, holiday), by times since the start
+    of the run (warm-up included)."""
+
+    from_: Duration = Field(alias="from", description="When it begins, since the run's start.")
+    to: Duration = Field(description="When it ends, since the run's start.")
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> "StopSpec":
+        if not self.to > self.from_:
+            raise ValueError(f"a stop must end after it begins (from \"{self.from_ / 3600:g} h\","
+                             f" to \"{self.to / 3600:g} h\")")
+        return self
+
+
+Stop = Annotated[StopSpec, BeforeValidator(_span_pair), WithJsonSchema({
+    "anyOf": [{"type": "array", "items": _DURATION_SCHEMA, "minItems": 2, "maxItems": 2},
+              {"type": "object", "additionalProperties": False, "required": ["from", "to"],
+               "properties": {"from": _DURATION_SCHEMA, "to": _DURATION_SCHEMA}}],
+    "description": "[from, to]: times since the start of the run (warm-up included)",
+    "examples": [["20 d", "22 d"]]})]
+
+
+class CalendarSpec(Strict):
+    """(extension) A working calendar: daily shifts on some days of the week, less breaks and
+    one-off stops. Stations under it are off shift outside it; their work pauses."""
+
+    shifts: list[Shift] = Field(
+        min_length=1, description="Working times of a day, e.g. [[\"6 h\", \"14 h\"], "
+                                  "[\"14 h\", \"22 h\"]].",
+        examples=[[["6 h", "14 h"], ["14 h", "22 h"]], [["22 h", "6 h"]]])
+    days: list[Day] = Field(
+        list(DAYS), description="Days of the week on which the shifts begin; default every day.",
+        examples=[["mon", "tue", "wed", "thu", "fri"]])
+    breaks: list[Break] = Field(
+        default_factory=list, description="Daily breaks taken out of the shifts.",
+        examples=[[["10 h", "10.5 h"], ["18 h", "18.5 h"]]])
+    stops: list[Stop] = Field(
+        default_factory=list,
+        description="One-off planned stops (maintenance, holidays): [from, to] since the "
+                    "start of the run, warm-up included.", examples=[[["20 d", "22 d"]]])
+
+    @field_validator("days")
+    @classmethod
+    def _each_day_once(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError("a day is listed twice")
+        return v
+
+    @model_validator(mode="after")
+    def _some_working_time(self) -> "CalendarSpec":
+        starts, _ = pattern(self)
+        if not starts:
+            raise ValueError("the calendar has no working time left (its breaks cover every "
+                             "shift); a station under it would never work")
+        return self
+
 
 
 def _tariff_steps(v: Any) -> Any:
@@ -670,6 +796,14 @@ class Scenario(Strict):
                     "station (the first on the product's route); the first ones go straight "
                     "onto its machines.",
         examples=[{"stack": {"cell-1175": 30, "cell-587": 10}, "formation": {"cell-1175": 4000}}])
+    calendars: dict[Name, CalendarSpec] = Field(
+        default_factory=dict,
+        description="(extension) Working calendars by name, for `stations.S.calendar`. The "
+                    "run starts on a Monday at `energy.run_starts_at` (default 0 h).",
+        examples=[{"two_shifts": {"shifts": [["6 h", "14 h"], ["14 h", "22 h"]],
+                                  "days": ["mon", "tue", "wed", "thu", "fri"],
+                                  "breaks": [["10 h", "10.5 h"], ["18 h", "18.5 h"]],
+                                  "stops": [["20 d", "22 d"]]}}])
     energy: Optional[Energy] = Field(
         None, description="(extension) Facility loads, electricity tariff, heat price and "
                           "CO2 factors for the energy analysis.",
