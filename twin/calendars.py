@@ -18,18 +18,9 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from twin.intervals import minus, union
+
 WEEK = 7 * 86400.0
-
-
-def _merge(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """Sorted, disjoint, non-touching intervals covering the same time as `spans`."""
-    merged: list[tuple[float, float]] = []
-    for a, b in sorted(s for s in spans if s[1] > s[0]):
-        if merged and a <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
-        else:
-            merged.append((a, b))
-    return merged
 
 
 def weekly_intervals(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -44,7 +35,7 @@ def weekly_intervals(spans: list[tuple[float, float]]) -> list[tuple[float, floa
             folded.append((a, b))
         else:  # runs past the end of the week into the next one
             folded += [(a, WEEK), (0.0, b - WEEK)]
-    return _merge(folded)
+    return union(folded)
 
 
 @dataclass(frozen=True)
@@ -193,24 +184,6 @@ DAY = 86400.0
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-def _minus(on: list[tuple[float, float]], off: list[tuple[float, float]]
-           ) -> list[tuple[float, float]]:
-    """Sorted disjoint intervals `on` less the sorted disjoint intervals `off`."""
-    left: list[tuple[float, float]] = []
-    for a, b in on:
-        for c, d in off:
-            if d <= a or c >= b:
-                continue
-            if c > a:
-                left.append((a, c))
-            a = max(a, d)
-            if a >= b:
-                break
-        if a < b:
-            left.append((a, b))
-    return left
-
-
 def pattern(spec) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """The weekly on-shift intervals (starts, ends in week time from Monday 00:00) of a
     calendar spec: its shifts on their days, less its breaks on theirs."""
@@ -225,7 +198,7 @@ def pattern(spec) -> tuple[tuple[float, ...], tuple[float, ...]]:
 
     on = weekly_intervals(spans(spec.shifts, spec.days))
     off = weekly_intervals(spans(spec.breaks, DAY_NAMES))
-    left = _merge(_minus(on, off))
+    left = [piece for a, b in on for piece in minus(a, b, off)]
     return tuple(a for a, _ in left), tuple(b for _, b in left)
 
 
@@ -235,5 +208,5 @@ def calendar(name: str, spec, offset: float = 0.0) -> ShiftCalendar:
     starts, ends = pattern(spec)
     turned = weekly_intervals([(a - offset, b - offset) for a, b in zip(starts, ends)]) \
         if offset % WEEK else list(zip(starts, ends))
-    stops = tuple(_merge([(s.from_, s.to) for s in spec.stops]))
+    stops = tuple(union([(s.from_, s.to) for s in spec.stops]))
     return ShiftCalendar(name, tuple(a for a, _ in turned), tuple(b for _, b in turned), stops)

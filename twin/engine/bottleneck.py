@@ -26,7 +26,8 @@ the test suite checks the two against each other on random periods.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Sequence
+
+from twin.intervals import minus, union
 
 
 class BottleneckTracker:
@@ -140,18 +141,18 @@ class BottleneckTracker:
             return
         lo = self.done
         marks = [(max(a, lo), min(b, upto), r) for a, b, r in self.marks if a < upto and b > lo]
-        union = _union([(a, b) for a, b, _ in marks])
+        shifting = union([(a, b) for a, b, _ in marks])
         for r in {m[2] for m in marks}:
-            for a, b in _union([(a, b) for a, b, q in marks if q == r]):
+            for a, b in union([(a, b) for a, b, q in marks if q == r]):
                 self._count(self.shifting, self.shifting_bins, r, a, b)
-        j = 0  # runs and the union are both in time order: one merge-walk
+        j = 0  # runs and the shifting union are both in time order: one merge-walk
         for t0, t1, who in self.runs:
             a, b = max(t0, lo), min(t1, upto)
             if who < 0 or b <= a:
                 continue
-            while j < len(union) and union[j][1] <= a:
+            while j < len(shifting) and shifting[j][1] <= a:
                 j += 1
-            for x, y in _minus(a, b, union, j):
+            for x, y in minus(a, b, shifting, j):
                 self._count(self.sole, self.sole_bins, who, x, y)
         self.runs = [(max(t0, upto), t1, w) for t0, t1, w in self.runs if t1 > upto]
         self.marks = [(max(a, upto), b, r) for a, b, r in self.marks if b > upto]
@@ -176,38 +177,4 @@ def _before(p, q) -> bool:
     """Does period p outrank q: longer, or as long and of a lower-numbered resource?"""
     lp, lq = p[1] - p[0], q[1] - q[0]
     return lp > lq or (lp == lq and p[2] < q[2])
-
-
-def _union(spans: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
-    out: list[tuple[float, float]] = []
-    for a, b in sorted(spans):
-        if b <= a:
-            continue
-        if out and a <= out[-1][1]:
-            if b > out[-1][1]:
-                out[-1] = (out[-1][0], b)
-        else:
-            out.append((a, b))
-    return out
-
-
-def _minus(a: float, b: float, union: list[tuple[float, float]],
-           first: int = 0) -> list[tuple[float, float]]:
-    """[a, b) less a sorted union of disjoint spans (those before `first` end before a)."""
-    out = []
-    x = a
-    for k in range(first, len(union)):
-        u, v = union[k]
-        if v <= x:
-            continue
-        if u >= b:
-            break
-        if u > x:
-            out.append((x, u))
-        x = max(x, v)
-        if x >= b:
-            break
-    if x < b:
-        out.append((x, b))
-    return out
 
