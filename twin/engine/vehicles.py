@@ -31,6 +31,10 @@ from twin.units import HOUR
 # is blocked, idle is starved.
 ACTIVE_VEHICLE_STATES = frozenset((MOVING_LOADED, MOVING_EMPTY, LOADING, UNLOADING,
                                    TO_CHARGER, WAITING_CHARGER, CHARGING))
+# what a vehicle is doing in each state, for messages
+DOING = ("driving loaded", "driving empty", "loading", "unloading",
+         "waiting loaded for a place", "idle", "driving to a charger",
+         "waiting for a charging place", "charging")
 FLAT = 1e-9  # a charge below -FLAT x capacity is a flat battery, not rounding
 
 if TYPE_CHECKING:
@@ -92,8 +96,8 @@ class BatteryVehicle(Vehicle):
         old = self.state
         if state == old:
             return
-        self.level = self.charge_at(now)
         self.check(now)
+        self.level = self.charge_at(now)
         if old == CHARGING:
             self.fleet.charging.add(-1, now)
         elif state == CHARGING:
@@ -111,7 +115,7 @@ class BatteryVehicle(Vehicle):
         name = self.fleet.spec.name
         raise RunError(
             f"the battery of vehicle {self.name} ran flat at t = {flat_at / HOUR:.6g} h while "
-            f"{VEHICLE_STATES[self.state].replace('_', ' ')}: nothing in the charging policy "
+            f"{DOING[self.state]}: nothing in the charging policy "
             f"covers that long in this state; raise logistics.fleets.{name}.battery."
             f"recharge_below, add charging places, or lower power_kw."
             f"{VEHICLE_STATES[self.state]}")
