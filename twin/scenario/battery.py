@@ -59,12 +59,17 @@ def battery_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
         found += [(at + ("chargers",), f"unknown charging point {p!r}."
                    f"{did_you_mean(p, list(lg.points))} Points are listed under "
                    f"logistics.points") for p in unknown]
-        if unknown or fleet.home not in lg.points:
-            continue  # (an unknown home is reported with the network)
+        if unknown or fleet.home not in lg.points or not _known_paths(lg):
+            continue  # (unknown points elsewhere are reported with the network)
         if d is None:
             d = distances(lg)
         found += _reach_problems(scenario, fname, fleet, d, at)
     return found
+
+
+def _known_paths(lg) -> bool:
+    """Every path joins known points (else no distances can be computed)."""
+    return all(p.from_ in lg.points and p.to in lg.points for p in lg.paths)
 
 
 def _reach_problems(scenario: Scenario, fname: str, fleet: Fleet, d, at: KeyPath
