@@ -10,7 +10,8 @@ facility loads; **heat** (`heat_{state}_kwh`, heat facility loads); **recovered*
 fed back (`recovered_{state}_kwh`, e.g. regenerative formation racks). Definitions:
 
 - `total_kwh` = stations' electricity + facility electricity − recovered (net electricity,
-  what the grid meter sees);
+  what the grid meter sees), plus vehicle fleets' electricity: their vehicles' energy, or,
+  for a fleet with a battery, what its chargers draw from the grid;
 - `energy_kwh` = `total_kwh` + heat (final energy, all carriers);
 - the net energy of an area = its electricity + heat − recovered.
 
