@@ -99,7 +99,7 @@ def fleet_rows(spec: FleetModel, totals: Sequence[float], trips: int, metres: fl
     `totals` are the vehicle-seconds per state (indexed like VEHICLE_STATES) of all the
     fleet's vehicles. A trip is counted when its unit is set down; `trip_h` is its mean from
     the start of loading to the end of unloading, `response_h` the mean from the request to
-    the start of loading.
+    the start of loading. `metres` are all driven (loaded, empty and to chargers).
     """
     name = spec.name
     rows: list[Row] = [("fleet", name, "vehicles", spec.vehicles)]

@@ -10,6 +10,9 @@ oldest first. A vehicle drives empty to the pickup, loads (the machine is free a
 drives loaded, unloads and sets the unit in its reserved place; only if the reserved machine
 broke down meanwhile does it wait there, loaded. Vehicles share the paths without hindering
 one another (no congestion), at their loaded or empty speed.
+
+A fleet with a battery has `BatteryVehicle`s, whose charge follows their state, and
+`ChargingPoint`s; when and where they recharge is `twin.engine.charging`.
 """
 
 from __future__ import annotations
