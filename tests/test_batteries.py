@@ -268,3 +268,12 @@ def test_the_json_schema_takes_both_forms_of_chargers(chargers, ok) -> None:
     doc["logistics"]["fleets"]["agv"]["battery"]["chargers"] = chargers
     errors = list(jsonschema.Draft202012Validator(scenario_json_schema()).iter_errors(doc))
     assert (errors == []) == ok
+
+
+def test_compare_reports_the_charging_share_of_battery_fleets_only(shop) -> None:
+    from twin.analysis.compare import replication_kpis
+    kpis = replication_kpis(shop.measures, shop.meta)
+    share = shop.fleets().xs("agv", level="entity")["charging_share"]
+    assert kpis["fleet_charging_share:agv"].tolist() == pytest.approx(share.tolist())
+    plain = twin.run(load(Path(__file__).parents[1] / "scenarios/validation/agv_shuttle.yaml"))
+    assert "fleet_charging_share:agv" not in replication_kpis(plain.measures, plain.meta)

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from twin.scenario.distributions import Dist
 from twin.scenario.network import distances, station_point
-from twin.scenario.schema import Battery, Conwip, Interarrival, Scenario, VehiclePower
+from twin.scenario.schema import (CHARGING_POWER_DEFAULTS, Battery, Conwip, Interarrival,
+                                  Scenario, VehiclePower, vehicle_power)
 
 # Machine states of results.md, in this order everywhere (ledgers, tables, reports).
 STATES = ("busy", "starved", "blocked", "down", "setup", "off_shift")
@@ -27,9 +28,6 @@ VEHICLE_STATES = ("moving_loaded", "moving_empty", "loading", "unloading", "wait
                   "to_charger", "waiting_charger", "charging")
 (MOVING_LOADED, MOVING_EMPTY, LOADING, UNLOADING, WAITING, IDLE,
  TO_CHARGER, WAITING_CHARGER, CHARGING) = range(len(VEHICLE_STATES))
-# A vehicle power left out for a charging state is that of the state it resembles.
-CHARGING_POWER_DEFAULTS = {"to_charger": "moving_empty", "waiting_charger": "idle",
-                           "charging": "idle"}
 
 
 @dataclass(frozen=True)
@@ -278,11 +276,8 @@ def build(scenario: Scenario) -> Model:
 
 def vehicle_powers(power: VehiclePower) -> tuple[float, ...]:
     """kW per vehicle state, indexed like VEHICLE_STATES, charging states' defaults filled."""
-    kw = {st: getattr(power, st) for st in VEHICLE_STATES}
-    for st, like in CHARGING_POWER_DEFAULTS.items():
-        if kw[st] is None:
-            kw[st] = kw[like]
-    return tuple(kw[st] for st in VEHICLE_STATES)
+    return tuple(vehicle_power(power, st) if st in CHARGING_POWER_DEFAULTS else
+                 getattr(power, st) for st in VEHICLE_STATES)
 
 
 def battery_model(b: Battery, points: dict[str, int]) -> BatteryModel:

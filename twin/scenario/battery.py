@@ -18,7 +18,7 @@ import math
 from twin.scenario.distributions import Dist
 from twin.errors import did_you_mean
 from twin.scenario.network import _moves, distances, station_point
-from twin.scenario.schema import Fleet, Scenario
+from twin.scenario.schema import Fleet, Scenario, vehicle_power
 from twin.scenario.yamldoc import KeyPath
 
 BOUNDED = ("constant", "uniform", "triangular", "empirical")
@@ -27,13 +27,6 @@ BOUNDED = ("constant", "uniform", "triangular", "empirical")
 def longest(d: Dist) -> float:
     """The longest value of a bounded distribution, else its mean (seconds)."""
     return max(d.params) if d.kind in BOUNDED else d.mean
-
-
-def charging_power(fleet: Fleet, state: str) -> float:
-    """kW of a vehicle in a charging state, with the defaults of VehiclePower."""
-    like = {"to_charger": "moving_empty", "waiting_charger": "idle", "charging": "idle"}[state]
-    kw = getattr(fleet.power_kw, state)
-    return getattr(fleet.power_kw, like) if kw is None else kw
 
 
 def battery_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
@@ -49,7 +42,7 @@ def battery_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
         if b is None:
             continue
         at: KeyPath = ("logistics", "fleets", fname, "battery")
-        own = charging_power(fleet, "charging")
+        own = vehicle_power(fleet.power_kw, "charging")
         if own >= b.charge_kw:
             found.append((at + ("charge_kw",),
                           f"the charger's {b.charge_kw:g} kW must exceed the vehicle's own draw "
@@ -112,7 +105,7 @@ def _reach_problems(scenario: Scenario, fname: str, fleet: Fleet, d, at: KeyPath
     kw = fleet.power_kw
     empty = kw.moving_empty / speed_empty / 3600
     loaded = kw.moving_loaded / fleet.speed_loaded / 3600
-    to_charger = charging_power(fleet, "to_charger") / speed_empty / 3600
+    to_charger = vehicle_power(fleet.power_kw, "to_charger") / speed_empty / 3600
     handling = (kw.loading * longest(fleet.load_time)
                 + kw.unloading * longest(fleet.unload_time)) / 3600
     worst, what = 0.0, ""

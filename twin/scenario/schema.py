@@ -565,6 +565,11 @@ _PATH_SCHEMA = {
 Path = Annotated[PathSpec, BeforeValidator(_path_pair), WithJsonSchema(_PATH_SCHEMA)]
 
 
+# A vehicle power left out for a charging state is that of the state it resembles.
+CHARGING_POWER_DEFAULTS = {"to_charger": "moving_empty", "waiting_charger": "idle",
+                           "charging": "idle"}
+
+
 class VehiclePower(Strict):
     """Power draw per vehicle (kW) in each vehicle state; missing states draw 0."""
 
@@ -622,6 +627,12 @@ _CHARGERS_SCHEMA = {
 Chargers = Annotated[dict[Name, Annotated[int, Field(strict=True, ge=1, le=MAX_SERVERS)]],
                      BeforeValidator(_charger_places), WithJsonSchema(_CHARGERS_SCHEMA),
                      Field(min_length=1)]
+
+
+def vehicle_power(power: VehiclePower, state: str) -> float:
+    """kW of a vehicle in `state`, a charging state's default filled in."""
+    kw = getattr(power, state)
+    return getattr(power, CHARGING_POWER_DEFAULTS[state]) if kw is None else kw
 
 
 class Battery(Strict):
