@@ -1,6 +1,6 @@
 """Vehicles with batteries: when they recharge, where, and for how long.
 
-The policy (docs/modelling.md, Vehicles): a vehicle whose charge is at or below the fleet's
+The policy (docs/modelling.md, Batteries and charging): a vehicle whose charge is at or below the fleet's
 threshold after setting a unit down, or that reaches it while idle, drives empty to the
 nearest charging point with a free place that its charge can reach (else to the nearest
 charging point, where it waits in line, first come first served), charges at the charger's

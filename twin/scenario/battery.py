@@ -1,7 +1,7 @@
 """Cross-checks of vehicle batteries: chargers that exist and can be reached, and a threshold
 that leaves a vehicle enough charge for whatever it may still have to do before it charges.
 
-The charging policy (docs/modelling.md, Vehicles) checks a vehicle's charge when it has set a
+The charging policy (docs/modelling.md, Batteries and charging) checks a vehicle's charge when it has set a
 unit down and while it is idle, so a vehicle just above the threshold may start one more
 move: from wherever it stands (its home, a drop point or a charger) empty to the pickup,
 load, loaded to the drop, unload, and then drive to the nearest charger. The threshold must
@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import math
 
-from twin.scenario.distributions import Dist
+import numpy as np
+
 from twin.errors import did_you_mean
+from twin.scenario.distributions import Dist
 from twin.scenario.network import _moves, distances, station_point
-from twin.scenario.schema import Fleet, Scenario, vehicle_power
+from twin.scenario.schema import Fleet, Logistics, Scenario, vehicle_power
 from twin.scenario.yamldoc import KeyPath
 
 BOUNDED = ("constant", "uniform", "triangular", "empirical")
@@ -60,13 +62,13 @@ def battery_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
     return found
 
 
-def _known_paths(lg) -> bool:
+def _known_paths(lg: Logistics) -> bool:
     """Every path joins known points (else no distances can be computed)."""
     return all(p.from_ in lg.points and p.to in lg.points for p in lg.paths)
 
 
-def _reach_problems(scenario: Scenario, fname: str, fleet: Fleet, d, at: KeyPath
-                    ) -> list[tuple[KeyPath, str]]:
+def _reach_problems(scenario: Scenario, fname: str, fleet: Fleet, d: np.ndarray,
+                    at: KeyPath) -> list[tuple[KeyPath, str]]:
     """Chargers reachable from every place a vehicle may stand and able to reach every
     pickup; the threshold and the initial charge enough to get there."""
     lg = scenario.logistics

@@ -637,8 +637,8 @@ def vehicle_power(power: VehiclePower, state: str) -> float:
 
 class Battery(Strict):
     """(extension) The vehicles' traction battery and how they recharge (docs/modelling.md,
-    Vehicles): a vehicle whose charge is at or below `recharge_below` when it has set a unit
-    down (or while idle) drives to a charger and charges to `charge_to`."""
+    Batteries and charging): a vehicle whose charge is at or below `recharge_below` when it
+    has set a unit down (or while idle) drives to a charger and charges to `charge_to`."""
 
     capacity_kwh: float = Field(gt=0, allow_inf_nan=False,
                                 description="Usable energy of a full battery, kWh.",
