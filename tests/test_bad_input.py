@@ -88,7 +88,9 @@ VALID: dict[str, Any] = {
         "points": {"depot": [0, 0], "coat": [10, 0], "weld": [10, 25]},
         "paths": [["depot", "coat"], {"from": "coat", "to": "weld", "length": 30}, ["weld", "depot"]],
         "fleets": {"agv": {"vehicles": 3, "speed_loaded": 1.2, "load_time": "10 s", "home": "depot",
-                           "power_kw": {"moving_loaded": 1.5, "idle": 0.2}}},
+                           "power_kw": {"moving_loaded": 1.5, "idle": 0.2},
+                           "battery": {"capacity_kwh": 5, "recharge_below": 0.3, "charge_kw": 3,
+                                       "chargers": ["depot"]}}},
     },
     "stations": {
         "coat": {"process_time": {"lognormal": {"mean": "18 s", "cv": 0.2}}, "buffer": 4},

@@ -76,7 +76,9 @@ def test_two_vehicle_cycle_matches_the_hand_trace_exactly(tmp_path) -> None:
     h = 3600.0
     fleet = {s: m[("fleet", "agv", f"{s}_h")] * h for s in VEHICLE_STATES}
     assert fleet == pytest.approx({"moving_loaded": 1800, "moving_empty": 600, "loading": 120,
-                                   "unloading": 120, "waiting": 0, "idle": 3240}, abs=1e-9)
+                                   "unloading": 120, "waiting": 0, "idle": 3240,
+                                   "to_charger": 0, "waiting_charger": 0, "charging": 0},
+                                  abs=1e-9)
     assert sum(fleet.values()) == pytest.approx(2 * 2940)  # vehicles x period
     energy = sum(m[("fleet", "agv", f"energy_{s}_kwh")] for s in VEHICLE_STATES)
     assert energy == pytest.approx((2 * 1800 + 1 * 600 + 0.5 * 240 + 0.1 * 3240) / h)

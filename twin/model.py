@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from twin.calendars import ShiftCalendar, calendar
 from twin.scenario.distributions import Dist
 from twin.scenario.network import distances, station_point
-from twin.scenario.schema import Conwip, Interarrival, Scenario
+from twin.scenario.schema import (CHARGING_POWER_DEFAULTS, Battery, Conwip, Interarrival,
+                                  Scenario, VehiclePower, vehicle_power)
 
 # Machine states of results.md, in this order everywhere (ledgers, tables, reports).
 STATES = ("busy", "starved", "blocked", "down", "setup", "off_shift")
@@ -22,9 +23,12 @@ BUSY, STARVED, BLOCKED, DOWN, SETUP, OFF_SHIFT = range(len(STATES))
 METERS = (("energy", "power_kw"), ("heat", "heat_kw"), ("recovered", "recovered_kw"))
 # Roser's active period method: active = busy, down or setup.
 ACTIVE_STATES = frozenset((BUSY, DOWN, SETUP))
-# Vehicle states, in this order everywhere (waiting: loaded at a full buffer).
-VEHICLE_STATES = ("moving_loaded", "moving_empty", "loading", "unloading", "waiting", "idle")
-MOVING_LOADED, MOVING_EMPTY, LOADING, UNLOADING, WAITING, IDLE = range(len(VEHICLE_STATES))
+# Vehicle states, in this order everywhere (waiting: loaded at a full buffer; the last three
+# only with a battery: driving to a charger, waiting there for a place, charging).
+VEHICLE_STATES = ("moving_loaded", "moving_empty", "loading", "unloading", "waiting", "idle",
+                  "to_charger", "waiting_charger", "charging")
+(MOVING_LOADED, MOVING_EMPTY, LOADING, UNLOADING, WAITING, IDLE,
+ TO_CHARGER, WAITING_CHARGER, CHARGING) = range(len(VEHICLE_STATES))
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,17 @@ class ProductModel:
 
 
 @dataclass(frozen=True)
+class BatteryModel:
+    capacity: float  # kWh
+    initial: float  # kWh at time 0
+    threshold: float  # kWh: at or below it a vehicle recharges
+    charge_to: float  # kWh
+    charge_kw: float  # delivered by a charger to a vehicle
+    efficiency: float  # grid energy = delivered / efficiency
+    chargers: tuple[tuple[int, int], ...]  # (point index, places), in the order listed
+
+
+@dataclass(frozen=True)
 class FleetModel:
     index: int
     name: str
@@ -135,6 +150,7 @@ class FleetModel:
     unload_time: Dist
     home: int  # point index
     power_kw: tuple[float, ...]  # per vehicle, indexed like VEHICLE_STATES
+    battery: BatteryModel | None = None  # None: the vehicles never run out of energy
 
 
 @dataclass(frozen=True)
@@ -237,8 +253,8 @@ def build(scenario: Scenario) -> Model:
         ))
     fleets = tuple(
         FleetModel(i, n, f.vehicles, f.speed_loaded, f.speed_empty or f.speed_loaded,
-                   f.load_time, f.unload_time, points[f.home],
-                   tuple(getattr(f.power_kw, st) for st in VEHICLE_STATES))
+                   f.load_time, f.unload_time, points[f.home], vehicle_powers(f.power_kw),
+                   None if f.battery is None else battery_model(f.battery, points))
         for i, (n, f) in enumerate(lg.fleets.items())) if lg else ()
     run = scenario.run
     return Model(
@@ -262,3 +278,17 @@ def build(scenario: Scenario) -> Model:
                           for sn, counts in scenario.initial_wip.items()
                           for pn, n in counts.items() if n),
     )
+
+
+def vehicle_powers(power: VehiclePower) -> tuple[float, ...]:
+    """kW per vehicle state, indexed like VEHICLE_STATES, charging states' defaults filled."""
+    return tuple(vehicle_power(power, st) if st in CHARGING_POWER_DEFAULTS else
+                 getattr(power, st) for st in VEHICLE_STATES)
+
+
+def battery_model(b: Battery, points: dict[str, int]) -> BatteryModel:
+    """Fractions of capacity as kWh, charging points as point indices."""
+    cap = b.capacity_kwh
+    return BatteryModel(cap, b.initial * cap, b.recharge_below * cap, b.charge_to * cap,
+                        b.charge_kw, b.efficiency,
+                        tuple((points[p], n) for p, n in b.chargers.items()))

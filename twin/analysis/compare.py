@@ -20,7 +20,7 @@ from twin.analysis.stats import ci95
 
 # KPI -> +1 if more is better, -1 if less is better
 DIRECTION = {"throughput_per_h": +1, "gwh_per_year": +1, "lead_time_h": -1, "wip": -1,
-             "energy_kwh": -1, "kwh_per_unit": -1}
+             "energy_kwh": -1, "kwh_per_unit": -1, "fleet_charging_share": -1}
 
 
 def replication_kpis(measures: pd.DataFrame,
@@ -43,7 +43,10 @@ def replication_kpis(measures: pd.DataFrame,
     cols["wip"] = system["wip_mean"]
     fleets = fleet_table(measures)
     for name in dict.fromkeys(fleets.index.get_level_values("entity") if len(fleets) else []):
-        cols[f"fleet_utilization:{name}"] = fleets.xs(name, level="entity")["utilization"]
+        rows = fleets.xs(name, level="entity")
+        cols[f"fleet_utilization:{name}"] = rows["utilization"]
+        if "charging_share" in rows and rows["charging_share"].notna().all():  # a battery
+            cols[f"fleet_charging_share:{name}"] = rows["charging_share"]
     finished = prod.groupby(level="replication")["finished"].sum()
     if meta is not None:
         energy = totals(measures, meta)["total_kwh"]

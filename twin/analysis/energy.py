@@ -10,7 +10,8 @@ facility loads; **heat** (`heat_{state}_kwh`, heat facility loads); **recovered*
 fed back (`recovered_{state}_kwh`, e.g. regenerative formation racks). Definitions:
 
 - `total_kwh` = stations' electricity + facility electricity − recovered (net electricity,
-  what the grid meter sees);
+  what the grid meter sees), plus vehicle fleets' electricity: their vehicles' energy, or,
+  for a fleet with a battery, what its chargers draw from the grid;
 - `energy_kwh` = `total_kwh` + heat (final energy, all carriers);
 - the net energy of an area = its electricity + heat − recovered.
 
@@ -42,7 +43,7 @@ _MEASURE = re.compile(r"^(energy|heat|recovered)_([a-z_]+)_kwh$")
 FLEET_AREA = "logistics"  # the area of vehicle fleets' energy
 BREAKDOWN_COLUMNS = ["replication", "source", "entity", "area", "carrier", "state", "kwh"]
 SERIES_COLUMNS = ["replication", "start_h", "end_h", "interval_h", "station_kw", "recovered_kw",
-                  "facility_kw", "net_kw", "heat_kw", "price", "electricity_cost"]
+                  "facility_kw", "charger_kw", "net_kw", "heat_kw", "price", "electricity_cost"]
 FACILITY_STATE = "on"  # the state of a facility load: always on
 
 
@@ -65,12 +66,21 @@ def breakdown(measures: pd.DataFrame, meta: Mapping[str, Any]) -> pd.DataFrame:
     """kWh per replication × source (station | fleet | facility) × entity × carrier × state.
 
     A station or facility load without an `area` is an area of its own, named after it;
-    vehicle fleets make the area "logistics".
+    vehicle fleets make the area "logistics". A fleet without a battery draws its vehicles'
+    energy in each vehicle state; a fleet with one (it has the measure `charger_kwh`) draws
+    what its chargers take from the grid, in state "charger" (its vehicles' energy comes out
+    of their batteries, so counting it too would count it twice).
     Facility loads are on for the whole measured period, in state "on".
     """
     parts = []
     for kind in ("station", "fleet"):
         st = measures[measures["kind"] == kind]
+        if kind == "fleet":
+            charged = st.loc[st["measure"] == "charger_kwh", ["replication", "entity"]]
+            battery = pd.MultiIndex.from_frame(charged)
+            st = st[~pd.MultiIndex.from_frame(st[["replication", "entity"]]).isin(battery)
+                    | (st["measure"] == "charger_kwh")]
+            st = st.assign(measure=st["measure"].replace({"charger_kwh": "energy_charger_kwh"}))
         names = pd.Series(st["measure"].unique())
         parsed = {m: _MEASURE.match(m) for m in names}
         parsed = {m: (_PREFIX[g.group(1)], g.group(2)) for m, g in parsed.items() if g}
@@ -179,7 +189,9 @@ def power_series(timeline: pd.DataFrame, meta: Mapping[str, Any]) -> pd.DataFram
     """Mean power per replication and timeline interval, and the interval's electricity cost.
 
     station_kw: stations' electricity; recovered_kw; facility_kw: electric facility loads;
-    net_kw = station_kw − recovered_kw + facility_kw; heat_kw: stations' and facility heat.
+    charger_kw: vehicle chargers' draw from the grid (fleets with a battery);
+    net_kw = station_kw − recovered_kw + facility_kw + charger_kw; heat_kw: stations' and
+    facility heat.
     price: the tariff's mean price over the interval (NaN without a tariff). Empty when
     the run has no timeline (e.g. the flowline engine).
     """
@@ -196,6 +208,9 @@ def power_series(timeline: pd.DataFrame, meta: Mapping[str, Any]) -> pd.DataFram
     first = np.concatenate(([True], rep[1:] != rep[:-1]))
     start = np.where(first, 0.0, np.concatenate(([0.0], end[:-1])))
     st = timeline[timeline["kind"] == "station"]
+    chargers = timeline[(timeline["kind"] == "fleet") & (timeline["measure"] == "energy_kwh")]
+    if len(chargers):
+        st = pd.concat([st, chargers.assign(measure="charger_kwh")])
     kwh = st.pivot_table(index=["replication", "time_h"], columns="measure", values="value",
                          aggfunc="sum")
     kwh = kwh.reindex(pd.MultiIndex.from_arrays([rep, end]), fill_value=0.0).fillna(0.0)
@@ -207,8 +222,9 @@ def power_series(timeline: pd.DataFrame, meta: Mapping[str, Any]) -> pd.DataFram
 
     out = pd.DataFrame({"replication": rep, "start_h": start, "end_h": end, "interval_h": dt,
                         "station_kw": kw("energy_kwh"), "recovered_kw": kw("recovered_kwh"),
-                        "facility_kw": fac_el})
-    out["net_kw"] = out["station_kw"] - out["recovered_kw"] + out["facility_kw"]
+                        "facility_kw": fac_el, "charger_kw": kw("charger_kwh")})
+    out["net_kw"] = (out["station_kw"] - out["recovered_kw"] + out["facility_kw"]
+                     + out["charger_kw"])
     out["heat_kw"] = kw("heat_kwh") + fac_heat
     steps = settings.get("tariff")
     if steps:

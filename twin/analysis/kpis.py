@@ -17,7 +17,12 @@ from twin.analysis.oee import oee
 from twin.analysis.stats import ci95
 
 STATES = ("busy", "starved", "blocked", "down", "setup", "off_shift")
-VEHICLE_STATES = ("moving_loaded", "moving_empty", "loading", "unloading", "waiting", "idle")
+VEHICLE_STATES = ("moving_loaded", "moving_empty", "loading", "unloading", "waiting", "idle",
+                  "to_charger", "waiting_charger", "charging")
+WORKING_STATES = ("moving_loaded", "moving_empty", "loading", "unloading")
+CHARGING_STATES = ("to_charger", "waiting_charger", "charging")
+BATTERY_MEASURES = ("charges_per_h", "charging_share", "charge_wait_h", "charger_utilization",
+                    "charger_queue_mean", "charged_kwh", "charger_kwh")
 PRODUCT_MEASURES = ("finished", "scrapped", "throughput_per_h", "lead_time_h", "gwh_per_year")
 
 
@@ -65,15 +70,24 @@ def _state_fractions(measures: pd.DataFrame, table: pd.DataFrame, count: str,
 
 def fleet_table(measures: pd.DataFrame) -> pd.DataFrame:
     """Per replication and fleet: state fractions of vehicle time, utilisation (share of
-    time working: moving, loading or unloading), trips and distance per hour, energy."""
+    time working: moving, loading or unloading), trips and distance per hour, energy the
+    vehicles use; with a battery also charging (NaN for fleets without one): charges per
+    hour, share of vehicle time recharging (to a charger, waiting there, charging), mean
+    wait for a charging place per charge, charging places' utilisation and line."""
     if not (measures["kind"] == "fleet").any():
         return pd.DataFrame()
     fl = wide(measures, "fleet").copy()
     period = _state_fractions(measures, fl, "vehicles", VEHICLE_STATES) / fl["vehicles"]
-    fl["utilization"] = fl[["moving_loaded", "moving_empty", "loading", "unloading"]].sum(axis=1)
+    fl["utilization"] = fl[list(WORKING_STATES)].sum(axis=1)
     fl["trips_per_h"] = fl["trips"] / period
     fl["distance_km_per_h"] = fl["distance_km"] / period
     fl["energy_kwh"] = fl[[f"energy_{s}_kwh" for s in VEHICLE_STATES]].sum(axis=1)
+    if "charges" in fl:
+        fl["charges_per_h"] = fl["charges"] / period
+        fl["charging_share"] = fl[list(CHARGING_STATES)].sum(axis=1)
+        fl["charge_wait_h"] = fl["waiting_charger_h"] / fl["charges"].where(fl["charges"] > 0)
+        fl["charger_utilization"] = fl["charging_h"] / (fl["charger_places"] * period)
+        fl["charger_queue_mean"] = fl["waiting_charger_h"] / period
     return fl
 
 
@@ -187,6 +201,9 @@ def summary(measures: pd.DataFrame, meta: Mapping[str, Any],
                 "distance_km_per_h": ci95(rows["distance_km_per_h"].to_numpy(float)),
                 "energy_kwh": ci95(rows["energy_kwh"].to_numpy(float)),
             }
+            if "charges" in rows and rows["charges"].notna().all():  # a battery (extension)
+                doc["fleets"][name]["battery"] = {
+                    m: ci95(rows[m].to_numpy(float)) for m in BATTERY_MEASURES}
     # total_kwh: stations' electricity + facility electricity - recovered (docs/energy.md)
     doc["energy"] = energy.summary_block(measures, meta, timeline)
     # Little's law over every unit that left: finished ones and scrapped ones

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from twin.model import STATES, VEHICLE_STATES, FleetModel, ProductModel, StationModel
+from twin.model import CHARGING, STATES, VEHICLE_STATES, FleetModel, ProductModel, StationModel
 from twin.units import HOUR
 
 Row = tuple[str, str, str, float]
@@ -99,7 +99,7 @@ def fleet_rows(spec: FleetModel, totals: Sequence[float], trips: int, metres: fl
     `totals` are the vehicle-seconds per state (indexed like VEHICLE_STATES) of all the
     fleet's vehicles. A trip is counted when its unit is set down; `trip_h` is its mean from
     the start of loading to the end of unloading, `response_h` the mean from the request to
-    the start of loading.
+    the start of loading. `metres` are all driven (loaded, empty and to chargers).
     """
     name = spec.name
     rows: list[Row] = [("fleet", name, "vehicles", spec.vehicles)]
@@ -113,6 +113,27 @@ def fleet_rows(spec: FleetModel, totals: Sequence[float], trips: int, metres: fl
         ("fleet", name, "trip_h", trip_sum / trips / HOUR if trips else math.nan),
     ]
     return rows
+
+
+def battery_rows(spec: FleetModel, totals: Sequence[float], charges: int, charger_metres: float,
+                 start_kwh: float, end_kwh: float) -> list[Row]:
+    """A battery fleet's charging: charges begun, charging places, energy the chargers
+    delivered to the vehicles (charge_kw × vehicle-hours charging) and drew from the grid
+    (delivered / efficiency), km driven to chargers, and the charge in all the fleet's
+    batteries at the start and the end of the measured period (kWh)."""
+    b = spec.battery
+    name = spec.name
+    delivered = b.charge_kw * totals[CHARGING] / HOUR
+    return [
+        ("fleet", name, "charges", charges),
+        ("fleet", name, "charger_places", sum(n for _, n in b.chargers)),
+        ("fleet", name, "charged_kwh", delivered),
+        ("fleet", name, "charger_kwh", delivered / b.efficiency),
+        ("fleet", name, "to_charger_km", charger_metres / 1000),
+        ("fleet", name, "battery_capacity_kwh", b.capacity * spec.vehicles),
+        ("fleet", name, "battery_start_kwh", start_kwh),
+        ("fleet", name, "battery_end_kwh", end_kwh),
+    ]
 
 
 def system_rows(wip_mean: float, wip_start: int, wip_end: int, period_h: float,

@@ -18,11 +18,12 @@ from simpy.core import StopSimulation
 
 from twin.engine.accounting import Area, OpenGroups
 from twin.engine.bottleneck import BottleneckTracker
-from twin.engine.records import (Row, bottleneck_rows, bottleneck_timeline_rows, fleet_rows,
+from twin.engine.records import (Row, battery_rows, bottleneck_rows, bottleneck_timeline_rows, fleet_rows,
                                  product_rows, station_rows, system_rows, warehouse_rows)
 from twin.errors import RunError
 from twin.engine.batch import BatchStation, run_batch
 from twin.engine.stations import Machine, Station, Unit, run_failures, run_machine
+from twin.engine.charging import run_battery_vehicle
 from twin.engine.vehicles import Fleet, run_vehicle
 from twin.engine.warehouse import Warehouse, run_crane
 from twin.model import STATES, VEHICLE_STATES, Model, StationModel
@@ -101,8 +102,9 @@ class Replication:
         self.transport = [self.fleets[p.transport] if p.transport >= 0 else None
                           for p in model.products]
         for fleet in self.fleets:
+            life = run_battery_vehicle if fleet.spec.battery else run_vehicle
             for v in fleet.vehicles:
-                env.process(run_vehicle(env, v, fleet, self))
+                env.process(life(env, v, fleet, self))
         for st in self.stations:
             for i in range(st.spec.servers):
                 m = Machine(st, i, 0.0)
@@ -309,7 +311,8 @@ class Replication:
         return [st.active for st in self.stations] + [f.active for f in self.fleets]
 
     def _net_electricity(self, now: float) -> float:
-        """Stations' electricity less recovered power, integrated to `now` (kW·s)."""
+        """Stations' electricity less recovered power, plus vehicle chargers' draw from the
+        grid, integrated to `now` (kW·s)."""
         total = 0.0
         for st in self.stations:
             for (carrier, _), meter in zip(st.spec.meters, st.meters):
@@ -317,6 +320,8 @@ class Replication:
                     total += meter.integral(now)
                 elif carrier == "recovered":
                     total -= meter.integral(now)
+        for fleet in self.fleets:
+            total += fleet.grid_integral(now)
         return total
 
     def _take_demand(self, now: float) -> None:
@@ -342,6 +347,13 @@ class Replication:
                 e = meter.integral(now)
                 key = (i, carrier)
                 rows.append((t_h, "station", st.spec.name, f"{carrier}_kwh",
+                             (e - energy.get(key, 0.0)) / HOUR))
+                energy[key] = e
+        for i, fleet in enumerate(self.fleets):
+            if fleet.spec.battery:  # the chargers' electricity in the interval
+                e = fleet.grid_integral(now)
+                key = (-1 - i, "energy")
+                rows.append((t_h, "fleet", fleet.spec.name, "energy_kwh",
                              (e - energy.get(key, 0.0)) / HOUR))
                 energy[key] = e
         for p in self.model.products:
@@ -445,10 +457,17 @@ class Replication:
                                        st.retrieve_sum, st.dwell_sum)
         for fleet in self.fleets:
             totals = np.zeros(len(VEHICLE_STATES))
+            stored = fleet.stored(end)
             for v in fleet.vehicles:
+                if fleet.spec.battery:
+                    v.check(end)  # a battery that ran flat and stayed so
                 totals += v.close(end)
-            rows += fleet_rows(fleet.spec, totals, fleet.trips, fleet.metres,
-                               fleet.response_sum, fleet.trip_sum)
+            rows += fleet_rows(fleet.spec, totals, fleet.trips,
+                               fleet.metres + fleet.charger_metres, fleet.response_sum,
+                               fleet.trip_sum)
+            if fleet.spec.battery:
+                rows += battery_rows(fleet.spec, totals, fleet.charges, fleet.charger_metres,
+                                     fleet.battery_start, stored)
         rows += system_rows(self.wip.mean(end), self.wip_start, self.wip.level, period_h,
                             self.warmup)
         rows += [("system", "", "peak_station_kw", self.peak[0]),

@@ -10,6 +10,9 @@ oldest first. A vehicle drives empty to the pickup, loads (the machine is free a
 drives loaded, unloads and sets the unit in its reserved place; only if the reserved machine
 broke down meanwhile does it wait there, loaded. Vehicles share the paths without hindering
 one another (no congestion), at their loaded or empty speed.
+
+A fleet with a battery has `BatteryVehicle`s, whose charge follows their state, and
+`ChargingPoint`s; when and where they recharge is `twin.engine.charging`.
 """
 
 from __future__ import annotations
@@ -19,14 +22,23 @@ from typing import TYPE_CHECKING
 
 import simpy
 
-from twin.engine.accounting import ActivePeriods, StateClock, activity_observer
-from twin.model import (IDLE, LOADING, MOVING_EMPTY, MOVING_LOADED, UNLOADING, VEHICLE_STATES,
-                        WAITING, FleetModel)
+from twin.engine.accounting import ActivePeriods, Area, StateClock, activity_observer
+from twin.errors import RunError
+from twin.model import (CHARGING, IDLE, LOADING, MOVING_EMPTY, MOVING_LOADED, TO_CHARGER,
+                        UNLOADING, VEHICLE_STATES, WAITING, WAITING_CHARGER, FleetModel)
 from twin.streams import draws
+from twin.units import HOUR
 
-# Roser's active period method for a vehicle: working for a move (waiting loaded at a full
-# buffer is blocked, idle is starved).
-ACTIVE_VEHICLE_STATES = frozenset((MOVING_LOADED, MOVING_EMPTY, LOADING, UNLOADING))
+# Roser's active period method for a vehicle: working for a move, or recharging (like a
+# machine's repair, the vehicle itself holds up the flow); waiting loaded at a full buffer
+# is blocked, idle is starved.
+ACTIVE_VEHICLE_STATES = frozenset((MOVING_LOADED, MOVING_EMPTY, LOADING, UNLOADING,
+                                   TO_CHARGER, WAITING_CHARGER, CHARGING))
+# what a vehicle is doing in each state, for messages
+DOING = ("driving loaded", "driving empty", "loading", "unloading",
+         "waiting loaded for a place", "idle", "driving to a charger",
+         "waiting for a charging place", "charging")
+FLAT = 1e-9  # a charge below -FLAT x capacity is a flat battery, not rounding
 
 if TYPE_CHECKING:
     from twin.engine.replication import Replication
@@ -63,6 +75,87 @@ class Vehicle(StateClock):
         return f"{self.fleet.spec.name}/{self.index}"
 
 
+class BatteryVehicle(Vehicle):
+    """A vehicle with a battery: its charge (kWh) falls at its power in each state and, while
+    it charges, rises at the charger's power less its own draw. The charge is brought up to
+    date at every state change (`level` holds it at `since`)."""
+
+    __slots__ = ("level", "rate")
+
+    def __init__(self, fleet: Fleet, index: int, now: float):
+        super().__init__(fleet, index, now)
+        b = fleet.spec.battery
+        self.level = b.initial
+        # kWh per second in each state
+        rate = [-kw / HOUR for kw in fleet.spec.power_kw]
+        rate[CHARGING] += b.charge_kw / HOUR
+        self.rate = tuple(rate)
+
+    def charge_at(self, now: float) -> float:
+        """The battery's charge (kWh) at `now`, in the current state since `since`."""
+        return self.level + self.rate[self.state] * (now - self.since)
+
+    def enter(self, state: int, now: float) -> None:
+        old = self.state
+        if state == old:
+            return
+        self.check(now)
+        self.level = self.charge_at(now)
+        if old == CHARGING:
+            self.fleet.charging.add(-1, now)
+        elif state == CHARGING:
+            self.fleet.charging.add(1, now)
+        super().enter(state, now)
+
+    def check(self, now: float) -> None:
+        """Stop the run if the battery ran flat before `now` (it was drained, not charged)."""
+        level = self.charge_at(now)
+        b = self.fleet.spec.battery
+        if level >= -FLAT * b.capacity:
+            return
+        drain = -self.rate[self.state]
+        flat_at = self.since + max(0.0, self.charge_at(self.since)) / drain
+        name = self.fleet.spec.name
+        raise RunError(
+            f"the battery of vehicle {self.name} ran flat at t = {flat_at / HOUR:.6g} h while "
+            f"{DOING[self.state]}: nothing in the charging policy "
+            f"covers that long in this state; raise logistics.fleets.{name}.battery."
+            f"recharge_below, add charging places, or lower power_kw."
+            f"{VEHICLE_STATES[self.state]}")
+
+    def restart(self, now: float) -> None:
+        self.level = self.charge_at(now)
+        super().restart(now)
+
+
+class ChargingPoint:
+    """The charging places of a fleet at one point, and the vehicles waiting for one (first
+    come, first served); a place is a vehicle's from when it is given until it has charged."""
+
+    __slots__ = ("point", "free", "line")
+
+    def __init__(self, point: int, places: int):
+        self.point = point
+        self.free = places
+        self.line: deque[simpy.Event] = deque()
+
+    def take(self, env: simpy.Environment) -> simpy.Event | None:
+        """A free place now (None), or the event that gives the next one that frees."""
+        if self.free:
+            self.free -= 1
+            return None
+        turn = env.event()
+        self.line.append(turn)
+        return turn
+
+    def leave(self) -> None:
+        """A vehicle has charged: its place goes to the first in line, or is free."""
+        if self.line:
+            self.line.popleft().succeed()
+        else:
+            self.free += 1
+
+
 class Fleet:
     """A fleet's vehicles, its idle ones, its waiting requests and its counters."""
 
@@ -73,7 +166,11 @@ class Fleet:
         self.active = ActivePeriods(spec.vehicles, rep.open_groups,
                                     len(rep.model.stations) + spec.index, rep.bottleneck,
                                     rep.model.event_log)
-        self.vehicles = [Vehicle(self, i, 0.0) for i in range(spec.vehicles)]
+        self.charging = Area()  # vehicles charging now (with a battery)
+        self.chargers = [ChargingPoint(p, n) for p, n in spec.battery.chargers] \
+            if spec.battery else []
+        kind = BatteryVehicle if spec.battery else Vehicle
+        self.vehicles = [kind(self, i, 0.0) for i in range(spec.vehicles)]
         self.idle: list[Vehicle] = []
         self.requests: deque[Move] = deque()
         self.n_waiting = 0  # vehicles loaded at a full buffer
@@ -87,9 +184,27 @@ class Fleet:
         self.metres = 0.0
         self.response_sum = 0.0  # request to the vehicle's arrival, over the trips
         self.trip_sum = 0.0  # start of loading to end of unloading
+        self.charges = 0  # charges begun
+        self.charger_metres = 0.0  # driven to chargers
         for v in self.vehicles:
             v.restart(now)
+        self.charging.restart(now)
         self.active.restart(now)
+        self.battery_start = self.stored(now)
+
+    def grid_integral(self, now: float) -> float:
+        """The chargers' draw from the grid since the last restart, kW·s (0 without a
+        battery): delivered power / efficiency while a vehicle charges."""
+        b = self.spec.battery
+        if b is None:
+            return 0.0
+        return self.charging.integral(now) * b.charge_kw / b.efficiency
+
+    def stored(self, now: float) -> float:
+        """kWh in the fleet's batteries at `now` (0 without a battery)."""
+        if self.spec.battery is None:
+            return 0.0
+        return sum(v.charge_at(now) for v in self.vehicles)
 
     def ready(self, move: Move) -> None:
         """A place is reserved for the move's unit: send the idle vehicle nearest to the
@@ -114,12 +229,6 @@ class Fleet:
 
 def run_vehicle(env: simpy.Environment, v: Vehicle, fleet: Fleet, rep: Replication):
     """The life of one vehicle: take the oldest request (or wait for one), carry the unit."""
-    spec = fleet.spec
-    timeout = env.timeout
-    distance = fleet.distance
-    log = rep.events
-    from twin.engine.stations import check_deadlock  # stations imports this module
-
     while True:
         move = fleet.requests.popleft() if fleet.requests else None
         if move is None:
@@ -128,41 +237,52 @@ def run_vehicle(env: simpy.Environment, v: Vehicle, fleet: Fleet, rep: Replicati
             fleet.idle.append(v)
             move = yield v.wake
             v.wake = None
-        pickup, drop = move.src.spec.point, move.dst.spec.point
-        metres = distance[v.at][pickup]
-        if metres > 0:
-            v.enter(MOVING_EMPTY, env.now)
-            yield timeout(metres / spec.speed_empty)
-        v.at = pickup
-        loading_at = env.now
-        v.enter(LOADING, loading_at)
-        yield timeout(next(fleet.load_times))
-        move.loaded.succeed()  # the machine is free again
-        loaded = distance[pickup][drop]
-        if loaded > 0:
-            v.enter(MOVING_LOADED, env.now)
-            yield timeout(loaded / spec.speed_loaded)
-        v.at = drop
-        v.enter(UNLOADING, env.now)
-        yield timeout(next(fleet.unload_times))
-        now = env.now
-        fleet.trips += 1
-        fleet.metres += metres + loaded
-        fleet.response_sum += loading_at - move.asked
-        fleet.trip_sum += now - loading_at
-        unit = move.unit
+        yield from carry(env, v, fleet, rep, move)
+
+
+def carry(env: simpy.Environment, v: Vehicle, fleet: Fleet, rep: Replication, move: Move):
+    """One move: empty to the pickup, load, loaded to the drop, unload, set the unit in its
+    reserved place (waiting there, loaded, if its reserved machine broke down meanwhile)."""
+    spec = fleet.spec
+    timeout = env.timeout
+    distance = fleet.distance
+    log = rep.events
+    pickup, drop = move.src.spec.point, move.dst.spec.point
+    metres = distance[v.at][pickup]
+    if metres > 0:
+        v.enter(MOVING_EMPTY, env.now)
+        yield timeout(metres / spec.speed_empty)
+    v.at = pickup
+    loading_at = env.now
+    v.enter(LOADING, loading_at)
+    yield timeout(next(fleet.load_times))
+    move.loaded.succeed()  # the machine is free again
+    loaded = distance[pickup][drop]
+    if loaded > 0:
+        v.enter(MOVING_LOADED, env.now)
+        yield timeout(loaded / spec.speed_loaded)
+    v.at = drop
+    v.enter(UNLOADING, env.now)
+    yield timeout(next(fleet.unload_times))
+    now = env.now
+    fleet.trips += 1
+    fleet.metres += metres + loaded
+    fleet.response_sum += loading_at - move.asked
+    fleet.trip_sum += now - loading_at
+    unit = move.unit
+    if log is not None:
+        log.append((unit.id, unit.product, "transport", move.src.spec.index, move.asked, now))
+    target = move.dst
+    if not target.offer(unit, now, reserved=True):  # its machine broke down meanwhile
+        from twin.engine.stations import check_deadlock  # stations imports this module
+        v.enter(WAITING, now)
+        wait = env.event()
+        target.wait_owed(unit, wait)  # it had its place: first in line for the next
+        v.blocked_on = target
+        fleet.n_waiting += 1
+        check_deadlock(target, now)
+        yield wait
+        fleet.n_waiting -= 1
+        v.blocked_on = None
         if log is not None:
-            log.append((unit.id, unit.product, "transport", move.src.spec.index, move.asked, now))
-        target = move.dst
-        if not target.offer(unit, now, reserved=True):  # its machine broke down meanwhile
-            v.enter(WAITING, now)
-            wait = env.event()
-            target.wait_owed(unit, wait)  # it had its place: first in line for the next
-            v.blocked_on = target
-            fleet.n_waiting += 1
-            check_deadlock(target, now)
-            yield wait
-            fleet.n_waiting -= 1
-            v.blocked_on = None
-            if log is not None:
-                log.append((unit.id, unit.product, "waiting", target.spec.index, now, env.now))
+            log.append((unit.id, unit.product, "waiting", target.spec.index, now, env.now))

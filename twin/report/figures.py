@@ -290,7 +290,8 @@ def energy_states_figure(results, doc: dict) -> Figure:
 
 @figure("power", "Energy",
         "Net electric power per demand interval, first replication (stations − recovered + "
-        "facility loads) with the peak marked; heat drawn apart. Lower panel: the tariff.",
+        "facility loads + vehicle chargers) with the peak marked; heat drawn apart. Lower "
+        "panel: the tariff.",
         needs=("timeline", "energy"))
 def power_figure(results, doc: dict) -> Figure:
     series = energy.power_series(results.timeline, results.meta)
@@ -311,6 +312,9 @@ def power_figure(results, doc: dict) -> Figure:
         top.stairs(s["facility_kw"].to_numpy(float) / div, edges, color="#555555",
                    linewidth=1, linestyle=":", label="facility loads (electricity)",
                    baseline=None)
+    if s["charger_kw"].any():
+        top.stairs(s["charger_kw"].to_numpy(float) / div, edges, color="#117733",
+                   linewidth=1, linestyle="--", label="vehicle chargers", baseline=None)
     if s["heat_kw"].any():
         top.stairs(s["heat_kw"].to_numpy(float) / div, edges, color=CARRIER_COLOURS["heat"],
                    linewidth=1, alpha=0.8, label="heat", baseline=None)

@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from twin.analysis import energy
-from twin.analysis.kpis import STATES, station_table
+from twin.analysis.kpis import CHARGING_STATES, STATES, station_table
 from twin.report import figures as figs
 from twin.results import write_atomic
 
@@ -161,12 +161,19 @@ def fleets_table(results, doc: dict) -> pd.DataFrame | None:
     if not fleets:
         return None
     bn = doc["bottleneck"]
+    batteries = any("battery" in f for f in fleets.values())
     rows = []
     for name, f in fleets.items():
         row = {"fleet": name, "vehicles": f["vehicles"],
                "utilization": _stat(_times(f["utilization"], 100), 3) + " %"}
         row.update({state.replace("_", " "): _pct(f["states"][state])
-                    for state in f["states"]})
+                    for state in f["states"] if batteries or state not in CHARGING_STATES})
+        if batteries:
+            b = f.get("battery", {})
+            row.update({"charges/h": _stat(b.get("charges_per_h")),
+                        "charger use": _pct(b.get("charger_utilization", {}).get("mean")),
+                        "wait for charger (min)": _stat(_times(b.get("charge_wait_h"), 60),
+                                                        3)})
         row.update({"trips/h": _stat(f["trips_per_h"]),
                     "response (min)": _stat(_times(f["response_h"], 60), 3),
                     "trip (min)": _stat(_times(f["trip_h"], 60), 3),

@@ -61,6 +61,15 @@ def text_summary(doc: dict[str, Any]) -> str:
                 f"{f['states']['waiting']:>8.3f} {_fmt(f['trips_per_h']['mean']):>10} "
                 f"{_fmt(f['response_h']['mean']):>11} {_fmt(f['trip_h']['mean']):>9} "
                 f"{doc['bottleneck']['fleets'].get(name, 0.0):>6.2f}")
+        charging = {name: f["battery"] for name, f in doc["fleets"].items() if "battery" in f}
+        if charging:
+            lines += ["", f"{'charging':<20} {'charges/h':>10} {'share':>6} {'charger':>8} "
+                          f"{'wait h':>9} {'grid kWh':>10}"]
+            lines += [f"{name:<20} {_fmt(b['charges_per_h']['mean']):>10} "
+                      f"{b['charging_share']['mean']:>6.3f} "
+                      f"{b['charger_utilization']['mean']:>8.3f} "
+                      f"{_fmt(b['charge_wait_h']['mean']):>9} "
+                      f"{_fmt(b['charger_kwh']['mean']):>10}" for name, b in charging.items()]
     top = doc["bottleneck"].get("resource", doc["bottleneck"]["station"])
     lines += ["", f"bottleneck (active period method): {top}",
               f"energy: {_fmt(doc['energy']['total_kwh'])} kWh, "

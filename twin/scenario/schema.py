@@ -691,6 +691,11 @@ _PATH_SCHEMA = {
 Path = Annotated[PathSpec, BeforeValidator(_path_pair), WithJsonSchema(_PATH_SCHEMA)]
 
 
+# A vehicle power left out for a charging state is that of the state it resembles.
+CHARGING_POWER_DEFAULTS = {"to_charger": "moving_empty", "waiting_charger": "idle",
+                           "charging": "idle"}
+
+
 class VehiclePower(Strict):
     """Power draw per vehicle (kW) in each vehicle state; missing states draw 0."""
 
@@ -706,6 +711,92 @@ class VehiclePower(Strict):
                            description="Loaded, waiting for a place.")
     idle: float = Field(0.0, ge=0, allow_inf_nan=False, examples=[0.2],
                         description="No move to make.")
+    to_charger: Optional[float] = Field(
+        None, ge=0, allow_inf_nan=False, examples=[1.0],
+        description="(extension, battery) Driving empty to a charger; omitted = moving_empty.")
+    waiting_charger: Optional[float] = Field(
+        None, ge=0, allow_inf_nan=False, examples=[0.2],
+        description="(extension, battery) At a charger, waiting for a free charging place; "
+                    "omitted = idle.")
+    charging: Optional[float] = Field(
+        None, ge=0, allow_inf_nan=False, examples=[0.2],
+        description="(extension, battery) The vehicle's own draw while it charges (the "
+                    "charger supplies it; the battery gains charge_kw less this); "
+                    "omitted = idle.")
+
+
+def _charger_places(v: Any) -> Any:
+    """A list of charging points (one place each) as {point: places}."""
+    if not isinstance(v, list):
+        return v
+    places: dict[Any, int] = {}
+    for name in v:
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"a charging point is a point name, got {name!r}")
+        if name in places:
+            raise ValueError(f"charging point {name!r} is listed twice; for several places "
+                             f"at one point write {{{name}: 2}}")
+        places[name] = 1
+    return places
+
+
+_CHARGERS_SCHEMA = {
+    "description": "(extension) Where the fleet's vehicles charge: a list of points "
+                   "(logistics.points) with one charging place each, or {point: number of "
+                   "charging places}. The places are this fleet's own.",
+    "anyOf": [{"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1,
+               "uniqueItems": True},
+              {"type": "object", "minProperties": 1,
+               "additionalProperties": {"type": "integer", "minimum": 1}}],
+    "examples": [["depot"], {"depot": 2, "charge-east": 1}],
+}
+Chargers = Annotated[dict[Name, Annotated[int, Field(strict=True, ge=1, le=MAX_SERVERS)]],
+                     BeforeValidator(_charger_places), WithJsonSchema(_CHARGERS_SCHEMA),
+                     Field(min_length=1)]
+
+
+def vehicle_power(power: VehiclePower, state: str) -> float:
+    """kW of a vehicle in `state`, a charging state's default filled in."""
+    kw = getattr(power, state)
+    return getattr(power, CHARGING_POWER_DEFAULTS[state]) if kw is None else kw
+
+
+class Battery(Strict):
+    """(extension) The vehicles' traction battery and how they recharge (docs/modelling.md,
+    Batteries and charging): a vehicle whose charge is at or below `recharge_below` when it
+    has set a unit down (or while idle) drives to a charger and charges to `charge_to`."""
+
+    capacity_kwh: float = Field(gt=0, allow_inf_nan=False,
+                                description="Usable energy of a full battery, kWh.",
+                                examples=[20.0])
+    initial: float = Field(1.0, ge=0, le=1, allow_inf_nan=False,
+                           description="Charge of every vehicle at time 0, as a fraction of "
+                                       "capacity; default 1 (full).", examples=[0.8])
+    recharge_below: float = Field(
+        gt=0, lt=1, allow_inf_nan=False,
+        description="Threshold (fraction of capacity): at or below it a vehicle goes to a "
+                    "charger after setting its unit down, or at once if idle. It must cover "
+                    "the longest move plus the run to a charger (checked at load).",
+        examples=[0.3])
+    charge_to: float = Field(1.0, gt=0, le=1, allow_inf_nan=False,
+                             description="Charge (fraction of capacity) at which charging "
+                                         "stops; default 1 (full).", examples=[0.9])
+    charge_kw: float = Field(gt=0, allow_inf_nan=False,
+                             description="Power a charger delivers to a vehicle, kW "
+                                         "(constant until charge_to).", examples=[10.0])
+    efficiency: float = Field(1.0, gt=0, le=1, allow_inf_nan=False,
+                              description="Charger efficiency: grid energy = delivered / "
+                                          "efficiency; default 1.", examples=[0.92])
+    chargers: Chargers = Field(description=_CHARGERS_SCHEMA["description"],
+                               examples=_CHARGERS_SCHEMA["examples"])
+
+    @model_validator(mode="after")
+    def _charge_above_threshold(self) -> "Battery":
+        if self.charge_to <= self.recharge_below:
+            raise ValueError(f"charge_to ({self.charge_to:g}) must be above recharge_below "
+                             f"({self.recharge_below:g}): a vehicle would go back to the "
+                             f"charger at once")
+        return self
 
 
 class Fleet(Strict):
@@ -728,6 +819,11 @@ class Fleet(Strict):
     power_kw: VehiclePower = Field(
         default_factory=VehiclePower, description="Power per vehicle in each state (kW).",
         examples=[{"moving_loaded": 1.5, "moving_empty": 1.0, "idle": 0.2}])
+    battery: Optional[Battery] = Field(
+        None, description="(extension) Traction battery and charging; omitted = the vehicles "
+                          "never run out of energy (no charging modelled).",
+        examples=[{"capacity_kwh": 20, "recharge_below": 0.3, "charge_to": 0.9,
+                   "charge_kw": 10, "efficiency": 0.92, "chargers": {"depot": 2}}])
 
 
 class Logistics(Strict):

@@ -1,0 +1,97 @@
+"""Vehicles with batteries: when they recharge, where, and for how long.
+
+The policy (docs/modelling.md, Batteries and charging): a vehicle whose charge is at or below the fleet's
+threshold after setting a unit down, or that reaches it while idle, drives empty to the
+nearest charging point with a free place that its charge can reach (else to the nearest
+charging point, where it waits in line, first come first served), charges at the charger's
+power to `charge_to`, frees the place and is idle there. Charging is never interrupted for a
+move. Nothing here draws random numbers: a battery changes no stream.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import simpy
+
+from twin.engine.vehicles import BatteryVehicle, ChargingPoint, Fleet, carry
+from twin.model import CHARGING, IDLE, TO_CHARGER, WAITING_CHARGER
+
+if TYPE_CHECKING:
+    from twin.engine.replication import Replication
+
+LOW = object()  # an idle vehicle's wake-up value: its charge fell to the threshold
+
+
+def charger_for(fleet: Fleet, v: BatteryVehicle, env: simpy.Environment
+                ) -> tuple[ChargingPoint, simpy.Event | None]:
+    """The charging point `v` drives to and its turn there (None: a place is its now).
+
+    The nearest point (path distance; ties to the one listed first) with a free place whose
+    run the vehicle's charge covers; if there is none, the nearest point, to wait in line.
+    """
+    here = fleet.distance[v.at]
+    level = v.charge_at(env.now)
+    per_metre = -v.rate[TO_CHARGER] / fleet.spec.speed_empty  # kWh per metre
+    reachable = [c for c in fleet.chargers if math.isfinite(here[c.point])]
+    free = [c for c in reachable if c.free and here[c.point] * per_metre <= level]
+    point = min(free or reachable, key=lambda c: here[c.point])
+    return point, point.take(env)
+
+
+def recharge(env: simpy.Environment, v: BatteryVehicle, fleet: Fleet):
+    """Drive to a charger, wait for a place if none was free, charge to `charge_to`."""
+    battery = fleet.spec.battery
+    point, turn = charger_for(fleet, v, env)
+    metres = fleet.distance[v.at][point.point]
+    if metres > 0:
+        v.enter(TO_CHARGER, env.now)
+        yield env.timeout(metres / fleet.spec.speed_empty)
+    v.at = point.point
+    fleet.charger_metres += metres
+    if turn is not None and not turn.triggered:
+        v.enter(WAITING_CHARGER, env.now)
+        yield turn
+    v.enter(CHARGING, env.now)  # (brings v.level up to now)
+    fleet.charges += 1
+    yield env.timeout(max(0.0, battery.charge_to - v.level) / v.rate[CHARGING])
+    point.leave()
+
+
+def _low(fleet: Fleet, v: BatteryVehicle, wake: simpy.Event) -> None:
+    """The idle vehicle's charge reached the threshold: unless a move came first, it is no
+    longer idle and goes to charge."""
+    if not wake.triggered:
+        fleet.idle.remove(v)
+        wake.succeed(LOW)
+
+
+def run_battery_vehicle(env: simpy.Environment, v: BatteryVehicle, fleet: Fleet,
+                        rep: Replication):
+    """The life of a vehicle with a battery: moves as any vehicle's, and recharges when
+    its charge is at or below the threshold after a move, while idle, or at time 0."""
+    threshold = fleet.spec.battery.threshold
+    idle_drain = -v.rate[IDLE]  # kWh per second
+    if v.level <= threshold:
+        yield from recharge(env, v, fleet)
+    while True:
+        move = fleet.requests.popleft() if fleet.requests else None
+        if move is None:
+            now = env.now
+            v.enter(IDLE, now)
+            v.wake = wake = env.event()
+            fleet.idle.append(v)
+            if idle_drain > 0:
+                until_low = max(0.0, v.charge_at(now) - threshold) / idle_drain
+                timer = env.timeout(until_low)
+                timer.callbacks.append(lambda _, wake=wake: _low(fleet, v, wake))
+            move = yield wake
+            v.wake = None
+            if move is LOW:
+                yield from recharge(env, v, fleet)
+                continue
+        yield from carry(env, v, fleet, rep, move)
+        if v.charge_at(env.now) <= threshold:
+            yield from recharge(env, v, fleet)
+

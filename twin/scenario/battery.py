@@ -1,0 +1,143 @@
+"""Cross-checks of vehicle batteries: chargers that exist and can be reached, and a threshold
+that leaves a vehicle enough charge for whatever it may still have to do before it charges.
+
+The charging policy (docs/modelling.md, Batteries and charging) checks a vehicle's charge when it has set a
+unit down and while it is idle, so a vehicle just above the threshold may start one more
+move: from wherever it stands (its home, a drop point or a charger) empty to the pickup,
+load, loaded to the drop, unload, and then drive to the nearest charger. The threshold must
+cover the most energy such a sequence takes over all the fleet's moves; load and unload
+times count at their longest where the distribution is bounded, else at their mean.
+Waiting loaded for a broken machine, or in line for a charging place, is not bounded; a
+battery that runs flat there stops the replication with an error naming the vehicle.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from twin.errors import did_you_mean
+from twin.scenario.distributions import Dist
+from twin.scenario.network import _moves, distances, station_point
+from twin.scenario.schema import Fleet, Logistics, Scenario, vehicle_power
+from twin.scenario.yamldoc import KeyPath
+
+BOUNDED = ("constant", "uniform", "triangular", "empirical")
+
+
+def longest(d: Dist) -> float:
+    """The longest value of a bounded distribution, else its mean (seconds)."""
+    return max(d.params) if d.kind in BOUNDED else d.mean
+
+
+def battery_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
+    """Unknown or unreachable charging points, a charger too weak for the vehicle's own draw,
+    and a threshold (or initial charge) too low for the moves the fleet makes."""
+    lg = scenario.logistics
+    if lg is None:
+        return []
+    found: list[tuple[KeyPath, str]] = []
+    d = None
+    for fname, fleet in lg.fleets.items():
+        b = fleet.battery
+        if b is None:
+            continue
+        at: KeyPath = ("logistics", "fleets", fname, "battery")
+        own = vehicle_power(fleet.power_kw, "charging")
+        if own >= b.charge_kw:
+            found.append((at + ("charge_kw",),
+                          f"the charger's {b.charge_kw:g} kW must exceed the vehicle's own draw "
+                          f"while charging ({own:g} kW, power_kw.charging or else idle): the "
+                          f"battery would never fill"))
+        unknown = [p for p in b.chargers if p not in lg.points]
+        found += [(at + ("chargers",), f"unknown charging point {p!r}."
+                   f"{did_you_mean(p, list(lg.points))} Points are listed under "
+                   f"logistics.points") for p in unknown]
+        if unknown or fleet.home not in lg.points or not _known_paths(lg):
+            continue  # (unknown points elsewhere are reported with the network)
+        if d is None:
+            d = distances(lg)
+        found += _reach_problems(scenario, fname, fleet, d, at)
+    return found
+
+
+def _known_paths(lg: Logistics) -> bool:
+    """Every path joins known points (else no distances can be computed)."""
+    return all(p.from_ in lg.points and p.to in lg.points for p in lg.paths)
+
+
+def _reach_problems(scenario: Scenario, fname: str, fleet: Fleet, d: np.ndarray,
+                    at: KeyPath) -> list[tuple[KeyPath, str]]:
+    """Chargers reachable from every place a vehicle may stand and able to reach every
+    pickup; the threshold and the initial charge enough to get there."""
+    lg = scenario.logistics
+    names = list(lg.points)
+    index = {n: i for i, n in enumerate(names)}
+    b = fleet.battery
+    chargers = [index[p] for p in b.chargers]
+    moves = []
+    for product in scenario.products.values():
+        if product.transport != fname:
+            continue
+        for _, src, dst in _moves(product):
+            a, c = station_point(scenario, src), station_point(scenario, dst)
+            if a in index and c in index:
+                moves.append((index[a], index[c]))
+    home = index[fleet.home]
+    stands = dict.fromkeys([home, *(c for _, c in moves), *chargers])
+    found: list[tuple[KeyPath, str]] = []
+    nearest = {s: min(d[s, c] for c in chargers) for s in stands}
+    for s, metres in nearest.items():
+        if not math.isfinite(metres):
+            found.append((at + ("chargers",),
+                          f"no charging point can be reached from {names[s]}, where fleet "
+                          f"{fname}'s vehicles may stand: add a path in logistics.paths or a "
+                          f"charger there"))
+    for c in chargers:
+        for a in dict.fromkeys(a for a, _ in moves):
+            if not math.isfinite(d[c, a]):
+                found.append((at + ("chargers",),
+                              f"vehicles charged at {names[c]} cannot reach the pickup at "
+                              f"{names[a]}: no path leads there in logistics.paths"))
+    if found:
+        return found
+    # kWh per metre driven and per second spent in each state
+    speed_empty = fleet.speed_empty or fleet.speed_loaded
+    kw = fleet.power_kw
+    empty = kw.moving_empty / speed_empty / 3600
+    loaded = kw.moving_loaded / fleet.speed_loaded / 3600
+    to_charger = vehicle_power(fleet.power_kw, "to_charger") / speed_empty / 3600
+    handling = (kw.loading * longest(fleet.load_time)
+                + kw.unloading * longest(fleet.unload_time)) / 3600
+    worst, what = 0.0, ""
+    for s in stands:
+        need = to_charger * nearest[s]
+        if need > worst:
+            worst, what = need, f"the run from {names[s]} to its nearest charger"
+        for a, c in moves:
+            need = (empty * d[s, a] + handling + loaded * d[a, c]
+                    + to_charger * nearest[c])
+            if need > worst:
+                worst, what = need, (f"a move from {names[a]} to {names[c]} started at "
+                                     f"{names[s]}, then the run to a charger")
+    cap = b.capacity_kwh
+    threshold = b.recharge_below * cap
+    if threshold < worst * (1 - 1e-9):
+        found.append((at + ("recharge_below",),
+                      f"a vehicle at the threshold ({threshold:.4g} kWh of {cap:.4g}) may still "
+                      f"have to make {what}: {worst:.4g} kWh; its battery would run flat. "
+                      f"Raise recharge_below to at least {_up(worst / cap)} (or lower the "
+                      f"vehicles' power_kw)"))
+    start = b.initial * cap
+    if b.initial <= b.recharge_below and start < to_charger * nearest[home] * (1 - 1e-9):
+        found.append((at + ("initial",),
+                      f"the vehicles start at {fleet.home} with {start:.4g} kWh, less than "
+                      f"the {to_charger * nearest[home]:.4g} kWh to drive to the nearest "
+                      f"charger; raise initial"))
+    return found
+
+
+def _up(fraction: float) -> str:
+    """A fraction rounded up to 3 decimals, as text."""
+    return f"{math.ceil(fraction * 1000) / 1000:g}"
