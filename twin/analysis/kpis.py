@@ -84,10 +84,11 @@ def fleet_table(measures: pd.DataFrame) -> pd.DataFrame:
     fl["energy_kwh"] = fl[[f"energy_{s}_kwh" for s in VEHICLE_STATES]].sum(axis=1)
     if "charges" in fl:
         fl["charges_per_h"] = fl["charges"] / period
-        fl["charging_share"] = fl[list(CHARGING_STATES)].sum(axis=1)
+        has = fl["charges"].notna()  # fleets without a battery have no charging figures
+        fl["charging_share"] = fl[list(CHARGING_STATES)].sum(axis=1).where(has)
         fl["charge_wait_h"] = fl["waiting_charger_h"] / fl["charges"].where(fl["charges"] > 0)
         fl["charger_utilization"] = fl["charging_h"] / (fl["charger_places"] * period)
-        fl["charger_queue_mean"] = fl["waiting_charger_h"] / period
+        fl["charger_queue_mean"] = (fl["waiting_charger_h"] / period).where(has)
     return fl
 
 

@@ -99,8 +99,11 @@ class Station:
         return [m.blocked_on for m in self.machines if m.blocked_on is not None]
 
     def room(self) -> float:
-        """Places free for a new unit: idle machines and buffer places, less reservations."""
-        return len(self.idle) + self.capacity - len(self.queue) - self.incoming
+        """Places free for a new unit: idle machines (on shift) and buffer places, less
+        reservations."""
+        cal = self.calendar
+        idle = len(self.idle) if cal is None or cal.is_on(self.rep.env.now) else 0
+        return idle + self.capacity - len(self.queue) - self.incoming
 
     def offer(self, unit: Unit, now: float, reserved: bool = False) -> bool:
         """Take `unit` if a machine or a buffer place is free; False means the sender blocks.
@@ -113,7 +116,9 @@ class Station:
         elif self.incoming and self.room() <= 0:
             return False
         unit.entered = now
-        if self.idle and (self.calendar is None or self.calendar.is_on(now)):
+        # off shift an idle machine takes no unit, except one a vehicle reserved it for
+        # while the station was on shift (the unit waits on it for the next shift)
+        if self.idle and (reserved or self.calendar is None or self.calendar.is_on(now)):
             machine = self.idle.popleft()
             machine.wake.succeed(unit)
             return True
@@ -318,9 +323,16 @@ def run_machine(env: simpy.Environment, m: Machine, st: Station, rep: Replicatio
             st.idle.append(m)
             unit = yield m.wake
             m.wake = None
-            if m.down:  # broke down in the very instant the unit arrived
-                m.set(BUSY, env.now)
-                yield m.repaired
+            while True:
+                if m.down:  # broke down in the very instant the unit arrived
+                    m.set(BUSY, env.now)
+                    yield m.repaired
+                elif cal is not None and not cal.is_on(env.now):
+                    # a unit delivered off shift to the machine its vehicle had reserved:
+                    # it waits on the machine for the next shift
+                    yield timeout(cal.next_on(env.now) - env.now)
+                else:
+                    break
         now = env.now
         st.wait_sum += now - unit.entered
         st.waits += 1

@@ -124,11 +124,15 @@ def _reach_problems(scenario: Scenario, fname: str, fleet: Fleet, d: np.ndarray,
     cap = b.capacity_kwh
     threshold = b.recharge_below * cap
     if threshold < worst * (1 - 1e-9):
+        # a threshold must stay below charge_to (and 1): past that, only a larger battery helps
+        fix = (f"Raise recharge_below to at least {_up(worst / cap)} (or lower the vehicles' "
+               f"power_kw)" if worst / cap < b.charge_to else
+               f"No threshold below charge_to ({b.charge_to:g}) covers it: raise capacity_kwh "
+               f"above {_up(worst / b.charge_to)} kWh (or lower the vehicles' power_kw)")
         found.append((at + ("recharge_below",),
                       f"a vehicle at the threshold ({threshold:.4g} kWh of {cap:.4g}) may still "
                       f"have to make {what}: {worst:.4g} kWh; its battery would run flat. "
-                      f"Raise recharge_below to at least {_up(worst / cap)} (or lower the "
-                      f"vehicles' power_kw)"))
+                      f"{fix}"))
     start = b.initial * cap
     if b.initial <= b.recharge_below and start < to_charger * nearest[home] * (1 - 1e-9):
         found.append((at + ("initial",),

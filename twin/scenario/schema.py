@@ -747,7 +747,8 @@ _CHARGERS_SCHEMA = {
     "anyOf": [{"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1,
                "uniqueItems": True},
               {"type": "object", "minProperties": 1,
-               "additionalProperties": {"type": "integer", "minimum": 1}}],
+               "additionalProperties": {"type": "integer", "minimum": 1,
+                                        "maximum": MAX_SERVERS}}],
     "examples": [["depot"], {"depot": 2, "charge-east": 1}],
 }
 Chargers = Annotated[dict[Name, Annotated[int, Field(strict=True, ge=1, le=MAX_SERVERS)]],
