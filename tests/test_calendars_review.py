@@ -3,8 +3,8 @@ calendars and of the scenario schema.
 
 Most tests pin behaviour worked out by hand on tiny scenarios with constant times (so that
 events fall exactly on shift ends and starts), or check invariants on random ones. The tests
-whose docstrings begin with "BUG" demonstrate a bug: they fail on the code as reviewed and
-say what should happen instead.
+whose docstrings begin with "BUG" demonstrated a bug: they failed on the code as reviewed
+(commit 0ee730e) and say what should happen instead; all are fixed since.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from twin.intervals import minus, union
 
 WEEK = 7 * 86400.0
+EPS = 1e-6  # seconds: gaps this small between turned intervals are rounding, not breaks
 
 
 def weekly_intervals(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -69,7 +70,7 @@ class ShiftCalendar:
     @property
     def always(self) -> bool:
         """On shift all week (stops aside)."""
-        return self._per_week == WEEK
+        return self._per_week >= WEEK - EPS
 
     # --- the weekly pattern ----------------------------------------------------------
     def _f(self, t: float) -> float:
@@ -111,12 +112,17 @@ class ShiftCalendar:
             return t
         target = self.worked(t) + d
         lost = 0.0
+        x = None
         for a, b in self.stops:  # each stop the work reaches adds its lost time
             x = self._f_inv(target + lost)
             if x <= a:
-                return x
+                break
             lost += self._f(b) - self._f(a)
-        return self._f_inv(target + lost)
+            x = None
+        if x is None:
+            x = self._f_inv(target + lost)
+        # d seconds of work take at least d seconds (rounding of worked(t) could say less)
+        return max(x, t + d)
 
     def _pattern_on(self, t: float) -> bool:
         r = t % WEEK
@@ -171,7 +177,7 @@ class ShiftCalendar:
         while True:
             for s, e in zip(self.starts, self.ends):
                 s, e = q * WEEK + s, q * WEEK + e
-                if b is not None and s <= b:
+                if b is not None and s <= b + EPS:
                     b = max(b, e)
                     continue
                 if b is not None and b > a:
@@ -208,5 +214,14 @@ def calendar(name: str, spec, offset: float = 0.0) -> ShiftCalendar:
     starts, ends = pattern(spec)
     turned = weekly_intervals([(a - offset, b - offset) for a, b in zip(starts, ends)]) \
         if offset % WEEK else list(zip(starts, ends))
+    joined: list[tuple[float, float]] = []  # (the turn can leave rounding gaps: join them)
+    for a, b in turned:
+        if joined and a - joined[-1][1] < EPS:
+            joined[-1] = (joined[-1][0], b)
+        else:
+            joined.append((a, b))
+    if len(joined) > 1 and joined[0][0] < EPS and WEEK - joined[-1][1] < EPS:
+        joined[0], joined[-1] = (0.0, joined[0][1]), (joined[-1][0], WEEK)
+    turned = joined
     stops = tuple(union([(s.from_, s.to) for s in spec.stops]))
     return ShiftCalendar(name, tuple(a for a, _ in turned), tuple(b for _, b in turned), stops)

@@ -90,6 +90,10 @@ class Station:
             meter.restart(now)
         self.active.restart(now)
 
+    def waiting(self) -> int:
+        """Units waiting in the buffer."""
+        return len(self.queue)
+
     def stuck(self) -> bool:
         """Every machine holds a finished unit it cannot pass on."""
         return self.n_blocked == self.spec.servers
@@ -157,11 +161,16 @@ class Station:
         for m in self.machines:
             m.off = False
             m.enter(DOWN if m.down else m.base, now)
-        while self.idle:
+        # each idle machine in turn, out of the idle line while it looks for work (as after
+        # a repair): it takes a unit, is reserved for one on its way (then idle again), or
+        # finds nothing
+        waiting, self.idle = self.idle, deque()
+        for m in waiting:
             work = self.work_for_idle(now)
             if work is None:
-                break
-            self.idle.popleft().wake.succeed(work)
+                self.idle.append(m)
+            else:
+                m.wake.succeed(work)
 
     def work_for_idle(self, now: float) -> Unit | None:
         """What an idle machine back from repair wakes up with: the unit it takes, or None
@@ -517,7 +526,7 @@ class Deadlock(RunError):
     def of(cls, now: float, stations: list[Station], fleets: list = ()) -> Deadlock:
         names = tuple(st.spec.name for st in stations)
         vehicles = tuple(v.name for f in fleets for v in f.vehicles)
-        units = sum(len(st.queue) + st.n_blocked +  # (a blocked batch machine holds more)
+        units = sum(st.waiting() + st.n_blocked +  # (a blocked batch machine holds more)
                     sum(m.holding - 1 for m in st.machines if m.blocked_on is not None)
                     for st in stations) + len(vehicles)
         what = f"every machine of {', '.join(names)} is blocked"

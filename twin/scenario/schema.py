@@ -146,7 +146,7 @@ class Conwip(Strict):
 
 def _release_kind(v: Any) -> str | None:
     if isinstance(v, str):
-        return "saturated" if v == "saturated" else None
+        return v if v in ("saturated", "assembly") else None
     if isinstance(v, dict) and len(v) == 1:
         key = next(iter(v))
         return key if key in ("interarrival", "conwip") else None
@@ -155,10 +155,11 @@ def _release_kind(v: Any) -> str | None:
     return None
 
 
-RELEASE_FORMS = "saturated, {interarrival: DIST} or {conwip: N}"
+RELEASE_FORMS = "saturated, {interarrival: DIST}, {conwip: N} or assembly"
 Release = Annotated[
     Union[
         Annotated[Literal["saturated"], Tag("saturated")],
+        Annotated[Literal["assembly"], Tag("assembly")],
         Annotated[Interarrival, Tag("interarrival")],
         Annotated[Conwip, Tag("conwip")],
     ],
@@ -174,7 +175,10 @@ class Product(Strict):
     """A product: its route through the stations and how units are released."""
 
     route: list[RouteStep] = Field(min_length=1)
-    release: Release = Field("saturated", description="saturated | {interarrival: DIST} | {conwip: N}")
+    release: Release = Field(
+        "saturated", description="saturated | {interarrival: DIST} | {conwip: N} | assembly "
+                                 "(extension: units are made by the assembly station that "
+                                 "is the first step of the route, from its parts)")
     energy_kwh: float | None = Field(
         None, gt=0, allow_inf_nan=False, description="Nameplate energy of one unit (kWh).")
     campaign: int = Field(
@@ -349,6 +353,16 @@ class Batch(Strict):
         return self
 
 
+class Assembly(Strict):
+    """(extension) An assembly station: each machine takes one kit of parts (units of other
+    products whose routes end here) and makes one unit of the product released by
+    assembly here."""
+
+    parts: dict[Name, Annotated[int, Field(strict=True, ge=1, le=MAX_BUFFER)]] = Field(
+        min_length=1, description="Units of each part product in one kit.",
+        examples=[{"anode-sheet": 2, "cathode-sheet": 2}])
+
+
 class Station(Strict):
     """A station: identical parallel machines fed by one input buffer."""
 
@@ -392,6 +406,11 @@ class Station(Strict):
                           "units at once (starting when `min` wait), one process time per "
                           "batch; the buffer holds the units that form the next batches.",
         examples=[{"size": 700}, {"size": 1200, "min": 900}])
+    assembly: Optional[Assembly] = Field(
+        None, description="(extension) Assembly: each machine joins a kit of parts into one "
+                          "unit of the product whose release is `assembly` and whose route "
+                          "begins here; `buffer` is then the places for each part.",
+        examples=[{"parts": {"anode": 1, "cathode": 1}}])
     calendar: Optional[Name] = Field(
         None, description="(extension) Working calendar (a name in `calendars`): the "
                           "station's machines are off shift outside it and their work pauses "
@@ -416,6 +435,10 @@ class Station(Strict):
             if self.calendar is not None:
                 raise ValueError("a warehouse works round the clock (its units dwell there "
                                  "whatever the shift); leave calendar out")
+        if self.assembly is not None and (self.batch is not None or self.setup is not None
+                                          or self.warehouse is not None):
+            raise ValueError("an assembly station makes one product from its parts: batches, "
+                             "setups and warehouses are not modelled with it; leave them out")
         if self.batch is not None:
             least = self.batch.min or self.batch.size
             if self.buffer is not None and self.buffer < least:
@@ -455,8 +478,9 @@ class DailySpanSpec(Strict):
     to: Duration = Field(description="Time of day it ends (up to \"24 h\"; at or before "
                                      "`from`: the next day).")
     days: Optional[list[Day]] = Field(
-        None, description="Days on which it begins; default: the calendar's `days` (a shift) "
-                          "or every day (a break).")
+        None, min_length=1,
+        description="Days on which it begins; default: the calendar's `days` (a shift) or "
+                    "every day (a break).")
 
     @model_validator(mode="after")
     def _times_of_day(self) -> "DailySpanSpec":
@@ -475,15 +499,18 @@ class DailySpanSpec(Strict):
 
 
 def _span_schema(what: str, examples: list[Any]) -> dict[str, Any]:
-    time = {**_DURATION_SCHEMA, "description": "time of day"}
+    time = {"anyOf": [{"type": "number", "minimum": 0, "maximum": DAY_S,
+                       "description": "seconds since midnight"}, _DURATION_SCHEMA["anyOf"][1]],
+            "description": "time of day"}
     return {"anyOf": [
         {"type": "array", "items": time, "minItems": 2, "maxItems": 2,
          "description": f"[from, to]: {what} by times of day (ending the next day when to is "
                         f"not after from)"},
         {"type": "object", "additionalProperties": False, "required": ["from", "to"],
          "properties": {"from": time, "to": time,
-                        "days": {"type": "array", "items": {"enum": list(DAYS)},
-                                 "uniqueItems": True,
+                        "days": {"anyOf": [{"type": "array", "items": {"enum": list(DAYS)},
+                                            "uniqueItems": True, "minItems": 1},
+                                           {"type": "null"}],
                                  "description": "days on which it begins"}}}],
         "examples": examples}
 
@@ -504,6 +531,9 @@ class StopSpec(Strict):
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> "StopSpec":
+        if self.from_ < 0:
+            raise ValueError(f"a stop cannot begin before the run (from "
+                             f"\"{self.from_ / 3600:g} h\"); times count from its start")
         if not self.to > self.from_:
             raise ValueError(f"a stop must end after it begins (from \"{self.from_ / 3600:g} h\","
                              f" to \"{self.to / 3600:g} h\")")
@@ -527,7 +557,8 @@ class CalendarSpec(Strict):
                                   "[\"14 h\", \"22 h\"]].",
         examples=[[["6 h", "14 h"], ["14 h", "22 h"]], [["22 h", "6 h"]]])
     days: list[Day] = Field(
-        list(DAYS), description="Days of the week on which the shifts begin; default every day.",
+        list(DAYS), min_length=1, json_schema_extra={"uniqueItems": True},
+        description="Days of the week on which the shifts begin; default every day.",
         examples=[["mon", "tue", "wed", "thu", "fri"]])
     breaks: list[Break] = Field(
         default_factory=list, description="Daily breaks taken out of the shifts.",
