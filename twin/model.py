@@ -77,6 +77,12 @@ class BatchModel:
 
 
 @dataclass(frozen=True)
+class AssemblyModel:
+    parts: tuple[tuple[int, int], ...]  # (part product, units per kit)
+    makes: int  # the product each kit becomes
+
+
+@dataclass(frozen=True)
 class StationModel:
     index: int
     name: str
@@ -94,6 +100,7 @@ class StationModel:
     varied: bool = False  # some route step sets its own process time here
     batch: BatchModel | None = None  # machines process batches of units
     calendar: ShiftCalendar | None = None  # working time (None: round the clock)
+    assembly: AssemblyModel | None = None  # machines join kits of parts into a product
 
     @property
     def planned_unit_time(self) -> float:
@@ -120,12 +127,13 @@ class ProductModel:
     index: int
     name: str
     steps: tuple[Step, ...]
-    release: str  # "saturated" | "interarrival" | "conwip"
+    release: str  # "saturated" | "interarrival" | "conwip" | "assembly"
     interarrival: Dist | None
     conwip: int
     energy_kwh: float | None
     transport: int = -1  # fleet carrying its units between stations (-1: none)
     campaign: int = 1  # saturated release: units in a row before the next product's turn
+    part: bool = False  # a part: its units are consumed by the assembly station ending its route
 
 
 @dataclass(frozen=True)
@@ -215,6 +223,10 @@ def build(scenario: Scenario) -> Model:
             batch=None if s.batch is None else BatchModel(
                 s.batch.size, s.batch.min or s.batch.size),
             calendar=calendars[s.calendar] if s.calendar else None,
+            assembly=None if s.assembly is None else AssemblyModel(
+                tuple((product_index[q], k) for q, k in s.assembly.parts.items()),
+                next(product_index[q] for q, spec in scenario.products.items()
+                     if spec.release == "assembly" and spec.route[0].station == n)),
             setup=None if s.setup is None else SetupModel(
                 s.setup.time,
                 tuple(((product_index[c.from_], product_index[c.to]), c.time)
@@ -222,6 +234,7 @@ def build(scenario: Scenario) -> Model:
         )
         for i, (n, s) in enumerate(scenario.stations.items())
     )
+    parts = {q for s in scenario.stations.values() if s.assembly for q in s.assembly.parts}
     products = []
     for j, (pname, p) in enumerate(scenario.products.items()):
         steps = []
@@ -243,13 +256,14 @@ def build(scenario: Scenario) -> Model:
             index=j,
             name=pname,
             steps=tuple(steps),
-            release="saturated" if rel == "saturated" else
+            release=rel if rel in ("saturated", "assembly") else
             "interarrival" if isinstance(rel, Interarrival) else "conwip",
             interarrival=rel.interarrival if isinstance(rel, Interarrival) else None,
             conwip=rel.conwip if isinstance(rel, Conwip) else 0,
             energy_kwh=p.energy_kwh,
             transport=fleet_index.get(p.transport, -1) if p.transport else -1,
             campaign=p.campaign,
+            part=pname in parts,
         ))
     fleets = tuple(
         FleetModel(i, n, f.vehicles, f.speed_loaded, f.speed_empty or f.speed_loaded,

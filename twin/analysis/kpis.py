@@ -160,6 +160,9 @@ def summary(measures: pd.DataFrame, meta: Mapping[str, Any],
         entry["final_yield"] = ci95(rows["finished"].to_numpy(float) / left)
         if "first_pass" in rows:
             entry["first_pass_yield"] = ci95(rows["first_pass"].to_numpy(float) / left)
+        if "consumed" in rows and rows["consumed"].notna().all():  # a part (extension)
+            entry["consumed"] = ci95(rows["consumed"].to_numpy(float))
+            entry["consumed_time_h"] = ci95(rows["consumed_time_h"].to_numpy(float))
         doc["products"][name] = entry
     system = wide(measures, "system").droplevel("entity")
     doc["wip"] = ci95(system["wip_mean"].to_numpy(float))
@@ -207,11 +210,15 @@ def summary(measures: pd.DataFrame, meta: Mapping[str, Any],
                     m: ci95(rows[m].to_numpy(float)) for m in BATTERY_MEASURES}
     # total_kwh: stations' electricity + facility electricity - recovered (docs/energy.md)
     doc["energy"] = energy.summary_block(measures, meta, timeline)
-    # Little's law over every unit that left: finished ones and scrapped ones
+    # Little's law over every unit that left: finished, scrapped and consumed (parts) ones
     left = (prod["throughput_per_h"] * prod["lead_time_h"].fillna(0.0)
             + prod["scrapped"] / system["period_h"].reindex(
                 prod.index.get_level_values("replication")).to_numpy()
             * prod.get("scrapped_time_h", pd.Series(0.0, index=prod.index)).fillna(0.0))
+    if "consumed" in prod:  # parts leave by assembly (extension)
+        left = left + (prod["consumed"].fillna(0.0) / system["period_h"].reindex(
+            prod.index.get_level_values("replication")).to_numpy()
+            * prod["consumed_time_h"].fillna(0.0))
     flow = left.groupby(level="replication", sort=True).sum()
     doc["checks"] = {"littles_law_wip": ci95(flow.to_numpy(float))}
     _closing(doc, measures, meta)

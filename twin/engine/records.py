@@ -16,8 +16,10 @@ Row = tuple[str, str, str, float]
 
 
 def product_rows(p: ProductModel, period_h: float, released: int, finished: int,
-                 scrapped: int, first_pass: int, lead_sum: float, scrap_sum: float) -> list[Row]:
-    """Counts, throughput, mean lead time (finished units) and time of scrapped units."""
+                 scrapped: int, first_pass: int, lead_sum: float, scrap_sum: float,
+                 consumed: int = 0, consumed_sum: float = 0.0) -> list[Row]:
+    """Counts, throughput, mean lead time (finished units) and time of scrapped units; for
+    a part, the units consumed by assembly and their mean time in the system."""
     rows: list[Row] = [
         ("product", p.name, "released", released),
         ("product", p.name, "finished", finished),
@@ -28,6 +30,10 @@ def product_rows(p: ProductModel, period_h: float, released: int, finished: int,
         ("product", p.name, "scrapped_time_h",
          scrap_sum / scrapped / HOUR if scrapped else math.nan),
     ]
+    if p.part:
+        rows += [("product", p.name, "consumed", consumed),
+                 ("product", p.name, "consumed_time_h",
+                  consumed_sum / consumed / HOUR if consumed else math.nan)]
     if p.energy_kwh is not None:
         rows.append(("product", p.name, "gwh_per_year",
                      finished / period_h * p.energy_kwh * 8760 / 1e6))

@@ -21,6 +21,7 @@ from twin.engine.bottleneck import BottleneckTracker
 from twin.engine.records import (Row, battery_rows, bottleneck_rows, bottleneck_timeline_rows, fleet_rows,
                                  product_rows, station_rows, system_rows, warehouse_rows)
 from twin.errors import RunError
+from twin.engine.assembly import AssemblyStation, run_assembly
 from twin.engine.batch import BatchStation, run_batch
 from twin.engine.stations import Machine, Station, Unit, run_failures, run_machine
 from twin.engine.charging import run_battery_vehicle
@@ -86,6 +87,8 @@ class Replication:
         self.lead_sum = [0.0] * n
         self.scrap_sum = [0.0] * n  # time in system of scrapped units (Little's law)
         self.first_pass = [0] * n  # finished without any rework
+        self.consumed = [0] * n  # parts joined into another product at an assembly station
+        self.consumed_sum = [0.0] * n  # their time in the system (Little's law)
         self.wip_start = 0
         self.backlog = [0] * n
         self.release_wake: list[simpy.Event | None] = [None] * n
@@ -96,7 +99,8 @@ class Replication:
         self.bottleneck = BottleneckTracker(len(model.stations) + len(model.fleets), warmup,
                                             self.end, self.interval)
         self.stations = [Warehouse(s, self) if s.warehouse else
-                         BatchStation(s, self) if s.batch else Station(s, self)
+                         BatchStation(s, self) if s.batch else
+                         AssemblyStation(s, self) if s.assembly else Station(s, self)
                          for s in model.stations]
         self.fleets = [Fleet(f, self) for f in model.fleets]
         self.transport = [self.fleets[p.transport] if p.transport >= 0 else None
@@ -110,7 +114,8 @@ class Replication:
                 m = Machine(st, i, 0.0)
                 st.machines.append(m)
                 life = run_crane if st.spec.warehouse else \
-                    run_batch if st.spec.batch else run_machine
+                    run_batch if st.spec.batch else \
+                    run_assembly if st.spec.assembly else run_machine
                 m.process = env.process(life(env, m, st, self))
                 if st.spec.failures is not None and not st.spec.failures.operation_dependent:
                     ttf, ttr = self.failure_draws(st.spec, m)
@@ -125,7 +130,7 @@ class Replication:
             first = self.stations[p.steps[0].station]
             if p.release == "saturated":
                 first.saturated.append(p.index)
-            else:
+            elif p.release != "assembly":  # (assembled units enter when their kit is taken)
                 env.process(self._release(p.index, first))
                 if p.release == "interarrival":
                     env.process(self._arrivals(p.index, p.interarrival))
@@ -194,6 +199,16 @@ class Replication:
         if self.events is not None:
             self.events.append((unit.id, unit.product, "scrap", -1, now, now))
         self._leave(unit.product)
+
+    def consume(self, unit: Unit, station: int, now: float) -> None:
+        """A part joined into another product at an assembly station leaves the system."""
+        p = unit.product
+        self.consumed[p] += 1
+        self.consumed_sum[p] += now - unit.released
+        self.wip.add(-1, now)
+        if self.events is not None:
+            self.events.append((unit.id, p, "consumed", station, now, now))
+        self._leave(p)
 
     def _leave(self, p: int) -> None:
         if self.model.products[p].release == "conwip":
@@ -377,6 +392,8 @@ class Replication:
         self.lead_sum = [0.0] * n
         self.scrap_sum = [0.0] * n
         self.first_pass = [0] * n
+        self.consumed = [0] * n
+        self.consumed_sum = [0.0] * n
         self.wip.restart(now)
         self.wip_start = self.wip.level
         for st in self.stations:
@@ -433,7 +450,7 @@ class Replication:
             j = p.index
             rows += product_rows(p, period_h, self.released[j], self.finished[j],
                                  self.scrapped[j], self.first_pass[j], self.lead_sum[j],
-                                 self.scrap_sum[j])
+                                 self.scrap_sum[j], self.consumed[j], self.consumed_sum[j])
         # every period reaches the tracker before it settles the bottleneck
         periods = {}
         for group, name in zip(self._groups(), self._names()):

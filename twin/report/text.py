@@ -25,10 +25,18 @@ def text_summary(doc: dict[str, Any]) -> str:
         "",
         f"{'product':<20} {'throughput/h':>28} {'lead time h':>28} {'GWh/year':>24}",
     ]
+    parts = {name: p for name, p in doc["products"].items() if "consumed" in p}
     for name, p in doc["products"].items():
+        if name in parts:
+            continue
         gwh = _fmt(p["gwh_per_year"]) if "gwh_per_year" in p else "-"
         lines.append(f"{name:<20} {_fmt(p['throughput_per_h']):>28} "
                      f"{_fmt(p['lead_time_h']):>28} {gwh:>24}")
+    if parts:  # parts of assembly stations: consumed, not finished
+        period = doc["horizon_h"]
+        lines += ["", f"{'part':<20} {'consumed/h':>28} {'time in system h':>28}"]
+        lines += [f"{name:<20} {p['consumed']['mean'] / period if period else 0:>28.4g} "
+                  f"{_fmt(p['consumed_time_h']):>28}" for name, p in parts.items()]
     lines += ["", f"WIP {_fmt(doc['wip'])}", "",
               f"{'station':<20} {'util':>6} {'starved':>8} {'blocked':>8} {'down':>6} "
               f"{'queue':>8} {'kWh':>12} {'OEE':>6} {'bneck':>6}"]

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from twin.errors import Problem, ScenarioError
 from twin.scenario.merge import _document
 from twin.scenario.messages import _cross_problems, _locate, _pydantic_problems
+from twin.scenario.assembly import assembly_problems
 from twin.scenario.battery import battery_problems
 from twin.scenario.changeovers import setup_problems
 from twin.scenario.initial import initial_wip_problems
@@ -65,10 +66,11 @@ def scenario_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
     """What the schema cannot see in a validated scenario: moves no path allows, steps a
     warehouse or batch station cannot take, setups and initial WIP naming wrong products,
     batches that CONWIP limits could never fill, calendars no one defined, vehicle
-    batteries that could run flat."""
+    batteries that could run flat, assembly stations without parts or product."""
     return (network_problems(scenario) + step_problems(scenario) + setup_problems(scenario)
             + initial_wip_problems(scenario) + conwip_problems(scenario)
-            + calendar_problems(scenario) + battery_problems(scenario))
+            + calendar_problems(scenario) + battery_problems(scenario)
+            + assembly_problems(scenario))
 
 
 def check(scenario: Scenario) -> None:

@@ -81,7 +81,7 @@ def _release_hint(given: Any) -> str:
     if isinstance(given, dict) and len(given) == 1:
         hint = did_you_mean(next(iter(given)), ("interarrival", "conwip"))
     elif isinstance(given, str):
-        hint = did_you_mean(given, ("saturated",))
+        hint = did_you_mean(given, ("saturated", "assembly"))
     else:
         return f", got {_show(given)}"
     return f", got {_show(given)}." + (hint if hint.startswith(" Did you mean") else "")

@@ -1,0 +1,155 @@
+"""Assembly stations: machines that join a kit of parts into one unit of another product.
+
+Parts are units of products whose routes end at the assembly station. Each part waits in its
+own lane of the station's buffer (`buffer` places per part); a sender whose lane is full is
+blocked, as at any station. A free machine starts as soon as every lane holds its part's
+quantity: it takes one kit, the parts leave the system (consumed) and one unit of the product
+made here enters it (released), to be processed at this, the first step of its route, and
+sent on like any other unit.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING
+
+import simpy
+
+from twin.engine.stations import Station, Unit, failure_modes, hand_on, holder, operate, work
+from twin.model import BUSY, STARVED, StationModel
+
+if TYPE_CHECKING:
+    from twin.engine.replication import Replication
+    from twin.engine.stations import Machine
+
+
+class AssemblyStation(Station):
+    """A station whose machines take kits of parts from one lane per part."""
+
+    def __init__(self, spec: StationModel, rep: Replication):
+        super().__init__(spec, rep)
+        self.kit = spec.assembly.parts
+        self.makes = spec.assembly.makes
+        self.lanes: dict[int, deque[Unit]] = {p: deque() for p, _ in self.kit}
+
+    def waiting(self) -> int:
+        return sum(len(lane) for lane in self.lanes.values())
+
+    def room(self) -> float:
+        """Free places of the fullest lane (parts never come by vehicle: refused at load)."""
+        return self.capacity - max(len(lane) for lane in self.lanes.values())
+
+    def complete(self) -> bool:
+        """Does every lane hold its part's quantity?"""
+        return all(len(self.lanes[p]) >= n for p, n in self.kit)
+
+    def offer(self, unit: Unit, now: float, reserved: bool = False) -> bool:
+        """Into its part's lane if that has a place; an idle machine starts once a kit is
+        complete."""
+        lane = self.lanes[unit.product]
+        if len(lane) >= self.capacity:
+            return False
+        unit.entered = now
+        self.queue_area.add(1, now)
+        lane.append(unit)
+        if self.idle and self.complete() and \
+                (self.calendar is None or self.calendar.is_on(now)):
+            self.idle.popleft().wake.succeed(None)
+        return True
+
+    def work_for_idle(self, now: float) -> bool | None:
+        """An idle machine wakes (and takes its kit itself) when a kit is complete."""
+        return True if self.complete() else None
+
+    def take_kit(self, now: float) -> list[Unit]:
+        """One kit for a free machine (empty: some part is missing); each place freed lets
+        the longest-waiting blocked sender of that part in."""
+        if not self.complete():
+            return []
+        kit: list[Unit] = []
+        for p, n in self.kit:
+            lane = self.lanes[p]
+            kit += [lane.popleft() for _ in range(n)]
+            self.queue_area.add(-n, now)
+            self._admit(p, n, now)
+        return kit
+
+    def _admit(self, p: int, places: int, now: float) -> None:
+        """Let up to `places` blocked senders of part `p` into its lane, first come first."""
+        blocked, i = self.blocked, 0
+        while places and i < len(blocked):
+            unit, event = blocked[i]
+            if unit.product != p:
+                i += 1
+                continue
+            del blocked[i]
+            unit.entered = now
+            self.lanes[p].append(unit)
+            self.queue_area.add(1, now)
+            if event is not None:
+                event.succeed()
+            places -= 1
+
+
+def run_assembly(env: simpy.Environment, m: Machine, st: AssemblyStation, rep: Replication):
+    """The life of one assembly machine: take a kit, make the unit, pass it on; forever."""
+    spec = st.spec
+    makes = st.makes
+    times = rep.step_times[makes][0] or rep.process_times[spec.index]
+    scrap = spec.scrap
+    scrap_u = rep.scrap_draws[spec.index]
+    time_failures, op_failures, ttf, ttr = failure_modes(m, spec, rep)
+    steps = rep.routes[makes]
+    stations = rep.stations
+    fleet = rep.transport[makes]
+    log = rep.events
+    cal = st.calendar
+    hold = holder(env, cal)
+    while True:
+        if m.down:
+            yield m.repaired
+        if cal is not None and not cal.is_on(env.now):  # it waits for the shift to begin
+            yield env.timeout(cal.next_on(env.now) - env.now)
+            continue
+        kit = st.take_kit(env.now)
+        if not kit:
+            m.set(STARVED, env.now)
+            m.wake = env.event()
+            st.idle.append(m)
+            yield m.wake
+            m.wake = None
+            continue
+        started = env.now
+        for part in kit:
+            st.wait_sum += started - part.entered
+            st.waits += 1
+            if log is not None and started > part.entered:
+                log.append((part.id, part.product, "queue", spec.index, part.entered, started))
+            rep.consume(part, spec.index, started)
+        unit = rep.release(makes, started)
+        m.set(BUSY, started)
+        t = next(times)
+        if time_failures:
+            yield from work(env, m, t, hold, cal)
+        elif op_failures:
+            yield from operate(env, m, t, ttf, ttr, hold)
+        else:
+            yield hold(t)
+        now = env.now
+        st.produced += 1
+        st.process_sum += t
+        if spec.varied:
+            st.planned_sum += rep.step_means[makes][0]
+        if log is not None:
+            log.append((unit.id, makes, "process", spec.index, started, now))
+        if scrap and next(scrap_u) < scrap:
+            st.scrapped += 1
+            rep.scrap(unit, now)
+            continue
+        unit.step = 1  # (no rework at an assembly step: refused when loaded)
+        if len(steps) == 1:
+            rep.finish(unit, now)
+            continue
+        target = stations[steps[1].station]
+        if fleet is not None or not target.offer(unit, now):
+            yield from hand_on(env, m, st, unit, target, rep)
