@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING
 
 import simpy
 
-from twin.engine.stations import Station, Unit, failure_modes, hand_on, holder, operate, work
-from twin.model import BUSY, STARVED, StationModel
+from twin.engine.stations import (Station, Unit, failure_modes, hand_on, holder, next_work,
+                                  process)
+from twin.model import BUSY, StationModel
 
 if TYPE_CHECKING:
     from twin.engine.replication import Replication
@@ -98,7 +99,7 @@ def run_assembly(env: simpy.Environment, m: Machine, st: AssemblyStation, rep: R
     times = rep.step_times[makes][0] or rep.process_times[spec.index]
     scrap = spec.scrap
     scrap_u = rep.scrap_draws[spec.index]
-    time_failures, op_failures, ttf, ttr = failure_modes(m, spec, rep)
+    modes = failure_modes(m, spec, rep)
     steps = rep.routes[makes]
     stations = rep.stations
     fleet = rep.transport[makes]
@@ -106,35 +107,14 @@ def run_assembly(env: simpy.Environment, m: Machine, st: AssemblyStation, rep: R
     cal = st.calendar
     hold = holder(env, cal)
     while True:
-        if m.down:
-            yield m.repaired
-        if cal is not None and not cal.is_on(env.now):  # it waits for the shift to begin
-            yield env.timeout(cal.next_on(env.now) - env.now)
-            continue
-        kit = st.take_kit(env.now)
-        if not kit:
-            m.set(STARVED, env.now)
-            m.wake = env.event()
-            st.idle.append(m)
-            yield m.wake
-            m.wake = None
-            continue
+        kit = yield from next_work(env, m, st, st.take_kit)
         started = env.now
         for part in kit:
-            st.wait_sum += started - part.entered
-            st.waits += 1
-            if log is not None and started > part.entered:
-                log.append((part.id, part.product, "queue", spec.index, part.entered, started))
             rep.consume(part, spec.index, started)
         unit = rep.release(makes, started)
         m.set(BUSY, started)
         t = next(times)
-        if time_failures:
-            yield from work(env, m, t, hold, cal)
-        elif op_failures:
-            yield from operate(env, m, t, ttf, ttr, hold)
-        else:
-            yield hold(t)
+        yield from process(env, m, t, modes, hold, cal)
         now = env.now
         st.produced += 1
         st.process_sum += t

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING
 
 import simpy
 
-from twin.engine.stations import Station, Unit, failure_modes, hand_on, holder, operate, work
-from twin.model import BUSY, STARVED, StationModel
+from twin.engine.stations import (Station, Unit, failure_modes, hand_on, holder, next_work,
+                                  process)
+from twin.model import BUSY, StationModel
 
 if TYPE_CHECKING:
     from twin.engine.replication import Replication
@@ -77,7 +78,7 @@ def run_batch(env: simpy.Environment, m: Machine, st: BatchStation, rep: Replica
     ptimes = rep.process_times[spec.index]
     scrap = spec.scrap
     scrap_u = rep.scrap_draws[spec.index]
-    time_failures, op_failures, ttf, ttr = failure_modes(m, spec, rep)
+    modes = failure_modes(m, spec, rep)
     routes = rep.routes
     stations = rep.stations
     fleets = rep.transport
@@ -85,33 +86,11 @@ def run_batch(env: simpy.Environment, m: Machine, st: BatchStation, rep: Replica
     cal = st.calendar
     hold = holder(env, cal)
     while True:
-        if m.down:
-            yield m.repaired
-        if cal is not None and not cal.is_on(env.now):  # it waits for the shift to begin
-            yield env.timeout(cal.next_on(env.now) - env.now)
-            continue
-        batch = st.take_batch(env.now)
-        if not batch:
-            m.set(STARVED, env.now)
-            m.wake = env.event()
-            st.idle.append(m)
-            yield m.wake
-            m.wake = None
-            continue
+        batch = yield from next_work(env, m, st, st.take_batch)
         started = env.now
-        for unit in batch:
-            st.wait_sum += started - unit.entered
-            st.waits += 1
-            if log is not None and started > unit.entered:
-                log.append((unit.id, unit.product, "queue", spec.index, unit.entered, started))
         m.set(BUSY, started)
         t = next(ptimes)  # one process time for the whole batch
-        if time_failures:
-            yield from work(env, m, t, hold, cal)
-        elif op_failures:
-            yield from operate(env, m, t, ttf, ttr, hold)
-        else:
-            yield hold(t)
+        yield from process(env, m, t, modes, hold, cal)
         now = env.now
         st.produced += len(batch)
         st.process_sum += t  # machine time: the batch shares it

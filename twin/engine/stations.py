@@ -424,6 +424,47 @@ def failure_modes(m: Machine, spec: StationModel, rep: Replication) -> tuple:
     return time_failures, op_failures, ttf, ttr
 
 
+def next_work(env: simpy.Environment, m: Machine, st: Station, take):
+    """Wait until machine `m` is up, on shift and `take(now)` gives it work (a batch, a
+    kit); idle in the station's line meanwhile. Returns the work, and the moment it starts
+    with all the units' waits in the station's counters."""
+    cal = st.calendar
+    while True:
+        if m.down:
+            yield m.repaired
+        if cal is not None and not cal.is_on(env.now):  # it waits for the shift to begin
+            yield env.timeout(cal.next_on(env.now) - env.now)
+            continue
+        units = take(env.now)
+        if units:
+            break
+        m.set(STARVED, env.now)
+        m.wake = env.event()
+        st.idle.append(m)
+        yield m.wake
+        m.wake = None
+    started = env.now
+    log = st.rep.events
+    for unit in units:
+        st.wait_sum += started - unit.entered
+        st.waits += 1
+        if log is not None and started > unit.entered:
+            log.append((unit.id, unit.product, "queue", st.spec.index, unit.entered, started))
+    return units
+
+
+def process(env: simpy.Environment, m: Machine, t: float, modes: tuple, hold,
+            cal: ShiftCalendar | None):
+    """`t` seconds of processing on `m` under its failure `modes` (from `failure_modes`)."""
+    time_failures, op_failures, ttf, ttr = modes
+    if time_failures:
+        yield from work(env, m, t, hold, cal)
+    elif op_failures:
+        yield from operate(env, m, t, ttf, ttr, hold)
+    else:
+        yield hold(t)
+
+
 def holder(env: simpy.Environment, cal: ShiftCalendar | None):
     """A function giving the event of `t` seconds of work from now: a plain timeout, or
     under a calendar one that ends when `t` seconds on shift have passed."""
