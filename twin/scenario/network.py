@@ -176,6 +176,7 @@ def network_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
     index = {n: i for i, n in enumerate(points)}
     d = reach(lg)
     floor = floor_of(lg)
+    fix = "; add one (or make one two-way)"
     # every move of every product a fleet carries: its vehicles may be anywhere it unloads
     moves: dict[str, list[tuple[KeyPath, str, str]]] = {}
     for pname, product in scenario.products.items():
@@ -201,8 +202,7 @@ def network_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
             if not math.isfinite(d[a, b]):
                 found.append((at, f"fleet {fname} cannot carry units from {src} (point "
                                   f"{_name(points, a)}) to {dst} (point {_name(points, b)}): "
-                                  f"{_no_way(floor, _name(points, a), _name(points, b))}; add "
-                                  f"one (or make one two-way)"))
+                                  f"{_no_way(floor, _name(points, a), _name(points, b), fix)}"))
                 continue
             drops.setdefault(b, dst)
         for at, src, _ in fleet_moves:
@@ -232,14 +232,15 @@ def _moves(product) -> Iterator[tuple[int, str, str]]:
             yield i, step.station, step.rework.to
 
 
-def _no_way(floor: dict[str, str], a: str, b: str) -> str:
-    """Why no vehicle gets from point a to point b: paths, or floors no lift joins."""
+def _no_way(floor: dict[str, str], a: str, b: str, fix: str = "") -> str:
+    """Why no vehicle gets from point a to point b (paths, or floors no lift joins), and
+    for paths the `fix` suggested."""
     fa, fb = floor.get(a), floor.get(b)
     if fa is not None and fb is not None and fa != fb:
         return (f"{b} is on floor {fb} and {a} on floor {fa}, and no path and lift in "
-                f"logistics.paths and logistics.lifts lead there (a lift with points on both "
-                f"floors would)")
-    return "no path leads there in logistics.paths"
+                f"logistics.paths and logistics.lifts lead there; add a lift with points on "
+                f"both floors under logistics.lifts (and paths to its points)")
+    return "no path leads there in logistics.paths" + fix
 
 
 def _name(points: dict, i: int) -> str:
