@@ -28,8 +28,9 @@ def charger_for(fleet: Fleet, v: BatteryVehicle, env: simpy.Environment
                 ) -> tuple[ChargingPoint, simpy.Event | None]:
     """The charging point `v` drives to and its turn there (None: a place is its now).
 
-    The nearest point (path distance; ties to the one listed first) with a free place whose
-    run the vehicle's charge covers; if there is none, the nearest point, to wait in line.
+    The nearest point (path distance, or with lifts expected time; ties to the one listed
+    first) with a free place whose run the vehicle's charge covers; if there is none, the
+    nearest point, to wait in line.
     """
     here = fleet.reach[v.at]
     level = v.charge_at(env.now)

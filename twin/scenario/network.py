@@ -1,7 +1,8 @@
 """The path network of the logistics section: shortest distances, and what cannot be reached.
 
 Points are numbered in the order they are listed; `distances` holds the shortest distance in
-metres from every point to every other along the paths (inf where there is no way). The
+metres from every point to every other along the paths (inf where there is no way); with
+lifts (twin.scenario.lifts) `Routes` gives each fleet's fastest routes, lift rides included. The
 cross-checks (`network_problems`) run once on the validated scenario and name, for each
 move a fleet must make, the place in the file where it cannot be made.
 """
