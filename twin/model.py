@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 from twin.calendars import ShiftCalendar, calendar
 from twin.scenario.distributions import Dist
-from twin.scenario.network import distances, station_point
+from twin.scenario.lifts import lift_stops
+from twin.scenario.network import Leg, Routes, distances, station_point
 from twin.scenario.schema import (CHARGING_POWER_DEFAULTS, Battery, Conwip, Interarrival,
-                                  Scenario, VehiclePower, vehicle_power)
+                                  Logistics, Scenario, VehiclePower, vehicle_power)
 
 # Machine states of results.md, in this order everywhere (ledgers, tables, reports).
 STATES = ("busy", "starved", "blocked", "down", "setup", "off_shift")
@@ -27,8 +28,17 @@ ACTIVE_STATES = frozenset((BUSY, DOWN, SETUP))
 # only with a battery: driving to a charger, waiting there for a place, charging).
 VEHICLE_STATES = ("moving_loaded", "moving_empty", "loading", "unloading", "waiting", "idle",
                   "to_charger", "waiting_charger", "charging")
+# With lifts only (and reported only then, so other scenarios keep their tables): at a
+# lift's point waiting for its car; driving in, riding, driving out.
+LIFT_VEHICLE_STATES = ("waiting_lift", "riding_lift")
+ALL_VEHICLE_STATES = VEHICLE_STATES + LIFT_VEHICLE_STATES
 (MOVING_LOADED, MOVING_EMPTY, LOADING, UNLOADING, WAITING, IDLE,
- TO_CHARGER, WAITING_CHARGER, CHARGING) = range(len(VEHICLE_STATES))
+ TO_CHARGER, WAITING_CHARGER, CHARGING, WAITING_LIFT, RIDING_LIFT) = range(len(ALL_VEHICLE_STATES))
+# Lift car states, in this order everywhere: travelling with a vehicle, travelling empty to
+# a call, a vehicle driving in, a vehicle driving out, standing with nothing to do.
+LIFT_STATES = ("moving_loaded", "moving_empty", "loading", "unloading", "idle")
+(LIFT_MOVING_LOADED, LIFT_MOVING_EMPTY, LIFT_LOADING, LIFT_UNLOADING,
+ LIFT_IDLE) = range(len(LIFT_STATES))
 
 
 @dataclass(frozen=True)
@@ -157,8 +167,31 @@ class FleetModel:
     load_time: Dist
     unload_time: Dist
     home: int  # point index
-    power_kw: tuple[float, ...]  # per vehicle, indexed like VEHICLE_STATES
+    power_kw: tuple[float, ...]  # per vehicle, indexed like ALL_VEHICLE_STATES
     battery: BatteryModel | None = None  # None: the vehicles never run out of energy
+    # with lifts only (else None): the fastest routes [from point][to point] as legs
+    # (twin.scenario.network.Leg) when loaded and when empty, and the expected seconds of
+    # the empty ones (for "nearest")
+    routes_loaded: tuple[tuple[tuple[Leg, ...], ...], ...] | None = None
+    routes_empty: tuple[tuple[tuple[Leg, ...], ...], ...] | None = None
+    time_empty: tuple[tuple[float, ...], ...] | None = None
+
+
+@dataclass(frozen=True)
+class LiftModel:
+    index: int
+    name: str
+    cars: int
+    speed: float  # m/s
+    stops: tuple[tuple[int, float], ...]  # (point index, floor height m), in the order listed
+    home: int  # stop number where the cars stand at time 0
+    load_time: Dist  # a vehicle drives in
+    unload_time: Dist  # a vehicle drives out
+    power_kw: tuple[float, ...]  # per car, indexed like LIFT_STATES
+
+    def travel(self, a: int, b: int) -> float:
+        """Seconds a car takes from stop a to stop b."""
+        return abs(self.stops[b][1] - self.stops[a][1]) / self.speed
 
 
 @dataclass(frozen=True)
@@ -181,6 +214,7 @@ class Model:
     points: tuple[str, ...] = ()  # names of the path network's points
     distances: tuple[tuple[float, ...], ...] = ()  # shortest metres between points
     initial_wip: tuple[tuple[int, int, int], ...] = ()  # (station, product, units) at time 0
+    lifts: tuple[LiftModel, ...] = ()
 
     def station(self, name: str) -> StationModel:
         return next(s for s in self.stations if s.name == name)
@@ -268,7 +302,9 @@ def build(scenario: Scenario) -> Model:
     fleets = tuple(
         FleetModel(i, n, f.vehicles, f.speed_loaded, f.speed_empty or f.speed_loaded,
                    f.load_time, f.unload_time, points[f.home], vehicle_powers(f.power_kw),
-                   None if f.battery is None else battery_model(f.battery, points))
+                   None if f.battery is None else battery_model(f.battery, points),
+                   **(fleet_routes(lg, f.speed_loaded, f.speed_empty or f.speed_loaded)
+                      if lg.lifts else {}))
         for i, (n, f) in enumerate(lg.fleets.items())) if lg else ()
     run = scenario.run
     return Model(
@@ -291,13 +327,42 @@ def build(scenario: Scenario) -> Model:
         initial_wip=tuple((index[sn], product_index[pn], n)
                           for sn, counts in scenario.initial_wip.items()
                           for pn, n in counts.items() if n),
+        lifts=lift_models(lg, points) if lg else (),
     )
 
 
+def fleet_routes(lg: Logistics, loaded: float, empty: float) -> dict:
+    """A fleet's fastest routes between all points, loaded and empty (with lifts)."""
+    n = len(lg.points)
+    by_speed = {v: Routes(lg, v) for v in dict.fromkeys((loaded, empty))}
+    table = {v: tuple(tuple(r.legs(a, b) if math.isfinite(r.time[a, b]) else ()
+                            for b in range(n)) for a in range(n))
+             for v, r in by_speed.items()}
+    return {"routes_loaded": table[loaded], "routes_empty": table[empty],
+            "time_empty": tuple(map(tuple, by_speed[empty].time.tolist()))}
+
+
+def lift_models(lg: Logistics, points: dict[str, int]) -> tuple[LiftModel, ...]:
+    """Lifts with their stops as (point index, height); cars start at `home` (else the
+    first stop listed)."""
+    out = []
+    for i, (name, lift) in enumerate(lg.lifts.items()):
+        stops = lift_stops(lg, lift)
+        floors = [f for f, _ in stops]
+        out.append(LiftModel(
+            i, name, lift.cars, lift.speed,
+            tuple((points[p], lg.floors[f].height) for f, p in stops),
+            floors.index(lift.home) if lift.home else 0,
+            lift.load_time, lift.unload_time,
+            tuple(getattr(lift.power_kw, st) for st in LIFT_STATES)))
+    return tuple(out)
+
+
 def vehicle_powers(power: VehiclePower) -> tuple[float, ...]:
-    """kW per vehicle state, indexed like VEHICLE_STATES, charging states' defaults filled."""
+    """kW per vehicle state, indexed like ALL_VEHICLE_STATES, defaults of the charging and
+    lift states filled."""
     return tuple(vehicle_power(power, st) if st in CHARGING_POWER_DEFAULTS else
-                 getattr(power, st) for st in VEHICLE_STATES)
+                 getattr(power, st) for st in ALL_VEHICLE_STATES)
 
 
 def battery_model(b: Battery, points: dict[str, int]) -> BatteryModel:

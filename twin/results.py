@@ -71,6 +71,11 @@ class Results:
         distance, energy (empty when the scenario has no fleets)."""
         return kpis.fleet_table(self.measures)
 
+    def lifts(self) -> pd.DataFrame:
+        """Per replication and lift: car state times and fractions, utilisation, rides,
+        waits, energy (empty when the scenario has no lifts)."""
+        return kpis.lift_table(self.measures)
+
     def write(self, out: str | Path, fmt: str = "parquet", summary: dict | None = None) -> Path:
         """Write the tables and summary.json into `out` (atomically, file by file)."""
         out = Path(out)

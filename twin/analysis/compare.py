@@ -15,12 +15,13 @@ import numpy as np
 import pandas as pd
 
 from twin.analysis.energy import totals
-from twin.analysis.kpis import fleet_table, station_table, wide
+from twin.analysis.kpis import fleet_table, lift_table, station_table, wide
 from twin.analysis.stats import ci95
 
 # KPI -> +1 if more is better, -1 if less is better
 DIRECTION = {"throughput_per_h": +1, "gwh_per_year": +1, "lead_time_h": -1, "wip": -1,
-             "energy_kwh": -1, "kwh_per_unit": -1, "fleet_charging_share": -1}
+             "energy_kwh": -1, "kwh_per_unit": -1, "fleet_charging_share": -1,
+             "lift_wait_h": -1}
 
 
 def replication_kpis(measures: pd.DataFrame,
@@ -47,6 +48,11 @@ def replication_kpis(measures: pd.DataFrame,
         cols[f"fleet_utilization:{name}"] = rows["utilization"]
         if "charging_share" in rows and rows["charging_share"].notna().all():  # a battery
             cols[f"fleet_charging_share:{name}"] = rows["charging_share"]
+    lifts = lift_table(measures)
+    for name in dict.fromkeys(lifts.index.get_level_values("entity") if len(lifts) else []):
+        rows = lifts.xs(name, level="entity")
+        cols[f"lift_utilization:{name}"] = rows["utilization"]
+        cols[f"lift_wait_h:{name}"] = rows["wait_h"]
     finished = prod.groupby(level="replication")["finished"].sum()
     if meta is not None:
         energy = totals(measures, meta)["total_kwh"]

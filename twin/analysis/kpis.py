@@ -18,8 +18,13 @@ from twin.analysis.stats import ci95
 
 STATES = ("busy", "starved", "blocked", "down", "setup", "off_shift")
 VEHICLE_STATES = ("moving_loaded", "moving_empty", "loading", "unloading", "waiting", "idle",
-                  "to_charger", "waiting_charger", "charging")
-WORKING_STATES = ("moving_loaded", "moving_empty", "loading", "unloading")
+                  "to_charger", "waiting_charger", "charging",
+                  "waiting_lift", "riding_lift")  # the last two only with lifts
+# a vehicle works for a move while moving, handling, or waiting for and riding a lift
+WORKING_STATES = ("moving_loaded", "moving_empty", "loading", "unloading", "waiting_lift",
+                  "riding_lift")
+LIFT_STATES = ("moving_loaded", "moving_empty", "loading", "unloading", "idle")
+LIFT_MEASURES = ("rides_per_h", "wait_h", "ride_h", "queue_mean", "energy_kwh")
 CHARGING_STATES = ("to_charger", "waiting_charger", "charging")
 BATTERY_MEASURES = ("charges_per_h", "charging_share", "charge_wait_h", "charger_utilization",
                     "charger_queue_mean", "charged_kwh", "charger_kwh")
@@ -77,11 +82,12 @@ def fleet_table(measures: pd.DataFrame) -> pd.DataFrame:
     if not (measures["kind"] == "fleet").any():
         return pd.DataFrame()
     fl = wide(measures, "fleet").copy()
-    period = _state_fractions(measures, fl, "vehicles", VEHICLE_STATES) / fl["vehicles"]
-    fl["utilization"] = fl[list(WORKING_STATES)].sum(axis=1)
+    states = vehicle_states(fl)
+    period = _state_fractions(measures, fl, "vehicles", states) / fl["vehicles"]
+    fl["utilization"] = fl[[s for s in WORKING_STATES if s in states]].sum(axis=1)
     fl["trips_per_h"] = fl["trips"] / period
     fl["distance_km_per_h"] = fl["distance_km"] / period
-    fl["energy_kwh"] = fl[[f"energy_{s}_kwh" for s in VEHICLE_STATES]].sum(axis=1)
+    fl["energy_kwh"] = fl[[f"energy_{s}_kwh" for s in states]].sum(axis=1)
     if "charges" in fl:
         fl["charges_per_h"] = fl["charges"] / period
         has = fl["charges"].notna()  # fleets without a battery have no charging figures
@@ -92,6 +98,25 @@ def fleet_table(measures: pd.DataFrame) -> pd.DataFrame:
     return fl
 
 
+def vehicle_states(table: pd.DataFrame) -> tuple[str, ...]:
+    """The vehicle states measured (waiting_lift and riding_lift only with lifts)."""
+    return tuple(s for s in VEHICLE_STATES if f"{s}_h" in table or s in table)
+
+
+def lift_table(measures: pd.DataFrame) -> pd.DataFrame:
+    """Per replication and lift: state fractions of car time (cars × period), utilisation
+    (share of car time serving rides: everything but idle), rides per hour, mean wait for
+    a car, mean ride (car ready to vehicle out), vehicles waiting on average, energy."""
+    if not (measures["kind"] == "lift").any():
+        return pd.DataFrame()
+    lt = wide(measures, "lift").copy()
+    period = _state_fractions(measures, lt, "cars", LIFT_STATES) / lt["cars"]
+    lt["utilization"] = 1.0 - lt["idle"]
+    lt["rides_per_h"] = lt["rides"] / period
+    lt["energy_kwh"] = lt[[f"energy_{s}_kwh" for s in LIFT_STATES]].sum(axis=1)
+    return lt
+
+
 def _entities(table: pd.DataFrame) -> list[str]:
     if not len(table):
         return []
@@ -99,11 +124,11 @@ def _entities(table: pd.DataFrame) -> list[str]:
 
 
 def _bottleneck(measures: pd.DataFrame, stations: list[str], replications: list[int],
-                fleets: list[str] = ()) -> dict:
-    """Active-period shares per replication that completed, and their means; stations and
-    fleets compete, `station` is the top station and `resource` the top of both. The
-    engines measure each resource's hours as sole and shifting bottleneck."""
-    names = [*stations, *fleets]
+                fleets: list[str] = (), lifts: list[str] = ()) -> dict:
+    """Active-period shares per replication that completed, and their means; stations,
+    fleets and lifts compete, `station` is the top station and `resource` the top of all.
+    The engines measure each resource's hours as sole and shifting bottleneck."""
+    names = [*stations, *fleets, *lifts]
     sub = measures[measures["measure"].isin(["bottleneck_sole_h", "bottleneck_shifting_h"])
                    & measures["replication"].isin(replications)]
     hours = sub.pivot_table(index=["replication", "entity"], columns="measure",
@@ -129,6 +154,9 @@ def _bottleneck(measures: pd.DataFrame, stations: list[str], replications: list[
     }
     if fleets:  # vehicles compete for the bottleneck too (extension)
         out["fleets"] = {f: total[f] for f in fleets}
+    if lifts:  # and lifts (extension)
+        out["lifts"] = {f: total[f] for f in lifts}
+    if fleets or lifts:
         out["resource"] = max(names, key=lambda s: total[s])
     return out
 
@@ -190,7 +218,9 @@ def summary(measures: pd.DataFrame, meta: Mapping[str, Any],
                     "stored_mean", "store_cycle_h", "retrieve_cycle_h", "in_store_h")}}
     replications = sorted(int(r) for r in measures["replication"].unique())
     fleets = fleet_table(measures)
-    doc["bottleneck"] = _bottleneck(measures, stations, replications, _entities(fleets))
+    lifts = lift_table(measures)
+    doc["bottleneck"] = _bottleneck(measures, stations, replications, _entities(fleets),
+                                    _entities(lifts))
     if len(fleets):
         doc["fleets"] = {}
         for name in _entities(fleets):
@@ -198,7 +228,7 @@ def summary(measures: pd.DataFrame, meta: Mapping[str, Any],
             doc["fleets"][name] = {
                 "vehicles": int(rows["vehicles"].iloc[0]),
                 "utilization": ci95(rows["utilization"].to_numpy(float)),
-                "states": {s: float(rows[s].mean()) for s in VEHICLE_STATES},
+                "states": {s: float(rows[s].mean()) for s in vehicle_states(rows)},
                 "trips_per_h": ci95(rows["trips_per_h"].to_numpy(float)),
                 "response_h": ci95(rows["response_h"].to_numpy(float)),
                 "trip_h": ci95(rows["trip_h"].to_numpy(float)),
@@ -208,6 +238,15 @@ def summary(measures: pd.DataFrame, meta: Mapping[str, Any],
             if "charges" in rows and rows["charges"].notna().all():  # a battery (extension)
                 doc["fleets"][name]["battery"] = {
                     m: ci95(rows[m].to_numpy(float)) for m in BATTERY_MEASURES}
+    if len(lifts):  # (extension)
+        doc["lifts"] = {}
+        for name in _entities(lifts):
+            rows = lifts.xs(name, level="entity")
+            doc["lifts"][name] = {
+                "cars": int(rows["cars"].iloc[0]),
+                "utilization": ci95(rows["utilization"].to_numpy(float)),
+                "states": {s: float(rows[s].mean()) for s in LIFT_STATES},
+                **{m: ci95(rows[m].to_numpy(float)) for m in LIFT_MEASURES}}
     # total_kwh: stations' electricity + facility electricity - recovered (docs/energy.md)
     doc["energy"] = energy.summary_block(measures, meta, timeline)
     # Little's law over every unit that left: finished, scrapped and consumed (parts) ones

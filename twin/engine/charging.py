@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 
 import simpy
 
-from twin.engine.vehicles import BatteryVehicle, ChargingPoint, Fleet, carry
-from twin.model import CHARGING, IDLE, TO_CHARGER, WAITING_CHARGER
+from twin.engine.vehicles import BatteryVehicle, ChargingPoint, Fleet, carry, travel
+from twin.model import CHARGING, IDLE, RIDING_LIFT, TO_CHARGER, WAITING_CHARGER
 
 if TYPE_CHECKING:
     from twin.engine.replication import Replication
@@ -28,27 +28,41 @@ def charger_for(fleet: Fleet, v: BatteryVehicle, env: simpy.Environment
                 ) -> tuple[ChargingPoint, simpy.Event | None]:
     """The charging point `v` drives to and its turn there (None: a place is its now).
 
-    The nearest point (path distance; ties to the one listed first) with a free place whose
-    run the vehicle's charge covers; if there is none, the nearest point, to wait in line.
+    The nearest point (path distance, or with lifts expected time; ties to the one listed
+    first) with a free place whose run the vehicle's charge covers; if there is none, the
+    nearest point, to wait in line.
     """
-    here = fleet.distance[v.at]
+    here = fleet.reach[v.at]
     level = v.charge_at(env.now)
-    per_metre = -v.rate[TO_CHARGER] / fleet.spec.speed_empty  # kWh per metre
     reachable = [c for c in fleet.chargers if math.isfinite(here[c.point])]
-    free = [c for c in reachable if c.free and here[c.point] * per_metre <= level]
+    free = [c for c in reachable if c.free and need_to(fleet, v, c.point) <= level]
     point = min(free or reachable, key=lambda c: here[c.point])
     return point, point.take(env)
+
+
+def need_to(fleet: Fleet, v: BatteryVehicle, point: int) -> float:
+    """kWh to drive empty (as to a charger) from where `v` stands to `point`; lifts on the
+    way at their nominal ride time, in state riding_lift, with no wait for a car."""
+    spec = fleet.spec
+    per_metre = -v.rate[TO_CHARGER] / spec.speed_empty  # kWh per metre
+    if spec.routes_empty is None:
+        return fleet.distance[v.at][point] * per_metre
+    kwh = 0.0
+    for metres, lift, frm, to in spec.routes_empty[v.at][point]:
+        if lift < 0:
+            kwh += metres * per_metre
+        else:
+            ls = fleet.lifts[lift].spec
+            ride = ls.load_time.mean + ls.travel(frm, to) + ls.unload_time.mean
+            kwh += -v.rate[RIDING_LIFT] * ride
+    return kwh
 
 
 def recharge(env: simpy.Environment, v: BatteryVehicle, fleet: Fleet):
     """Drive to a charger, wait for a place if none was free, charge to `charge_to`."""
     battery = fleet.spec.battery
     point, turn = charger_for(fleet, v, env)
-    metres = fleet.distance[v.at][point.point]
-    if metres > 0:
-        v.enter(TO_CHARGER, env.now)
-        yield env.timeout(metres / fleet.spec.speed_empty)
-    v.at = point.point
+    metres = yield from travel(env, v, fleet, point.point, TO_CHARGER, False)
     fleet.charger_metres += metres
     if turn is not None and not turn.triggered:
         v.enter(WAITING_CHARGER, env.now)

@@ -9,7 +9,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from twin.model import CHARGING, STATES, VEHICLE_STATES, FleetModel, ProductModel, StationModel
+from twin.model import (ALL_VEHICLE_STATES, CHARGING, LIFT_STATES, STATES, VEHICLE_STATES,
+                        FleetModel, LiftModel,
+                        ProductModel, StationModel)
 from twin.units import HOUR
 
 Row = tuple[str, str, str, float]
@@ -102,21 +104,48 @@ def fleet_rows(spec: FleetModel, totals: Sequence[float], trips: int, metres: fl
                response_sum: float, trip_sum: float) -> list[Row]:
     """Vehicle-hours per state, energy per state, trips, distance and mean times of a fleet.
 
-    `totals` are the vehicle-seconds per state (indexed like VEHICLE_STATES) of all the
+    `totals` are the vehicle-seconds per state (indexed like ALL_VEHICLE_STATES) of all the
     fleet's vehicles. A trip is counted when its unit is set down; `trip_h` is its mean from
     the start of loading to the end of unloading, `response_h` the mean from the request to
-    the start of loading. `metres` are all driven (loaded, empty and to chargers).
+    the start of loading. `metres` are all driven (loaded, empty and to chargers). The
+    states waiting_lift and riding_lift appear only in scenarios with lifts.
     """
     name = spec.name
+    # the lift states only where there are lifts: other scenarios keep their tables
+    states = ALL_VEHICLE_STATES if spec.routes_loaded is not None else VEHICLE_STATES
     rows: list[Row] = [("fleet", name, "vehicles", spec.vehicles)]
-    rows += [("fleet", name, f"{s}_h", secs / HOUR) for s, secs in zip(VEHICLE_STATES, totals)]
+    rows += [("fleet", name, f"{s}_h", secs / HOUR) for s, secs in zip(states, totals)]
     rows += [("fleet", name, f"energy_{s}_kwh", kw * secs / HOUR)
-             for s, secs, kw in zip(VEHICLE_STATES, totals, spec.power_kw)]
+             for s, secs, kw in zip(states, totals, spec.power_kw)]
     rows += [
         ("fleet", name, "trips", trips),
         ("fleet", name, "distance_km", metres / 1000),
         ("fleet", name, "response_h", response_sum / trips / HOUR if trips else math.nan),
         ("fleet", name, "trip_h", trip_sum / trips / HOUR if trips else math.nan),
+    ]
+    return rows
+
+
+def lift_rows(spec: LiftModel, totals: Sequence[float], rides: int, waits: int,
+              wait_sum: float, ride_sum: float, queue_mean: float) -> list[Row]:
+    """Car-hours and energy per lift state, rides, and mean times of a lift.
+
+    `totals` are the car-seconds per state (indexed like LIFT_STATES) of all its cars. A
+    ride counts when its vehicle has driven out; `wait_h` is the mean from a vehicle's call
+    to the car standing ready at its floor (over rides begun), `ride_h` the mean from then to
+    the vehicle out at the target floor; `queue_mean` the time-average number of vehicles
+    waiting for a car.
+    """
+    name = spec.name
+    rows: list[Row] = [("lift", name, "cars", spec.cars)]
+    rows += [("lift", name, f"{s}_h", secs / HOUR) for s, secs in zip(LIFT_STATES, totals)]
+    rows += [("lift", name, f"energy_{s}_kwh", kw * secs / HOUR)
+             for s, secs, kw in zip(LIFT_STATES, totals, spec.power_kw)]
+    rows += [
+        ("lift", name, "rides", rides),
+        ("lift", name, "wait_h", wait_sum / waits / HOUR if waits else math.nan),
+        ("lift", name, "ride_h", ride_sum / rides / HOUR if rides else math.nan),
+        ("lift", name, "queue_mean", queue_mean),
     ]
     return rows
 

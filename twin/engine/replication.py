@@ -19,15 +19,17 @@ from simpy.core import StopSimulation
 from twin.engine.accounting import Area, OpenGroups
 from twin.engine.bottleneck import BottleneckTracker
 from twin.engine.records import (Row, battery_rows, bottleneck_rows, bottleneck_timeline_rows, fleet_rows,
-                                 product_rows, station_rows, system_rows, warehouse_rows)
+                                 lift_rows, product_rows, station_rows, system_rows,
+                                 warehouse_rows)
 from twin.errors import RunError
 from twin.engine.assembly import AssemblyStation, run_assembly
 from twin.engine.batch import BatchStation, run_batch
 from twin.engine.stations import Machine, Station, Unit, run_failures, run_machine
 from twin.engine.charging import run_battery_vehicle
+from twin.engine.lifts import Lift, run_car
 from twin.engine.vehicles import Fleet, run_vehicle
 from twin.engine.warehouse import Warehouse, run_crane
-from twin.model import STATES, VEHICLE_STATES, Model, StationModel
+from twin.model import ALL_VEHICLE_STATES, LIFT_STATES, STATES, Model, StationModel
 from twin.streams import draws, stream, uniforms
 from twin.units import HOUR
 
@@ -95,13 +97,20 @@ class Replication:
 
         self.open_groups = OpenGroups()  # stations active now, for pruning active periods
         self.interval = sample_interval(model.horizon)
-        # Roser's method on the fly: stations, then fleets (periods kept only with a log)
-        self.bottleneck = BottleneckTracker(len(model.stations) + len(model.fleets), warmup,
-                                            self.end, self.interval)
+        # Roser's method on the fly: stations, then fleets, then lifts (periods kept only
+        # with a log)
+        self.bottleneck = BottleneckTracker(
+            len(model.stations) + len(model.fleets) + len(model.lifts), warmup, self.end,
+            self.interval)
         self.stations = [Warehouse(s, self) if s.warehouse else
                          BatchStation(s, self) if s.batch else
                          AssemblyStation(s, self) if s.assembly else Station(s, self)
                          for s in model.stations]
+        first_lift = len(model.stations) + len(model.fleets)
+        self.lifts = [Lift(spec, self, first_lift + spec.index) for spec in model.lifts]
+        for lift in self.lifts:
+            for car in lift.cars:
+                env.process(run_car(env, car, lift))
         self.fleets = [Fleet(f, self) for f in model.fleets]
         self.transport = [self.fleets[p.transport] if p.transport >= 0 else None
                           for p in model.products]
@@ -323,7 +332,8 @@ class Replication:
         self.bottleneck.resolve(until)
 
     def _groups(self):
-        return [st.active for st in self.stations] + [f.active for f in self.fleets]
+        return ([st.active for st in self.stations] + [f.active for f in self.fleets]
+                + [lift.active for lift in self.lifts])
 
     def _net_electricity(self, now: float) -> float:
         """Stations' electricity less recovered power, plus vehicle chargers' draw from the
@@ -337,6 +347,8 @@ class Replication:
                     total -= meter.integral(now)
         for fleet in self.fleets:
             total += fleet.grid_integral(now)
+        for lift in self.lifts:
+            total += lift.energy_integral(now)
         return total
 
     def _take_demand(self, now: float) -> None:
@@ -371,6 +383,12 @@ class Replication:
                 rows.append((t_h, "fleet", fleet.spec.name, "energy_kwh",
                              (e - energy.get(key, 0.0)) / HOUR))
                 energy[key] = e
+        for i, lift in enumerate(self.lifts):  # the lift's electricity in the interval
+            e = lift.energy_integral(now)
+            key = (-1 - len(self.fleets) - i, "energy")
+            rows.append((t_h, "lift", lift.spec.name, "energy_kwh",
+                         (e - energy.get(key, 0.0)) / HOUR))
+            energy[key] = e
         for p in self.model.products:
             rows.append((t_h, "product", p.name, "finished",
                          self.finished[p.index] - finished[p.index]))
@@ -402,6 +420,8 @@ class Replication:
                 m.restart(now)
         for fleet in self.fleets:
             fleet.restart(now)
+        for lift in self.lifts:
+            lift.restart(now)
 
     def run(self) -> ReplicationResult:
         """Simulate to the end, checking the runaway guards every CHECK_EVERY events."""
@@ -473,7 +493,7 @@ class Replication:
                                        st.stores, st.store_sum, st.retrieves,
                                        st.retrieve_sum, st.dwell_sum)
         for fleet in self.fleets:
-            totals = np.zeros(len(VEHICLE_STATES))
+            totals = np.zeros(len(ALL_VEHICLE_STATES))
             stored = fleet.stored(end)
             for v in fleet.vehicles:
                 if fleet.spec.battery:
@@ -485,20 +505,28 @@ class Replication:
             if fleet.spec.battery:
                 rows += battery_rows(fleet.spec, totals, fleet.charges, fleet.charger_metres,
                                      fleet.battery_start, stored)
+        for lift in self.lifts:
+            totals = np.zeros(len(LIFT_STATES))
+            for car in lift.cars:
+                totals += car.close(end)
+            rows += lift_rows(lift.spec, totals, lift.rides, lift.waits, lift.wait_sum,
+                              lift.ride_sum, lift.waiting.mean(end))
         rows += system_rows(self.wip.mean(end), self.wip_start, self.wip.level, period_h,
                             self.warmup)
         rows += [("system", "", "peak_station_kw", self.peak[0]),
                  ("system", "", "peak_start_h", self.peak[1]),
                  ("system", "", "peak_end_h", self.peak[2])]
         kinds = [("station", s.name) for s in model.stations] + \
-                [("fleet", f.name) for f in model.fleets]
+                [("fleet", f.name) for f in model.fleets] + \
+                [("lift", lift.name) for lift in model.lifts]
         rows += bottleneck_rows(kinds, tracker.sole, tracker.shifting)
         samples = self.samples + bottleneck_timeline_rows(kinds, tracker, self.sample_times)
         return ReplicationResult(self.replication, rows, periods, simulate_s=elapsed,
                                  timeline=samples, events=self._event_rows())
 
     def _names(self) -> list[str]:
-        return [s.name for s in self.model.stations] + [f.name for f in self.model.fleets]
+        return ([s.name for s in self.model.stations] + [f.name for f in self.model.fleets]
+                + [lift.name for lift in self.model.lifts])
 
     def _event_rows(self) -> list[tuple[int, str, str, str, float, float]]:
         """The event log in hours, names resolved; events that ended before the warm-up

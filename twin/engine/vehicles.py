@@ -9,7 +9,9 @@ distance; ties to the lowest number) or, when none is idle, keeps it until a veh
 oldest first. A vehicle drives empty to the pickup, loads (the machine is free again),
 drives loaded, unloads and sets the unit in its reserved place; only if the reserved machine
 broke down meanwhile does it wait there, loaded. Vehicles share the paths without hindering
-one another (no congestion), at their loaded or empty speed.
+one another (no congestion), at their loaded or empty speed. With lifts a vehicle follows
+its fleet's fastest route (`FleetModel.routes_loaded` / `routes_empty`), riding lifts with
+its unit on the way (`twin.engine.lifts`).
 
 A fleet with a battery has `BatteryVehicle`s, whose charge follows their state, and
 `ChargingPoint`s; when and where they recharge is `twin.engine.charging`.
@@ -24,23 +26,27 @@ import simpy
 
 from twin.engine.accounting import ActivePeriods, Area, StateClock, activity_observer
 from twin.errors import RunError
-from twin.model import (CHARGING, IDLE, LOADING, MOVING_EMPTY, MOVING_LOADED, TO_CHARGER,
-                        UNLOADING, VEHICLE_STATES, WAITING, WAITING_CHARGER, FleetModel)
+from twin.model import (CHARGING, IDLE, LOADING, MOVING_EMPTY, MOVING_LOADED, RIDING_LIFT,
+                        ALL_VEHICLE_STATES, TO_CHARGER, UNLOADING, WAITING, WAITING_CHARGER,
+                        FleetModel)
 from twin.streams import draws
 from twin.units import HOUR
 
-# Roser's active period method for a vehicle: working for a move, or recharging (like a
-# machine's repair, the vehicle itself holds up the flow); waiting loaded at a full buffer
-# is blocked, idle is starved.
+# Roser's active period method for a vehicle: working for a move (riding a lift included),
+# or recharging (like a machine's repair, the vehicle itself holds up the flow); waiting
+# loaded at a full buffer is blocked, idle is starved, and waiting for a lift car is held
+# up by the lift (inactive, like blocked: the lift is the active resource then).
 ACTIVE_VEHICLE_STATES = frozenset((MOVING_LOADED, MOVING_EMPTY, LOADING, UNLOADING,
-                                   TO_CHARGER, WAITING_CHARGER, CHARGING))
+                                   TO_CHARGER, WAITING_CHARGER, CHARGING, RIDING_LIFT))
 # what a vehicle is doing in each state, for messages
 DOING = ("driving loaded", "driving empty", "loading", "unloading",
          "waiting loaded for a place", "idle", "driving to a charger",
-         "waiting for a charging place", "charging")
+         "waiting for a charging place", "charging", "waiting for a lift car",
+         "riding a lift")
 FLAT = 1e-9  # a charge below -FLAT x capacity is a flat battery, not rounding
 
 if TYPE_CHECKING:
+    from twin.engine.lifts import Lift
     from twin.engine.replication import Replication
     from twin.engine.stations import Station, Unit
 
@@ -57,12 +63,12 @@ class Move:
 
 
 class Vehicle(StateClock):
-    """One vehicle: a StateClock over VEHICLE_STATES, where it is, and what it waits on."""
+    """One vehicle: a StateClock over ALL_VEHICLE_STATES, where it is, and what it waits on."""
 
     __slots__ = ("fleet", "index", "at", "wake", "blocked_on")
 
     def __init__(self, fleet: Fleet, index: int, now: float):
-        super().__init__(len(VEHICLE_STATES), IDLE, now,
+        super().__init__(len(ALL_VEHICLE_STATES), IDLE, now,
                          activity_observer(fleet.active, ACTIVE_VEHICLE_STATES))
         self.fleet = fleet
         self.index = index
@@ -121,7 +127,7 @@ class BatteryVehicle(Vehicle):
             f"{DOING[self.state]}: nothing in the charging policy "
             f"covers that long in this state; raise logistics.fleets.{name}.battery."
             f"recharge_below, add charging places, or lower power_kw."
-            f"{VEHICLE_STATES[self.state]}")
+            f"{ALL_VEHICLE_STATES[self.state]}")
 
     def restart(self, now: float) -> None:
         self.level = self.charge_at(now)
@@ -162,6 +168,9 @@ class Fleet:
     def __init__(self, spec: FleetModel, rep: Replication):
         self.spec = spec
         self.distance = rep.model.distances
+        # what "nearest" compares: metres, or with lifts the expected seconds driving empty
+        self.reach = spec.time_empty if spec.time_empty is not None else self.distance
+        self.lifts: list[Lift] = rep.lifts
         # active (Roser) while every vehicle is working, like a station's machines
         self.active = ActivePeriods(spec.vehicles, rep.open_groups,
                                     len(rep.model.stations) + spec.index, rep.bottleneck,
@@ -212,7 +221,7 @@ class Fleet:
         move.machine.blocked_on = self  # now it waits for a vehicle only
         if self.idle:
             pickup = move.src.spec.point
-            best = min(self.idle, key=lambda v: (self.distance[v.at][pickup], v.index))
+            best = min(self.idle, key=lambda v: (self.reach[v.at][pickup], v.index))
             self.idle.remove(best)
             best.wake.succeed(move)
         else:
@@ -240,28 +249,45 @@ def run_vehicle(env: simpy.Environment, v: Vehicle, fleet: Fleet, rep: Replicati
         yield from carry(env, v, fleet, rep, move)
 
 
+def travel(env: simpy.Environment, v: Vehicle, fleet: Fleet, to: int, state: int,
+           loaded: bool):
+    """Drive (in `state`) from where `v` stands to point `to`, riding lifts on the way with
+    lifts; returns the metres driven. Without lifts: one drive along the shortest path."""
+    spec = fleet.spec
+    speed = spec.speed_loaded if loaded else spec.speed_empty
+    routes = spec.routes_loaded if loaded else spec.routes_empty
+    if routes is None:
+        metres = fleet.distance[v.at][to]
+        if metres > 0:
+            v.enter(state, env.now)
+            yield env.timeout(metres / speed)
+        v.at = to
+        return metres
+    total = 0.0
+    for metres, lift, frm, dest in routes[v.at][to]:
+        if lift < 0:
+            if metres > 0:
+                v.enter(state, env.now)
+                yield env.timeout(metres / speed)
+            total += metres
+        else:
+            yield from fleet.lifts[lift].ride(v, frm, dest)
+    v.at = to
+    return total
+
+
 def carry(env: simpy.Environment, v: Vehicle, fleet: Fleet, rep: Replication, move: Move):
     """One move: empty to the pickup, load, loaded to the drop, unload, set the unit in its
     reserved place (waiting there, loaded, if its reserved machine broke down meanwhile)."""
-    spec = fleet.spec
     timeout = env.timeout
-    distance = fleet.distance
     log = rep.events
     pickup, drop = move.src.spec.point, move.dst.spec.point
-    metres = distance[v.at][pickup]
-    if metres > 0:
-        v.enter(MOVING_EMPTY, env.now)
-        yield timeout(metres / spec.speed_empty)
-    v.at = pickup
+    metres = yield from travel(env, v, fleet, pickup, MOVING_EMPTY, False)
     loading_at = env.now
     v.enter(LOADING, loading_at)
     yield timeout(next(fleet.load_times))
     move.loaded.succeed()  # the machine is free again
-    loaded = distance[pickup][drop]
-    if loaded > 0:
-        v.enter(MOVING_LOADED, env.now)
-        yield timeout(loaded / spec.speed_loaded)
-    v.at = drop
+    loaded = yield from travel(env, v, fleet, drop, MOVING_LOADED, True)
     v.enter(UNLOADING, env.now)
     yield timeout(next(fleet.unload_times))
     now = env.now

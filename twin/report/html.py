@@ -186,6 +186,30 @@ def fleets_table(results, doc: dict) -> pd.DataFrame | None:
 
 
 @table("Capacity and machine states",
+       "Lifts (share of car time per state; waits and rides are means)")
+def lifts_table(results, doc: dict) -> pd.DataFrame | None:
+    lifts = doc.get("lifts")
+    if not lifts:
+        return None
+    bn = doc["bottleneck"]
+    rows = []
+    for name, lift in lifts.items():
+        row = {"lift": name, "cars": lift["cars"],
+               "utilization": _stat(_times(lift["utilization"], 100), 3) + " %"}
+        row.update({state.replace("_", " "): _pct(share)
+                    for state, share in lift["states"].items()})
+        row.update({"rides/h": _stat(lift["rides_per_h"]),
+                    "wait for car (s)": _stat(_times(lift["wait_h"], 3600), 3),
+                    "ride (s)": _stat(_times(lift["ride_h"], 3600), 3),
+                    "vehicles waiting": _num(lift["queue_mean"]["mean"], 3),
+                    "bottleneck sole + shifting": f"{_pct(bn['sole'][name]['mean'])} + "
+                                                  f"{_pct(bn['shifting'][name]['mean'])}",
+                    "electricity (kWh)": _num(lift["energy_kwh"]["mean"])})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+@table("Capacity and machine states",
        "Warehouses (AS/RS): storage and crane cycles (means over replications)")
 def warehouses_table(results, doc: dict) -> pd.DataFrame | None:
     rows = []
@@ -475,7 +499,7 @@ def _anchor(section: str) -> str:
 
 def _write_tables(results, out: Path) -> list[str]:
     """Numeric tables beside the report: energy breakdown, power series, stations, products,
-    fleets."""
+    fleets, lifts."""
     meta = results.meta
     written = []
     parts = {
@@ -485,6 +509,7 @@ def _write_tables(results, out: Path) -> list[str]:
         "stations": station_table(results.measures).reset_index(),
         "products": results.products().reset_index(),
         "fleets": results.fleets().reset_index(),
+        "lifts": results.lifts().reset_index(),
     }
     areas = energy.by_area(parts["energy"]).reset_index()
     parts["energy_areas"] = areas

@@ -78,6 +78,15 @@ def text_summary(doc: dict[str, Any]) -> str:
                       f"{b['charger_utilization']['mean']:>8.3f} "
                       f"{_fmt(b['charge_wait_h']['mean']):>9} "
                       f"{_fmt(b['charger_kwh']['mean']):>10}" for name, b in charging.items()]
+    if doc.get("lifts"):
+        lines += ["", f"{'lift':<20} {'cars':>8} {'util':>6} {'empty':>8} "
+                      f"{'rides/h':>10} {'wait h':>11} {'ride h':>9} {'bneck':>6}"]
+        for name, lift in doc["lifts"].items():
+            lines.append(
+                f"{name:<20} {lift['cars']:>8} {lift['utilization']['mean']:>6.3f} "
+                f"{lift['states']['moving_empty']:>8.3f} {_fmt(lift['rides_per_h']['mean']):>10} "
+                f"{_fmt(lift['wait_h']['mean']):>11} {_fmt(lift['ride_h']['mean']):>9} "
+                f"{doc['bottleneck']['lifts'].get(name, 0.0):>6.2f}")
     top = doc["bottleneck"].get("resource", doc["bottleneck"]["station"])
     lines += ["", f"bottleneck (active period method): {top}",
               f"energy: {_fmt(doc['energy']['total_kwh'])} kWh, "

@@ -9,6 +9,12 @@ cover the most energy such a sequence takes over all the fleet's moves; load and
 times count at their longest where the distribution is bounded, else at their mean.
 Waiting loaded for a broken machine, or in line for a charging place, is not bounded; a
 battery that runs flat there stops the replication with an error naming the vehicle.
+
+With lifts the moves follow the fleet's fastest routes (twin.scenario.network.Routes), and
+each lift ride on them counts, at the vehicle's riding_lift power, the longest drive-in and
+drive-out and the car's travel, plus, at its waiting_lift power, the wait for a car that
+comes empty from the lift's farthest stop. A line of vehicles waiting for the car is not
+bounded (like a line at a charger).
 """
 
 from __future__ import annotations
@@ -19,8 +25,9 @@ import numpy as np
 
 from twin.errors import did_you_mean
 from twin.scenario.distributions import Dist
-from twin.scenario.network import _moves, distances, station_point
-from twin.scenario.schema import Fleet, Logistics, Scenario, vehicle_power
+from twin.scenario.lifts import lift_problems, lift_stops
+from twin.scenario.network import Routes, _moves, distances, station_point
+from twin.scenario.schema import Fleet, Lift, Logistics, Scenario, vehicle_power
 from twin.scenario.yamldoc import KeyPath
 
 BOUNDED = ("constant", "uniform", "triangular", "empirical")
@@ -39,6 +46,7 @@ def battery_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
         return []
     found: list[tuple[KeyPath, str]] = []
     d = None
+    lifts_ok = not any(f.battery for f in lg.fleets.values()) or not lift_problems(scenario)
     for fname, fleet in lg.fleets.items():
         b = fleet.battery
         if b is None:
@@ -54,9 +62,9 @@ def battery_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
         found += [(at + ("chargers",), f"unknown charging point {p!r}."
                    f"{did_you_mean(p, list(lg.points))} Points are listed under "
                    f"logistics.points") for p in unknown]
-        if unknown or fleet.home not in lg.points or not _known_paths(lg):
+        if unknown or fleet.home not in lg.points or not _known_paths(lg) or not lifts_ok:
             continue  # (unknown points elsewhere are reported with the network)
-        if d is None:
+        if d is None and not lg.lifts:
             d = distances(lg)
         found += _reach_problems(scenario, fname, fleet, d, at)
     return found
@@ -67,7 +75,53 @@ def _known_paths(lg: Logistics) -> bool:
     return all(p.from_ in lg.points and p.to in lg.points for p in lg.paths)
 
 
-def _reach_problems(scenario: Scenario, fname: str, fleet: Fleet, d: np.ndarray,
+class _Cost:
+    """kWh a vehicle of the fleet needs from point a to point b, empty, loaded or to a
+    charger; `reach[a, b]` is what "nearest" compares (metres, or expected seconds empty
+    with lifts), inf where there is no way."""
+
+    def __init__(self, lg: Logistics, fleet: Fleet, d: np.ndarray | None):
+        speed_empty = fleet.speed_empty or fleet.speed_loaded
+        kw = fleet.power_kw
+        # kW of each kind of travel: (driving, per metre at that speed)
+        self.kw = {"empty": (kw.moving_empty, speed_empty),
+                   "loaded": (kw.moving_loaded, fleet.speed_loaded),
+                   "to_charger": (vehicle_power(kw, "to_charger"), speed_empty)}
+        self.lg, self.d = lg, d
+        if lg.lifts:
+            self.routes = {v: Routes(lg, v) for v in {speed_empty, fleet.speed_loaded}}
+            self.reach = self.routes[speed_empty].time
+            self.riding = vehicle_power(kw, "riding_lift")
+            self.waiting = vehicle_power(kw, "waiting_lift")
+            self.lifts = list(lg.lifts.values())
+            self.heights = [[lg.floors[f].height for f, _ in _stops(lg, lift)]
+                            for lift in self.lifts]
+        else:
+            self.reach = d
+
+    def __call__(self, kind: str, a: int, b: int) -> float:
+        kw, speed = self.kw[kind]
+        per_metre = kw / speed / 3600
+        if not self.lg.lifts:
+            return per_metre * self.d[a, b]
+        kwh = 0.0
+        for metres, li, frm, to in self.routes[speed].legs(a, b):
+            if li < 0:
+                kwh += per_metre * metres
+                continue
+            lift, h = self.lifts[li], self.heights[li]
+            wait = max(abs(x - h[frm]) for x in h) / lift.speed
+            ride = (longest(lift.load_time) + abs(h[to] - h[frm]) / lift.speed
+                    + longest(lift.unload_time))
+            kwh += (self.waiting * wait + self.riding * ride) / 3600
+        return kwh
+
+
+def _stops(lg: Logistics, lift: Lift) -> list[tuple[str, str]]:
+    return lift_stops(lg, lift)
+
+
+def _reach_problems(scenario: Scenario, fname: str, fleet: Fleet, d: np.ndarray | None,
                     at: KeyPath) -> list[tuple[KeyPath, str]]:
     """Chargers reachable from every place a vehicle may stand and able to reach every
     pickup; the threshold and the initial charge enough to get there."""
@@ -87,6 +141,8 @@ def _reach_problems(scenario: Scenario, fname: str, fleet: Fleet, d: np.ndarray,
     home = index[fleet.home]
     stands = dict.fromkeys([home, *(c for _, c in moves), *chargers])
     found: list[tuple[KeyPath, str]] = []
+    cost = _Cost(lg, fleet, d)
+    d = cost.reach
     nearest = {s: min(d[s, c] for c in chargers) for s in stands}
     for s, metres in nearest.items():
         if not math.isfinite(metres):
@@ -102,22 +158,19 @@ def _reach_problems(scenario: Scenario, fname: str, fleet: Fleet, d: np.ndarray,
                               f"{names[a]}: no path leads there in logistics.paths"))
     if found:
         return found
-    # kWh per metre driven and per second spent in each state
-    speed_empty = fleet.speed_empty or fleet.speed_loaded
+    # kWh per second spent handling; the runs to the nearest charger (by `reach`)
     kw = fleet.power_kw
-    empty = kw.moving_empty / speed_empty / 3600
-    loaded = kw.moving_loaded / fleet.speed_loaded / 3600
-    to_charger = vehicle_power(fleet.power_kw, "to_charger") / speed_empty / 3600
     handling = (kw.loading * longest(fleet.load_time)
                 + kw.unloading * longest(fleet.unload_time)) / 3600
+    home_run = {s: cost("to_charger", s, min(chargers, key=lambda c: d[s, c]))
+                for s in stands}
     worst, what = 0.0, ""
     for s in stands:
-        need = to_charger * nearest[s]
+        need = home_run[s]
         if need > worst:
             worst, what = need, f"the run from {names[s]} to its nearest charger"
         for a, c in moves:
-            need = (empty * d[s, a] + handling + loaded * d[a, c]
-                    + to_charger * nearest[c])
+            need = (cost("empty", s, a) + handling + cost("loaded", a, c) + home_run[c])
             if need > worst:
                 worst, what = need, (f"a move from {names[a]} to {names[c]} started at "
                                      f"{names[s]}, then the run to a charger")
@@ -134,10 +187,10 @@ def _reach_problems(scenario: Scenario, fname: str, fleet: Fleet, d: np.ndarray,
                       f"have to make {what}: {worst:.4g} kWh; its battery would run flat. "
                       f"{fix}"))
     start = b.initial * cap
-    if b.initial <= b.recharge_below and start < to_charger * nearest[home] * (1 - 1e-9):
+    if b.initial <= b.recharge_below and start < home_run[home] * (1 - 1e-9):
         found.append((at + ("initial",),
                       f"the vehicles start at {fleet.home} with {start:.4g} kWh, less than "
-                      f"the {to_charger * nearest[home]:.4g} kWh to drive to the nearest "
+                      f"the {home_run[home]:.4g} kWh to drive to the nearest "
                       f"charger; raise initial"))
     return found
 

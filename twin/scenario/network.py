@@ -1,7 +1,8 @@
 """The path network of the logistics section: shortest distances, and what cannot be reached.
 
 Points are numbered in the order they are listed; `distances` holds the shortest distance in
-metres from every point to every other along the paths (inf where there is no way). The
+metres from every point to every other along the paths (inf where there is no way); with
+lifts (twin.scenario.lifts) `Routes` gives each fleet's fastest routes, lift rides included. The
 cross-checks (`network_problems`) run once on the validated scenario and name, for each
 move a fleet must make, the place in the file where it cannot be made.
 """
@@ -16,6 +17,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import shortest_path
 
 from twin.errors import did_you_mean
+from twin.scenario.lifts import floor_of, lift_problems, lift_stops
 from twin.scenario.schema import Logistics, Scenario
 from twin.scenario.yamldoc import KeyPath, _Index
 
@@ -29,11 +31,9 @@ def station_point(scenario: Scenario, station: str) -> str | None:
     return station if station in points else None
 
 
-def distances(logistics: Logistics) -> np.ndarray:
-    """Shortest path lengths (metres) between all points, inf where unreachable."""
-    names = list(logistics.points)
-    index = {n: i for i, n in enumerate(names)}
-    n = len(names)
+def _path_lengths(logistics: Logistics) -> dict[tuple[int, int], float]:
+    """(from, to) point numbers -> metres of the shortest single path joining them."""
+    index = {n: i for i, n in enumerate(logistics.points)}
     best: dict[tuple[int, int], float] = {}
     for path in logistics.paths:
         a, b = index[path.from_], index[path.to]
@@ -46,21 +46,97 @@ def distances(logistics: Logistics) -> np.ndarray:
         for pair in pairs:
             if a != b:
                 best[pair] = min(length, best.get(pair, math.inf))
-    if not best:
+    return best
+
+
+def _shortest(n: int, weights: dict[tuple[int, int], float], predecessors: bool = False):
+    """All-pairs shortest paths over the weighted arcs (Dijkstra), inf where unreachable."""
+    if not weights:
         d = np.full((n, n), math.inf)
         np.fill_diagonal(d, 0.0)
-        return d
-    rows, cols = zip(*best)
-    # a zero-length path is still a path: keep it as a tiny positive weight, then round
-    weights = [max(w, 1e-300) for w in best.values()]
-    graph = csr_matrix((weights, (rows, cols)), shape=(n, n))
-    d = shortest_path(graph, method="D", directed=True)
+        return (d, np.full((n, n), -9999)) if predecessors else d
+    rows, cols = zip(*weights)
+    # a zero-length arc is still an arc: keep it as a tiny positive weight, then round
+    graph = csr_matrix(([max(w, 1e-300) for w in weights.values()], (rows, cols)),
+                       shape=(n, n))
+    out = shortest_path(graph, method="D", directed=True, return_predecessors=predecessors)
+    d = out[0] if predecessors else out
     d[d < 1e-200] = 0.0
-    return d
+    return out
+
+
+def distances(logistics: Logistics) -> np.ndarray:
+    """Shortest path lengths (metres) between all points, inf where unreachable."""
+    return _shortest(len(logistics.points), _path_lengths(logistics))
+
+
+# A leg of a route: (metres driven, -1, -1, -1), or (0, lift, from stop, to stop): a ride on
+# lift number `lift` from its stop number `from stop` to `to stop` (docs/modelling.md, Lifts).
+Leg = tuple[float, int, int, int]
+
+
+def lift_rides(logistics: Logistics) -> list[tuple[int, int, float, Leg]]:
+    """Every ride a lift offers: (from point, to point, nominal seconds, leg). Nominal: the
+    mean time to drive in, the travel at the car's speed, the mean time to drive out; no
+    wait for a car. Lifts are numbered in the order listed, stops in their lift's order."""
+    index = {n: i for i, n in enumerate(logistics.points)}
+    height = {f: floor.height for f, floor in logistics.floors.items()}
+    rides = []
+    for li, lift in enumerate(logistics.lifts.values()):
+        stops = lift_stops(logistics, lift)
+        handling = lift.load_time.mean + lift.unload_time.mean
+        for sa, (fa, pa) in enumerate(stops):
+            for sb, (fb, pb) in enumerate(stops):
+                if sa != sb:
+                    seconds = handling + abs(height[fb] - height[fa]) / lift.speed
+                    rides.append((index[pa], index[pb], seconds, (0.0, li, sa, sb)))
+    return rides
+
+
+class Routes:
+    """The fastest routes between all points for a vehicle driving at `speed` (m/s), lifts
+    taken at their nominal ride time (`lift_rides`); queueing at lifts is ignored. `time`
+    holds the expected seconds (inf where there is no way), `legs(a, b)` the route."""
+
+    def __init__(self, logistics: Logistics, speed: float):
+        arcs: dict[tuple[int, int], tuple[float, Leg]] = {
+            pair: (metres / speed, (metres, -1, -1, -1))
+            for pair, metres in _path_lengths(logistics).items()}
+        for a, b, seconds, leg in lift_rides(logistics):
+            if seconds < arcs.get((a, b), (math.inf,))[0]:  # ties: the path, the first lift
+                arcs[(a, b)] = (seconds, leg)
+        self.arcs = arcs
+        self.time, self.pred = _shortest(len(logistics.points),
+                                         {k: v[0] for k, v in arcs.items()}, True)
+
+    def legs(self, a: int, b: int) -> tuple[Leg, ...]:
+        """The legs from point a to point b, consecutive drives joined (() if a == b)."""
+        out: list[Leg] = []
+        j = b
+        while j != a:
+            i = int(self.pred[a, j])
+            leg = self.arcs[(i, j)][1]
+            if leg[1] < 0 and out and out[0][1] < 0:
+                out[0] = (leg[0] + out[0][0], -1, -1, -1)
+            else:
+                out.insert(0, leg)
+            j = i
+        return tuple(out)
+
+    def metres(self, a: int, b: int) -> float:
+        """Metres driven on the route from a to b."""
+        return sum(leg[0] for leg in self.legs(a, b))
+
+
+def reach(logistics: Logistics) -> np.ndarray:
+    """A matrix that is finite exactly where some way leads: metres without lifts, else
+    expected seconds at 1 m/s."""
+    return Routes(logistics, 1.0).time if logistics.lifts else distances(logistics)
 
 
 def network_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
-    """Unknown points and fleets, stations without a point, and moves no path allows."""
+    """Unknown points and fleets, stations without a point, floors and lifts (see
+    `twin.scenario.lifts`), and moves no path (or lift) allows."""
     lg = scenario.logistics
     found: list[tuple[KeyPath, str]] = []
     fleets = lg.fleets if lg else {}
@@ -95,8 +171,13 @@ def network_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
             found.append((("stations", sname, "at"), _unknown_point(station.at, points)))
     if found:
         return found
+    found += lift_problems(scenario)
+    if found:
+        return found
     index = {n: i for i, n in enumerate(points)}
-    d = distances(lg)
+    d = reach(lg)
+    floor = floor_of(lg)
+    fix = "; add one (or make one two-way)"
     # every move of every product a fleet carries: its vehicles may be anywhere it unloads
     moves: dict[str, list[tuple[KeyPath, str, str]]] = {}
     for pname, product in scenario.products.items():
@@ -122,8 +203,7 @@ def network_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
             if not math.isfinite(d[a, b]):
                 found.append((at, f"fleet {fname} cannot carry units from {src} (point "
                                   f"{_name(points, a)}) to {dst} (point {_name(points, b)}): "
-                                  f"no path leads there in logistics.paths; add one (or make "
-                                  f"one two-way)"))
+                                  f"{_no_way(floor, _name(points, a), _name(points, b), fix)}"))
                 continue
             drops.setdefault(b, dst)
         for at, src, _ in fleet_moves:
@@ -131,14 +211,14 @@ def network_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
             if not math.isfinite(d[home, a]):
                 found.append((at, f"fleet {fname}'s vehicles cannot reach {src} (point "
                                   f"{_name(points, a)}) from their home {lg.fleets[fname].home}: "
-                                  f"no path leads there in logistics.paths"))
+                                  f"{_no_way(floor, lg.fleets[fname].home, _name(points, a))}"))
                 continue
             for c, drop in drops.items():
                 if not math.isfinite(d[c, a]):
                     found.append((at, f"fleet {fname}'s vehicles cannot get back from {drop} "
                                       f"(point {_name(points, c)}) to {src} (point "
-                                      f"{_name(points, a)}) to pick up: no path leads there "
-                                      f"in logistics.paths"))
+                                      f"{_name(points, a)}) to pick up: "
+                                      f"{_no_way(floor, _name(points, c), _name(points, a))}"))
                     break
     return found
 
@@ -151,6 +231,17 @@ def _moves(product) -> Iterator[tuple[int, str, str]]:
             yield i, step.station, names[i + 1]
         if step.rework is not None and step.rework.to != step.station:
             yield i, step.station, step.rework.to
+
+
+def _no_way(floor: dict[str, str], a: str, b: str, fix: str = "") -> str:
+    """Why no vehicle gets from point a to point b (paths, or floors no lift joins), and
+    for paths the `fix` suggested."""
+    fa, fb = floor.get(a), floor.get(b)
+    if fa is not None and fb is not None and fa != fb:
+        return (f"{b} is on floor {fb} and {a} on floor {fa}, and no path and lift in "
+                f"logistics.paths and logistics.lifts lead there; add a lift with points on "
+                f"both floors under logistics.lifts (and paths to its points)")
+    return "no path leads there in logistics.paths" + fix
 
 
 def _name(points: dict, i: int) -> str:

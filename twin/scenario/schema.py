@@ -724,7 +724,7 @@ Path = Annotated[PathSpec, BeforeValidator(_path_pair), WithJsonSchema(_PATH_SCH
 
 # A vehicle power left out for a charging state is that of the state it resembles.
 CHARGING_POWER_DEFAULTS = {"to_charger": "moving_empty", "waiting_charger": "idle",
-                           "charging": "idle"}
+                           "charging": "idle", "waiting_lift": "idle", "riding_lift": "idle"}
 
 
 class VehiclePower(Strict):
@@ -754,6 +754,14 @@ class VehiclePower(Strict):
         description="(extension, battery) The vehicle's own draw while it charges (the "
                     "charger supplies it; the battery gains charge_kw less this); "
                     "omitted = idle.")
+    waiting_lift: Optional[float] = Field(
+        None, ge=0, allow_inf_nan=False, examples=[0.2],
+        description="(extension, lifts) At a lift's point, waiting for its car; "
+                    "omitted = idle.")
+    riding_lift: Optional[float] = Field(
+        None, ge=0, allow_inf_nan=False, examples=[0.2],
+        description="(extension, lifts) Driving into a lift car, riding it and driving out "
+                    "(the lift carries the vehicle); omitted = idle.")
 
 
 def _charger_places(v: Any) -> Any:
@@ -858,8 +866,78 @@ class Fleet(Strict):
                    "charge_kw": 10, "efficiency": 0.92, "chargers": {"depot": 2}}])
 
 
+class Floor(Strict):
+    """(extension) A floor of the building: its elevation and the points that lie on it."""
+
+    height: float = Field(allow_inf_nan=False,
+                          description="Elevation of the floor, metres (any reference, e.g. "
+                                      "0 for the ground floor); lifts travel the differences.",
+                          examples=[6.0])
+    points: list[Name] = Field(min_length=1,
+                               description="Points of logistics.points on this floor.",
+                               examples=[["calender", "lift-east-1"]])
+
+
+class LiftPower(Strict):
+    """(extension) Power draw per lift car (kW) in each lift state; missing states draw 0."""
+
+    moving_loaded: float = Field(0.0, ge=0, allow_inf_nan=False, examples=[11.0],
+                                 description="Travelling with a vehicle on board.")
+    moving_empty: float = Field(0.0, ge=0, allow_inf_nan=False, examples=[7.5],
+                                description="Travelling empty to the floor it was called to.")
+    loading: float = Field(0.0, ge=0, allow_inf_nan=False, examples=[1.0],
+                           description="A vehicle drives into the car.")
+    unloading: float = Field(0.0, ge=0, allow_inf_nan=False, examples=[1.0],
+                             description="A vehicle drives out of the car.")
+    idle: float = Field(0.0, ge=0, allow_inf_nan=False, examples=[0.3],
+                        description="Standing at a floor with no ride to make.")
+
+
+_LIFT_POINTS_SCHEMA = {
+    "description": "(extension) Where vehicles enter and leave the lift: {floor: point} "
+                   "(logistics.floors, logistics.points), or a list of points, one per floor, "
+                   "each on the floor logistics.floors puts it. At least two floors.",
+    "anyOf": [{"type": "object", "minProperties": 2,
+               "additionalProperties": {"type": "string", "minLength": 1}},
+              {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 2,
+               "uniqueItems": True}],
+    "examples": [{"ground": "lift-east-0", "first": "lift-east-1"}, ["lift-0", "lift-1"]],
+}
+LiftPoints = Annotated[Union[dict[Name, Name], list[Name]], Field(min_length=2),
+                       WithJsonSchema(_LIFT_POINTS_SCHEMA)]
+
+
+class Lift(Strict):
+    """(extension) A vertical lift joining floors (docs/modelling.md, Lifts): a vehicle that
+    must change floors drives to the lift's point on its floor, waits for a car (first come,
+    first served), drives in with its unit, rides, and drives out on the target floor."""
+
+    points: LiftPoints = Field(description=_LIFT_POINTS_SCHEMA["description"],
+                               examples=_LIFT_POINTS_SCHEMA["examples"])
+    cars: int = Field(1, strict=True, ge=1, le=MAX_SERVERS,
+                      description="Cars in parallel shafts, each serving every floor of the "
+                                  "lift and carrying one vehicle at a time; default 1.",
+                      examples=[2])
+    speed: Speed = Field(description="Vertical speed of a car, metres per second (constant; "
+                                     "acceleration folded into it).", examples=[0.5])
+    load_time: Distribution = Field(
+        0.0, validate_default=True,
+        description="Time for a vehicle to drive into the car (doors included); default 0.",
+        examples=["8 s"])
+    unload_time: Distribution = Field(
+        0.0, validate_default=True,
+        description="Time for a vehicle to drive out of the car; default 0.", examples=["8 s"])
+    home: Optional[Name] = Field(
+        None, description="Floor where every car stands at time 0; omitted = the lift's "
+                          "first floor listed in `points`.", examples=["ground"])
+    power_kw: LiftPower = Field(
+        default_factory=LiftPower, description="Power per car in each lift state (kW).",
+        examples=[{"moving_loaded": 11.0, "moving_empty": 7.5, "idle": 0.3}])
+
+
 class Logistics(Strict):
-    """(extension) The path network and the vehicle fleets that move units."""
+    """(extension) The path network, its floors and lifts, and the vehicle fleets that move
+    units."""
 
     points: dict[Name, Point] = Field(
         min_length=1, description="Named points of the network: [x, y] in metres.",
@@ -873,6 +951,20 @@ class Logistics(Strict):
         default_factory=dict, description="Vehicle fleets by name.",
         examples=[{"agv": {"vehicles": 4, "speed_loaded": 1.2, "speed_empty": 1.8,
                            "load_time": "20 s", "unload_time": "20 s", "home": "depot"}}])
+    floors: dict[Name, Floor] = Field(
+        default_factory=dict,
+        description="(extension) Floors by name: {height: metres, points: [...]}. Omitted: "
+                    "one floor. Given: every point lies on exactly one floor, paths stay on "
+                    "their floor, and lifts join the floors.",
+        examples=[{"ground": {"height": 0, "points": ["depot", "coat", "lift-0"]},
+                   "first": {"height": 6, "points": ["calender", "lift-1"]}}])
+    lifts: dict[Name, Lift] = Field(
+        default_factory=dict,
+        description="(extension) Lifts by name that carry vehicles (with their unit) "
+                    "between floors.",
+        examples=[{"lift-east": {"points": {"ground": "lift-0", "first": "lift-1"},
+                                 "cars": 1, "speed": 0.5, "load_time": "8 s",
+                                 "unload_time": "8 s"}}])
 
 
 KeyPath = Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-\[\]]+)+$")]
