@@ -3,7 +3,8 @@
 Most tests pin numbers worked out by hand on tiny scenarios with constant times (events fall
 on exact instants; warm-ups and horizons are chosen so that no event ties with the end of the
 warm-up or of the run), or check identities and invariants on random scenarios. Tests whose
-docstrings begin with "BUG" fail on the code as reviewed and say what should happen instead.
+docstrings begin with "BUG" failed on the code as reviewed (commit 58c41c2) and say what
+should happen instead; all are fixed since.
 """
 
 from __future__ import annotations

@@ -32,6 +32,15 @@ class AssemblyStation(Station):
         self.kit = spec.assembly.parts
         self.makes = spec.assembly.makes
         self.lanes: dict[int, deque[Unit]] = {p: deque() for p, _ in self.kit}
+        self.feeders: dict[int, list[Station]] = {}  # stations passing each part here
+        # (filled in by `link`, once every station exists)
+
+    def link(self, stations: list[Station]) -> None:
+        """Note the stations that pass each part on to this one (the step before it on the
+        part's route); none when the part is released straight into its lane."""
+        for p, _ in self.kit:
+            steps = self.rep.routes[p]
+            self.feeders[p] = [stations[steps[-2].station]] if len(steps) > 1 else []
 
     def waiting(self) -> int:
         return sum(len(lane) for lane in self.lanes.values())
@@ -39,6 +48,22 @@ class AssemblyStation(Station):
     def room(self) -> float:
         """Free places of the fullest lane (parts never come by vehicle: refused at load)."""
         return self.capacity - max(len(lane) for lane in self.lanes.values())
+
+    def stuck(self) -> bool:
+        """No machine works and none can: each is blocked, or idle for a kit that some part
+        still misses, whose every feeding station is itself waited on (see `waits_on`)."""
+        if self.n_blocked == self.spec.servers:
+            return True
+        return (len(self.idle) + self.n_blocked == self.spec.servers and not self.complete()
+                and all(self.feeders[p] for p in self.missing()))
+
+    def waits_on(self) -> list:
+        """What its blocked machines wait on, and the stations that feed its missing parts."""
+        return super().waits_on() + [f for p in self.missing() for f in self.feeders[p]]
+
+    def missing(self) -> list[int]:
+        """The parts short of a kit."""
+        return [p for p, n in self.kit if len(self.lanes[p]) < n]
 
     def complete(self) -> bool:
         """Does every lane hold its part's quantity?"""

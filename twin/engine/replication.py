@@ -111,6 +111,9 @@ class Replication:
         for lift in self.lifts:
             for car in lift.cars:
                 env.process(run_car(env, car, lift))
+        for st in self.stations:
+            if isinstance(st, AssemblyStation):
+                st.link(self.stations)
         self.fleets = [Fleet(f, self) for f in model.fleets]
         self.transport = [self.fleets[p.transport] if p.transport >= 0 else None
                           for p in model.products]
@@ -213,6 +216,8 @@ class Replication:
         """A part joined into another product at an assembly station leaves the system."""
         p = unit.product
         self.consumed[p] += 1
+        if not unit.reworked:
+            self.first_pass[p] += 1
         self.consumed_sum[p] += now - unit.released
         self.wip.add(-1, now)
         if self.events is not None:
@@ -486,7 +491,7 @@ class Replication:
                 totals += m.close(end)
             rows += station_rows(st.spec, totals, st.queue_area.mean(end), st.wait_sum,
                                  st.waits, st.produced, st.scrapped, st.reworked,
-                                 st.process_sum, len(st.queue), st.changeovers,
+                                 st.process_sum, st.waiting(), st.changeovers,
                                  st.planned_sum if st.spec.varied else None)
             if st.spec.warehouse:
                 rows += warehouse_rows(st.spec, st.stored_area.mean(end), st.stored,

@@ -441,6 +441,7 @@ def next_work(env: simpy.Environment, m: Machine, st: Station, take):
         m.set(STARVED, env.now)
         m.wake = env.event()
         st.idle.append(m)
+        check_deadlock(st, env.now)  # (an assembly station may wait for stuck feeders)
         yield m.wake
         m.wake = None
     started = env.now

@@ -5,7 +5,7 @@ scenario, like the other cross-checks)."""
 from __future__ import annotations
 
 from twin.errors import did_you_mean
-from twin.scenario.schema import Scenario
+from twin.scenario.schema import Conwip, Scenario
 from twin.scenario.yamldoc import KeyPath, _Index
 
 
@@ -71,6 +71,17 @@ def assembly_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
                               "assembly station (the kit is): no rework or process_time "
                               "there"))
         if pname in parts_at:
+            kit = stations[parts_at[pname]].assembly.parts[pname]
+            if spec.release == "saturated" and len(route) == 1:
+                found.append((at + ("release",), f"{pname} is released saturated straight into "
+                              f"its lane at {parts_at[pname]}, where nothing releases it; give "
+                              f"it release: {{interarrival: ...}} or {{conwip: N}}, or a "
+                              f"station before {parts_at[pname]}"))
+            if isinstance(spec.release, Conwip) and spec.release.conwip < kit:
+                found.append((at + ("release", "conwip"), f"only {spec.release.conwip} units of "
+                              f"{pname} ever circulate, fewer than the {kit} a kit at "
+                              f"{parts_at[pname]} needs; raise the CONWIP limit to at least "
+                              f"{kit}"))
             last = route[-1].station
             if last != parts_at[pname]:
                 found.append((at + ("route",), f"{pname} is a part at {parts_at[pname]}: its "
@@ -78,4 +89,22 @@ def assembly_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
             if spec.transport is not None:
                 found.append((at + ("transport",), "parts carried by vehicle to an assembly "
                               "station are not modelled; leave transport out for the part"))
+    found += _cycles(scenario, parts_at)
+    return found
+
+
+def _cycles(scenario: Scenario, parts_at: dict[str, str]) -> list[tuple[KeyPath, str]]:
+    """Products that (through sub-assemblies) would be parts of themselves."""
+    made_at = {p: spec.route[0].station for p, spec in scenario.products.items()
+               if spec.release == "assembly"}
+    found: list[tuple[KeyPath, str]] = []
+    for part, station in parts_at.items():
+        chain, product = [part], next((p for p, s in made_at.items() if s == station), None)
+        while product is not None and product not in chain and product in parts_at:
+            chain.append(product)
+            product = next((p for p, s in made_at.items() if s == parts_at[product]), None)
+        if product == part:
+            found.append((("stations", station, "assembly", "parts", part),
+                          f"{part} would be a part of itself ({' -> '.join(chain + [part])}); "
+                          f"an assembled product cannot go into its own kit"))
     return found
