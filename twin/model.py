@@ -303,7 +303,10 @@ def build(scenario: Scenario) -> Model:
         FleetModel(i, n, f.vehicles, f.speed_loaded, f.speed_empty or f.speed_loaded,
                    f.load_time, f.unload_time, points[f.home], vehicle_powers(f.power_kw),
                    None if f.battery is None else battery_model(f.battery, points),
-                   **(fleet_routes(lg, f.speed_loaded, f.speed_empty or f.speed_loaded)
+                   **(fleet_routes(lg, f.speed_loaded, f.speed_empty or f.speed_loaded,
+                                   {points[f.home], *(points[c] for c in (
+                                       f.battery.chargers if f.battery else ())),
+                                    *(s.point for s in stations if s.point >= 0)})
                       if lg.lifts else {}))
         for i, (n, f) in enumerate(lg.fleets.items())) if lg else ()
     run = scenario.run
@@ -331,12 +334,15 @@ def build(scenario: Scenario) -> Model:
     )
 
 
-def fleet_routes(lg: Logistics, loaded: float, empty: float) -> dict:
-    """A fleet's fastest routes between all points, loaded and empty (with lifts)."""
+def fleet_routes(lg: Logistics, loaded: float, empty: float, stands: set[int]) -> dict:
+    """A fleet's fastest routes, loaded and empty (with lifts), between the points where
+    its vehicles can stand or go: home, stations' points and chargers (`stands`); other
+    pairs (waypoints) get no route (), so the model stays small on large networks."""
     n = len(lg.points)
     by_speed = {v: Routes(lg, v) for v in dict.fromkeys((loaded, empty))}
-    table = {v: tuple(tuple(r.legs(a, b) if math.isfinite(r.time[a, b]) else ()
-                            for b in range(n)) for a in range(n))
+    table = {v: tuple(tuple(r.legs(a, b) if a in stands and b in stands and
+                            math.isfinite(r.time[a, b]) else () for b in range(n))
+                      for a in range(n))
              for v, r in by_speed.items()}
     return {"routes_loaded": table[loaded], "routes_empty": table[empty],
             "time_empty": tuple(map(tuple, by_speed[empty].time.tolist()))}

@@ -86,5 +86,6 @@ def test_a_battery_that_never_runs_low_changes_nothing(cases) -> None:
     assert same.all(), joined[~same]
     extra = set(big["measure"]) - set(plain["measure"])
     assert extra == {"charges", "charger_places", "charged_kwh", "charger_kwh", "to_charger_km",
-                     "battery_capacity_kwh", "battery_start_kwh", "battery_end_kwh"}
+                     "battery_capacity_kwh", "battery_start_kwh", "battery_end_kwh",
+                     "lift_to_charger_h"}
     assert big.set_index("measure").loc["charges", "value"] == 0

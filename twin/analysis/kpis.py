@@ -85,13 +85,18 @@ def fleet_table(measures: pd.DataFrame) -> pd.DataFrame:
     states = vehicle_states(fl)
     period = _state_fractions(measures, fl, "vehicles", states) / fl["vehicles"]
     fl["utilization"] = fl[[s for s in WORKING_STATES if s in states]].sum(axis=1)
+    # lift time on the way to a charger is recharging, not work for moves
+    to_charger_lift = (fl["lift_to_charger_h"].fillna(0.0) / (period * fl["vehicles"])
+                       if "lift_to_charger_h" in fl else 0.0)
+    fl["utilization"] -= to_charger_lift
     fl["trips_per_h"] = fl["trips"] / period
     fl["distance_km_per_h"] = fl["distance_km"] / period
     fl["energy_kwh"] = fl[[f"energy_{s}_kwh" for s in states]].sum(axis=1)
     if "charges" in fl:
         fl["charges_per_h"] = fl["charges"] / period
         has = fl["charges"].notna()  # fleets without a battery have no charging figures
-        fl["charging_share"] = fl[list(CHARGING_STATES)].sum(axis=1).where(has)
+        fl["charging_share"] = (fl[list(CHARGING_STATES)].sum(axis=1)
+                                + to_charger_lift).where(has)
         fl["charge_wait_h"] = fl["waiting_charger_h"] / fl["charges"].where(fl["charges"] > 0)
         fl["charger_utilization"] = fl["charging_h"] / (fl["charger_places"] * period)
         fl["charger_queue_mean"] = (fl["waiting_charger_h"] / period).where(has)

@@ -62,7 +62,8 @@ def recharge(env: simpy.Environment, v: BatteryVehicle, fleet: Fleet):
     """Drive to a charger, wait for a place if none was free, charge to `charge_to`."""
     battery = fleet.spec.battery
     point, turn = charger_for(fleet, v, env)
-    metres = yield from travel(env, v, fleet, point.point, TO_CHARGER, False)
+    metres = yield from travel(env, v, fleet, point.point, TO_CHARGER, False,
+                               fleet.lift_to_charger)
     fleet.charger_metres += metres
     if turn is not None and not turn.triggered:
         v.enter(WAITING_CHARGER, env.now)

@@ -151,7 +151,7 @@ def lift_rows(spec: LiftModel, totals: Sequence[float], rides: int, waits: int,
 
 
 def battery_rows(spec: FleetModel, totals: Sequence[float], charges: int, charger_metres: float,
-                 start_kwh: float, end_kwh: float) -> list[Row]:
+                 start_kwh: float, end_kwh: float, lift_to_charger_s: float = 0.0) -> list[Row]:
     """A battery fleet's charging: charges begun, charging places, energy the chargers
     delivered to the vehicles (charge_kw × vehicle-hours charging) and drew from the grid
     (delivered / efficiency), km driven to chargers, and the charge in all the fleet's
@@ -168,6 +168,9 @@ def battery_rows(spec: FleetModel, totals: Sequence[float], charges: int, charge
         ("fleet", name, "battery_capacity_kwh", b.capacity * spec.vehicles),
         ("fleet", name, "battery_start_kwh", start_kwh),
         ("fleet", name, "battery_end_kwh", end_kwh),
+        # vehicle-hours waiting for or riding lifts on the way to a charger (recharging,
+        # though in the lift states)
+        ("fleet", name, "lift_to_charger_h", lift_to_charger_s / HOUR),
     ]
 
 

@@ -509,7 +509,8 @@ class Replication:
                                fleet.trip_sum)
             if fleet.spec.battery:
                 rows += battery_rows(fleet.spec, totals, fleet.charges, fleet.charger_metres,
-                                     fleet.battery_start, stored)
+                                     fleet.battery_start, stored,
+                                     fleet.lift_to_charger.integral(self.end))
         for lift in self.lifts:
             totals = np.zeros(len(LIFT_STATES))
             for car in lift.cars:

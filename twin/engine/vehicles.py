@@ -176,6 +176,7 @@ class Fleet:
                                     len(rep.model.stations) + spec.index, rep.bottleneck,
                                     rep.model.event_log)
         self.charging = Area()  # vehicles charging now (with a battery)
+        self.lift_to_charger = Area()  # vehicles waiting for or riding a lift to a charger
         self.chargers = [ChargingPoint(p, n) for p, n in spec.battery.chargers] \
             if spec.battery else []
         kind = BatteryVehicle if spec.battery else Vehicle
@@ -198,6 +199,7 @@ class Fleet:
         for v in self.vehicles:
             v.restart(now)
         self.charging.restart(now)
+        self.lift_to_charger.restart(now)
         self.active.restart(now)
         self.battery_start = self.stored(now)
 
@@ -250,9 +252,10 @@ def run_vehicle(env: simpy.Environment, v: Vehicle, fleet: Fleet, rep: Replicati
 
 
 def travel(env: simpy.Environment, v: Vehicle, fleet: Fleet, to: int, state: int,
-           loaded: bool):
+           loaded: bool, lift_area: Area | None = None):
     """Drive (in `state`) from where `v` stands to point `to`, riding lifts on the way with
-    lifts; returns the metres driven. Without lifts: one drive along the shortest path."""
+    lifts; returns the metres driven. Without lifts: one drive along the shortest path.
+    `lift_area` counts the vehicle while it waits for or rides a lift (charger trips)."""
     spec = fleet.spec
     speed = spec.speed_loaded if loaded else spec.speed_empty
     routes = spec.routes_loaded if loaded else spec.routes_empty
@@ -271,7 +274,11 @@ def travel(env: simpy.Environment, v: Vehicle, fleet: Fleet, to: int, state: int
                 yield env.timeout(metres / speed)
             total += metres
         else:
+            if lift_area is not None:
+                lift_area.add(1, env.now)
             yield from fleet.lifts[lift].ride(v, frm, dest)
+            if lift_area is not None:
+                lift_area.add(-1, env.now)
     v.at = to
     return total
 

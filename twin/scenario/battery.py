@@ -104,6 +104,8 @@ class _Cost:
         per_metre = kw / speed / 3600
         if not self.lg.lifts:
             return per_metre * self.d[a, b]
+        if not np.isfinite(self.reach[a, b]):
+            return math.inf  # no way at all (the network check reports it)
         kwh = 0.0
         for metres, li, frm, to in self.routes[speed].legs(a, b):
             if li < 0:

@@ -872,10 +872,13 @@ class Fleet(Strict):
                    "charge_kw": 10, "efficiency": 0.92, "chargers": {"depot": 2}}])
 
 
+Real = Annotated[float, Field(strict=True)]  # a number: an int or a float, not a boolean
+
+
 class Floor(Strict):
     """(extension) A floor of the building: its elevation and the points that lie on it."""
 
-    height: float = Field(allow_inf_nan=False,
+    height: Real = Field(allow_inf_nan=False,
                           description="Elevation of the floor, metres (any reference, e.g. "
                                       "0 for the ground floor); lifts travel the differences.",
                           examples=[6.0])
@@ -887,15 +890,15 @@ class Floor(Strict):
 class LiftPower(Strict):
     """(extension) Power draw per lift car (kW) in each lift state; missing states draw 0."""
 
-    moving_loaded: float = Field(0.0, ge=0, allow_inf_nan=False, examples=[11.0],
-                                 description="Travelling with a vehicle on board.")
-    moving_empty: float = Field(0.0, ge=0, allow_inf_nan=False, examples=[7.5],
-                                description="Travelling empty to the floor it was called to.")
-    loading: float = Field(0.0, ge=0, allow_inf_nan=False, examples=[1.0],
-                           description="A vehicle drives into the car.")
-    unloading: float = Field(0.0, ge=0, allow_inf_nan=False, examples=[1.0],
-                             description="A vehicle drives out of the car.")
-    idle: float = Field(0.0, ge=0, allow_inf_nan=False, examples=[0.3],
+    moving_loaded: Real = Field(0.0, ge=0, allow_inf_nan=False, examples=[11.0],
+                                description="Travelling with a vehicle on board.")
+    moving_empty: Real = Field(0.0, ge=0, allow_inf_nan=False, examples=[7.5],
+                               description="Travelling empty to the floor it was called to.")
+    loading: Real = Field(0.0, ge=0, allow_inf_nan=False, examples=[1.0],
+                          description="A vehicle drives into the car.")
+    unloading: Real = Field(0.0, ge=0, allow_inf_nan=False, examples=[1.0],
+                            description="A vehicle drives out of the car.")
+    idle: Real = Field(0.0, ge=0, allow_inf_nan=False, examples=[0.3],
                         description="Standing at a floor with no ride to make.")
 
 
@@ -924,7 +927,8 @@ class Lift(Strict):
                       description="Cars in parallel shafts, each serving every floor of the "
                                   "lift and carrying one vehicle at a time; default 1.",
                       examples=[2])
-    speed: Speed = Field(description="Vertical speed of a car, metres per second (constant; "
+    speed: Annotated[Speed, Field(strict=True)] = Field(
+        description="Vertical speed of a car, metres per second (constant; "
                                      "acceleration folded into it).", examples=[0.5])
     load_time: Distribution = Field(
         0.0, validate_default=True,
