@@ -45,13 +45,13 @@ def unsupported(model: Model) -> str | None:
     if model.initial_wip:
         return f"initial_wip: the flowline engine starts from an empty line{hint}"
     product = model.products[0]
+    if product.transport >= 0:
+        return f"products.{product.name}.transport: vehicle fleets are outside the flowline " \
+               f"engine{hint}"
     if model.lifts:
         return f"logistics.lifts: lifts are outside the flowline engine{hint}"
     if model.fleets:
         return f"logistics.fleets: vehicle fleets are outside the flowline engine{hint}"
-    if product.transport >= 0:
-        return f"products.{product.name}.transport: vehicle fleets are outside the flowline " \
-               f"engine{hint}"
     seen: set[int] = set()
     for i, step in enumerate(product.steps):
         where = f"products.{product.name}.route[{i}]"
