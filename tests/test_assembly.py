@@ -90,3 +90,23 @@ def test_an_assembly_scenario_satisfies_the_json_schema() -> None:
 def test_the_flowline_engine_refuses_assembly() -> None:
     problem = fl.unsupported(build(Scenario.model_validate(DOC)))
     assert problem is not None and "products" in problem
+
+
+def test_the_report_lists_parts_apart_from_products(tmp_path) -> None:
+    """Parts have no throughput of their own: the HTML report shows them in a parts table
+    (consumed per hour, time in the system), not among the products and their cards."""
+    from twin.report.html import parts_table, products_table, write_report
+
+    res = twin.run(Scenario.model_validate(DOC))
+    doc = res.summary()
+    products = products_table(res, doc)
+    parts = parts_table(res, doc)
+    assert list(products["product"]) == ["cell"]
+    assert list(parts["part"]) == ["anode", "cathode"]
+    # two anodes per cell: consumed at twice the cells' rate (to the kits under way)
+    anodes = doc["products"]["anode"]["consumed"]["mean"]
+    cells = doc["products"]["cell"]["released"]["mean"]
+    assert anodes == 2 * cells
+    text = write_report(res, doc, tmp_path, Scenario.model_validate(DOC)).read_text()
+    assert "Parts joined by assembly stations" in text
+    assert "throughput cell" in text and "throughput anode" not in text

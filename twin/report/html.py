@@ -112,6 +112,8 @@ def _html_table(df: pd.DataFrame) -> str:
 def products_table(results, doc: dict) -> pd.DataFrame:
     rows = []
     for name, p in doc["products"].items():
+        if "consumed" in p:  # a part: in the parts table
+            continue
         rows.append({"product": name, "finished": _stat(p.get("finished")),
                      "throughput (units/h)": _stat(p.get("throughput_per_h")),
                      "annual capacity (units/year)": _stat(_times(p.get("throughput_per_h"), 8760)),
@@ -120,6 +122,18 @@ def products_table(results, doc: dict) -> pd.DataFrame:
                      "scrapped": _stat(p.get("scrapped")),
                      "first-pass yield": _stat(p.get("first_pass_yield"), 4),
                      "final yield": _stat(p.get("final_yield"), 4)})
+    return pd.DataFrame(rows)
+
+
+@table("Capacity and machine states", "Parts joined by assembly stations")
+def parts_table(results, doc: dict) -> pd.DataFrame:
+    rows = [{"part": name, "consumed": _stat(p.get("consumed")),
+             "consumed (units/h)": _stat(_times(p.get("consumed"), 1 / doc["horizon_h"])
+                                         if doc["horizon_h"] else None),
+             "time in system (h)": _stat(p.get("consumed_time_h")),
+             "scrapped": _stat(p.get("scrapped")),
+             "final yield": _stat(p.get("final_yield"), 4)}
+            for name, p in doc["products"].items() if "consumed" in p]
     return pd.DataFrame(rows)
 
 
@@ -340,6 +354,8 @@ def _cards(doc: dict) -> str:
     e = doc["energy"]
     cards = []
     for name, p in doc["products"].items():
+        if "consumed" in p:  # a part of an assembly: no throughput of its own
+            continue
         cards.append((f"throughput {name}", p.get("throughput_per_h"), "units/h"))
         if p.get("gwh_per_year", {}).get("mean") is not None:
             cards.append((f"capacity {name}", p["gwh_per_year"], "GWh/year"))
