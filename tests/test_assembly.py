@@ -110,3 +110,12 @@ def test_the_report_lists_parts_apart_from_products(tmp_path) -> None:
     text = write_report(res, doc, tmp_path, Scenario.model_validate(DOC)).read_text()
     assert "Parts joined by assembly stations" in text
     assert "throughput cell" in text and "throughput anode" not in text
+
+
+def test_compare_has_no_throughput_rows_for_parts() -> None:
+    from twin.analysis.compare import replication_kpis
+
+    res = twin.run(Scenario.model_validate(DOC))
+    kpis = replication_kpis(res.measures, res.meta)
+    assert "throughput_per_h:cell" in kpis
+    assert not [c for c in kpis if c.endswith((":anode", ":cathode"))]

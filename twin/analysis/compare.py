@@ -37,6 +37,8 @@ def replication_kpis(measures: pd.DataFrame,
     cols: dict[str, pd.Series] = {}
     for name in dict.fromkeys(prod.index.get_level_values("entity")):
         rows = prod.xs(name, level="entity")
+        if "consumed" in rows and rows["consumed"].notna().all():
+            continue  # a part of an assembly station: no throughput of its own
         for m in ("throughput_per_h", "lead_time_h", "gwh_per_year"):
             if m in rows:
                 cols[f"{m}:{name}"] = rows[m]
