@@ -188,15 +188,16 @@ def summary(measures: pd.DataFrame, meta: Mapping[str, Any],
         rows = prod.xs(name, level="entity")
         entry = {m: ci95(rows[m].to_numpy(float)) for m in PRODUCT_MEASURES if m in rows}
         entry["released"] = ci95(rows["released"].to_numpy(float))
+        part = "consumed" in rows and rows["consumed"].notna().all()  # (extension)
         good = rows["finished"].to_numpy(float, copy=True)
-        if "consumed" in rows and rows["consumed"].notna().all():  # a part: consumed is good
+        if part:  # a part of an assembly: a consumed unit is a good one
             good += rows["consumed"].to_numpy(float)
         left = good + rows["scrapped"].to_numpy(float)
         left[left == 0] = np.nan
         entry["final_yield"] = ci95(good / left)
         if "first_pass" in rows:
             entry["first_pass_yield"] = ci95(rows["first_pass"].to_numpy(float) / left)
-        if "consumed" in rows and rows["consumed"].notna().all():  # a part (extension)
+        if part:
             entry["consumed"] = ci95(rows["consumed"].to_numpy(float))
             entry["consumed_time_h"] = ci95(rows["consumed_time_h"].to_numpy(float))
         doc["products"][name] = entry

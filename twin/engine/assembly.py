@@ -78,8 +78,7 @@ class AssemblyStation(Station):
         unit.entered = now
         self.queue_area.add(1, now)
         lane.append(unit)
-        if self.idle and self.complete() and \
-                (self.calendar is None or self.calendar.is_on(now)):
+        if self.idle and self.complete() and self.on_shift(now):
             self.idle.popleft().wake.succeed(None)
         return True
 

@@ -48,8 +48,7 @@ class BatchStation(Station):
         unit.entered = now
         self.queue_area.add(1, now)
         self.queue.append(unit)
-        if self.idle and len(self.queue) >= self.least and \
-                (self.calendar is None or self.calendar.is_on(now)):
+        if self.idle and len(self.queue) >= self.least and self.on_shift(now):
             self.idle.popleft().wake.succeed(None)
         return True
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -367,6 +367,17 @@ class Replication:
             self.peak = (kw, (since - self.warmup) / HOUR, (now - self.warmup) / HOUR)
         self._demand = (e, now)
 
+    def _timeline_meters(self) -> list[tuple[str, str, str, Callable[[float], float]]]:
+        """(kind, entity, measure, energy integral to a time) of everything metered in the
+        timeline: stations' carriers, battery fleets' chargers, lifts."""
+        return ([("station", st.spec.name, f"{carrier}_kwh", meter.integral)
+                 for st in self.stations
+                 for (carrier, _), meter in zip(st.spec.meters, st.meters)]
+                + [("fleet", f.spec.name, "energy_kwh", f.grid_integral)
+                   for f in self.fleets if f.spec.battery]
+                + [("lift", lift.spec.name, "energy_kwh", lift.energy_integral)
+                   for lift in self.lifts])
+
     def _take_sample(self, now: float) -> None:
         energy, finished, wip, since = self._last
         if now <= since:
@@ -374,25 +385,9 @@ class Replication:
         t_h = (now - self.warmup) / HOUR
         self.sample_times.append(t_h)
         rows = self.samples
-        for i, st in enumerate(self.stations):
-            for (carrier, _), meter in zip(st.spec.meters, st.meters):
-                e = meter.integral(now)
-                key = (i, carrier)
-                rows.append((t_h, "station", st.spec.name, f"{carrier}_kwh",
-                             (e - energy.get(key, 0.0)) / HOUR))
-                energy[key] = e
-        for i, fleet in enumerate(self.fleets):
-            if fleet.spec.battery:  # the chargers' electricity in the interval
-                e = fleet.grid_integral(now)
-                key = (-1 - i, "energy")
-                rows.append((t_h, "fleet", fleet.spec.name, "energy_kwh",
-                             (e - energy.get(key, 0.0)) / HOUR))
-                energy[key] = e
-        for i, lift in enumerate(self.lifts):  # the lift's electricity in the interval
-            e = lift.energy_integral(now)
-            key = (-1 - len(self.fleets) - i, "energy")
-            rows.append((t_h, "lift", lift.spec.name, "energy_kwh",
-                         (e - energy.get(key, 0.0)) / HOUR))
+        for key, (kind, name, measure, integral) in enumerate(self._timeline_meters()):
+            e = integral(now)
+            rows.append((t_h, kind, name, measure, (e - energy.get(key, 0.0)) / HOUR))
             energy[key] = e
         for p in self.model.products:
             rows.append((t_h, "product", p.name, "finished",

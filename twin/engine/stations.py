@@ -102,11 +102,14 @@ class Station:
         """The stations and fleets its blocked machines wait on."""
         return [m.blocked_on for m in self.machines if m.blocked_on is not None]
 
+    def on_shift(self, now: float) -> bool:
+        """Is the station working at `now` (always, without a calendar)?"""
+        return self.calendar is None or self.calendar.is_on(now)
+
     def room(self) -> float:
         """Places free for a new unit: idle machines (on shift) and buffer places, less
         reservations."""
-        cal = self.calendar
-        idle = len(self.idle) if cal is None or cal.is_on(self.rep.env.now) else 0
+        idle = len(self.idle) if self.on_shift(self.rep.env.now) else 0
         return idle + self.capacity - len(self.queue) - self.incoming
 
     def offer(self, unit: Unit, now: float, reserved: bool = False) -> bool:
@@ -122,7 +125,7 @@ class Station:
         unit.entered = now
         # off shift an idle machine takes no unit, except one a vehicle reserved it for
         # while the station was on shift (the unit waits on it for the next shift)
-        if self.idle and (reserved or self.calendar is None or self.calendar.is_on(now)):
+        if self.idle and (reserved or self.on_shift(now)):
             machine = self.idle.popleft()
             machine.wake.succeed(unit)
             return True
@@ -166,11 +169,16 @@ class Station:
         # finds nothing
         waiting, self.idle = self.idle, deque()
         for m in waiting:
-            work = self.work_for_idle(now)
-            if work is None:
-                self.idle.append(m)
-            else:
-                m.wake.succeed(work)
+            self.serve(m, now)
+
+    def serve(self, m: Machine, now: float) -> None:
+        """A machine waiting for work, and out of the idle line, looks for it (after a repair
+        or at the start of a shift): it takes the work, or joins the idle line."""
+        work = self.work_for_idle(now) if self.on_shift(now) else None
+        if work is None:
+            self.idle.append(m)
+        else:
+            m.wake.succeed(work)
 
     def work_for_idle(self, now: float) -> Unit | None:
         """What an idle machine back from repair wakes up with: the unit it takes, or None
@@ -293,12 +301,7 @@ class Machine(StateClock):
         repaired, self.repaired = self.repaired, None
         repaired.succeed()
         if self.wake is not None and not self.wake.triggered:
-            cal = self.station.calendar
-            work = self.station.work_for_idle(now) if cal is None or cal.is_on(now) else None
-            if work is None:
-                self.station.idle.append(self)
-            else:
-                self.wake.succeed(work)
+            self.station.serve(self, now)
 
 
 def run_machine(env: simpy.Environment, m: Machine, st: Station, rep: Replication):
@@ -428,12 +431,11 @@ def next_work(env: simpy.Environment, m: Machine, st: Station, take):
     """Wait until machine `m` is up, on shift and `take(now)` gives it work (a batch, a
     kit); idle in the station's line meanwhile. Returns the work, and the moment it starts
     with all the units' waits in the station's counters."""
-    cal = st.calendar
     while True:
         if m.down:
             yield m.repaired
-        if cal is not None and not cal.is_on(env.now):  # it waits for the shift to begin
-            yield env.timeout(cal.next_on(env.now) - env.now)
+        if not st.on_shift(env.now):  # it waits for the shift to begin
+            yield env.timeout(st.calendar.next_on(env.now) - env.now)
             continue
         units = take(env.now)
         if units:

@@ -27,7 +27,7 @@ from twin.errors import did_you_mean
 from twin.scenario.distributions import Dist
 from twin.scenario.lifts import lift_problems, lift_stops
 from twin.scenario.network import Routes, _moves, distances, station_point
-from twin.scenario.schema import Fleet, Lift, Logistics, Scenario, vehicle_power
+from twin.scenario.schema import Fleet, Logistics, Scenario, vehicle_power
 from twin.scenario.yamldoc import KeyPath
 
 BOUNDED = ("constant", "uniform", "triangular", "empirical")
@@ -94,7 +94,7 @@ class _Cost:
             self.riding = vehicle_power(kw, "riding_lift")
             self.waiting = vehicle_power(kw, "waiting_lift")
             self.lifts = list(lg.lifts.values())
-            self.heights = [[lg.floors[f].height for f, _ in _stops(lg, lift)]
+            self.heights = [[lg.floors[f].height for f, _ in lift_stops(lg, lift)]
                             for lift in self.lifts]
         else:
             self.reach = d
@@ -117,10 +117,6 @@ class _Cost:
                     + longest(lift.unload_time))
             kwh += (self.waiting * wait + self.riding * ride) / 3600
         return kwh
-
-
-def _stops(lg: Logistics, lift: Lift) -> list[tuple[str, str]]:
-    return lift_stops(lg, lift)
 
 
 def _reach_problems(scenario: Scenario, fname: str, fleet: Fleet, d: np.ndarray | None,
