@@ -178,7 +178,9 @@ class Product(Strict):
     release: Release = Field(
         "saturated", description="saturated | {interarrival: DIST} | {conwip: N} | assembly "
                                  "(extension: units are made by the assembly station that "
-                                 "is the first step of the route, from its parts)")
+                                 "is the first step of the route, from its parts)",
+        examples=["saturated", {"interarrival": {"exponential": "20 s"}}, {"conwip": 12},
+                  "assembly"])
     energy_kwh: float | None = Field(
         None, gt=0, allow_inf_nan=False, description="Nameplate energy of one unit (kWh).")
     campaign: int = Field(
