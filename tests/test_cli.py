@@ -245,3 +245,23 @@ def test_version(capsys):
     import twin
 
     assert twin.__version__ in capsys.readouterr().out
+
+
+def test_python_dash_m_twin_is_the_same_command_line(tmp_path):
+    """`python -m twin` works where the `twin` script is not on PATH (notebooks, CI)."""
+    import sys
+
+    path = write_scenario(tmp_path, """\
+        name: one machine
+        run: {horizon: "1 h"}
+        products: {u: {route: [a], release: saturated}}
+        stations: {a: {process_time: "10 s", buffer: true}}
+    """)
+    bad = subprocess.run([sys.executable, "-m", "twin", "validate", str(path)],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2
+    assert "stations.a.buffer" in bad.stderr and "expected a number" in bad.stderr
+    path.write_text(path.read_text().replace("buffer: true", "buffer: 2"))
+    good = subprocess.run([sys.executable, "-m", "twin", "validate", str(path)],
+                          capture_output=True, text=True)
+    assert good.returncode == 0, good.stderr

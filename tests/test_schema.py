@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -84,3 +85,47 @@ def test_the_schema_rejects_what_the_loader_rejects(change: Any) -> None:
 def test_shipped_scenario_loads_and_satisfies_the_schema(path: Path) -> None:
     assert load(path).name
     assert [e.message for e in _validator().iter_errors(load_document(path))] == []
+
+
+RICH = ["gigafactory/cell_line.yaml", "gigafactory/cell_line_aging.yaml",
+        "examples/electrode_shop_two_floors.yaml", "examples/electrode_shop_agv_battery.yaml",
+        "examples/two_shift_packing.yaml", "examples/cell_assembly.yaml"]
+
+
+def _numbers(node: Any, path: tuple = ()) -> list[tuple]:
+    """Key paths of every number (not boolean) in a document."""
+    if isinstance(node, dict):
+        return [p for k, v in node.items() for p in _numbers(v, path + (k,))]
+    if isinstance(node, list):
+        return [p for i, v in enumerate(node) for p in _numbers(v, path + (i,))]
+    return [path] if isinstance(node, (int, float)) and not isinstance(node, bool) else []
+
+
+@pytest.mark.parametrize("name", RICH)
+def test_a_boolean_is_no_number_for_the_loader_nor_for_the_schema(name: str) -> None:
+    """pydantic's lax mode would read `true` as 1; every number of these scenarios, turned
+    into `true`, is refused by the loader exactly when the JSON Schema refuses it."""
+    from pydantic import ValidationError
+
+    from twin.scenario.schema import Scenario
+
+    doc = load_document(ROOT / "scenarios" / name)
+    doc.pop("extends", None)
+    validator = _validator()
+    refused = 0
+    for path in _numbers(doc):
+        changed = copy.deepcopy(doc)
+        node = changed
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = True
+        schema_refuses = bool(list(validator.iter_errors(changed)))
+        try:
+            Scenario.model_validate(changed)
+            loader_refuses = False
+        except ValidationError as e:
+            loader_refuses = True
+            assert "expected a number, got true" in str(e) or "bool" not in str(e), (path, e)
+        assert loader_refuses == schema_refuses, path
+        refused += loader_refuses
+    assert refused >= len(_numbers(doc)) - 2  # vary values may be anything

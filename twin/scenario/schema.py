@@ -7,7 +7,7 @@ Keys and meanings follow ../shared/spec/scenario.md (version 1). Extensions are 
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Literal, Optional, Union
+from typing import Annotated, Any, Literal, Optional, Union, get_args, get_origin
 
 from pydantic import (
     BaseModel,
@@ -45,9 +45,54 @@ Name = Annotated[str, Field(min_length=1)]
 
 
 class Strict(BaseModel):
-    """Base: unknown keys are errors, objects are immutable once validated."""
+    """Base: unknown keys are errors, objects are immutable once validated, and a boolean is
+    never taken for a number (pydantic's lax mode would read `true` as 1; the JSON Schema
+    refuses it, and so does the loader)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_boolean_numbers(cls, v: Any, info: ValidationInfo) -> Any:
+        if info.field_name is not None and not _takes_booleans(cls, info.field_name):
+            where = _boolean_in(v)
+            if where is not None:
+                raise ValueError(f"expected a number, got {where}: write a number here, "
+                                 f"true and false are no numbers")
+        return v
+
+
+def _takes_booleans(model: type[BaseModel], field: str) -> bool:
+    """Whether a boolean may stand in `field` (or in a model it holds, which checks itself)."""
+    return _admits_booleans(model.model_fields[field].annotation)
+
+
+def _admits_booleans(tp: Any) -> bool:
+    if tp is bool or tp is Any or (isinstance(tp, type) and issubclass(tp, BaseModel)):
+        return True
+    if get_origin(tp) is Literal:
+        return any(isinstance(value, bool) for value in get_args(tp))
+    if isinstance(tp, str):  # an annotation pydantic left unresolved: do not judge it
+        return True
+    return any(_admits_booleans(arg) for arg in get_args(tp) if not _is_metadata(arg))
+
+
+def _is_metadata(arg: Any) -> bool:
+    """Annotated's metadata (Field, validators) and Literal's values are no types."""
+    return not (isinstance(arg, type) or get_origin(arg) is not None or arg is Any
+                or arg is None or isinstance(arg, str))
+
+
+def _boolean_in(v: Any) -> str | None:
+    """'true' / 'false', with where it stands inside lists and mappings; None if none."""
+    if isinstance(v, bool):
+        return str(v).lower()
+    items = v.items() if isinstance(v, dict) else enumerate(v) if isinstance(v, list) else ()
+    for key, item in items:
+        where = _boolean_in(item)
+        if where is not None:
+            return f"{where} at {key!r}" if " at " not in where else f"{where}"
+    return None
 
 
 class Run(Strict):
