@@ -110,6 +110,7 @@ class StationModel:
     varied: bool = False  # some route step sets its own process time here
     batch: BatchModel | None = None  # machines process batches of units
     calendar: ShiftCalendar | None = None  # working time (None: round the clock)
+    finish_in_hand: bool = False  # at a shift's end, the work under way goes on to its end
     assembly: AssemblyModel | None = None  # machines join kits of parts into a product
 
     @property
@@ -257,6 +258,7 @@ def build(scenario: Scenario) -> Model:
             batch=None if s.batch is None else BatchModel(
                 s.batch.size, s.batch.min or s.batch.size),
             calendar=calendars[s.calendar] if s.calendar else None,
+            finish_in_hand=s.at_shift_end == "finish",
             assembly=None if s.assembly is None else AssemblyModel(
                 tuple((product_index[q], k) for q, k in s.assembly.parts.items()),
                 next(product_index[q] for q, spec in scenario.products.items()

@@ -128,7 +128,7 @@ def run_assembly(env: simpy.Environment, m: Machine, st: AssemblyStation, rep: R
     stations = rep.stations
     fleet = rep.transport[makes]
     log = rep.events
-    cal = st.calendar
+    cal = st.work_calendar  # the time work runs in
     hold = holder(env, cal)
     while True:
         kit = yield from next_work(env, m, st, st.take_kit)

@@ -82,7 +82,7 @@ def run_batch(env: simpy.Environment, m: Machine, st: BatchStation, rep: Replica
     stations = rep.stations
     fleets = rep.transport
     log = rep.events
-    cal = st.calendar
+    cal = st.work_calendar  # the time work runs in
     hold = holder(env, cal)
     while True:
         batch = yield from next_work(env, m, st, st.take_batch)

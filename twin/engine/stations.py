@@ -51,6 +51,9 @@ class Unit:
         self.reworked = False  # sent back by a rework loop at least once
 
 
+WORKING = (BUSY, SETUP)  # states of a machine at work on a unit (finished in overtime)
+
+
 class Station:
     """Input buffer, blocked senders, idle machines and the station's counters."""
 
@@ -101,6 +104,12 @@ class Station:
     def waits_on(self) -> list:
         """The stations and fleets its blocked machines wait on."""
         return [m.blocked_on for m in self.machines if m.blocked_on is not None]
+
+    @property
+    def work_calendar(self) -> ShiftCalendar | None:
+        """The calendar whose on-shift time work runs in: the station's, or None (clock
+        time) when work under way goes on past a shift's end (`finish_in_hand`)."""
+        return None if self.spec.finish_in_hand else self.calendar
 
     def on_shift(self, now: float) -> bool:
         """Is the station working at `now` (always, without a calendar)?"""
@@ -153,8 +162,14 @@ class Station:
 
     def shift_ends(self, now: float) -> None:
         """The station goes off shift: every machine's clock counts `off_shift` (whatever it
-        was doing pauses: its work ends in on-shift time) and idle machines take no units."""
+        was doing pauses: its work ends in on-shift time) and idle machines take no units.
+        With `finish_in_hand`, a machine at work (busy or setting up, and up) goes on in
+        overtime, and is off shift once it has done (`Machine.set`, `Machine.off_duty`)."""
+        finish = self.spec.finish_in_hand
         for m in self.machines:
+            if finish and not m.down and m.base in WORKING:
+                m.overtime = True
+                continue
             m.off = True
             m.enter(OFF_SHIFT, now)
 
@@ -162,7 +177,7 @@ class Station:
         """Back on shift: each machine resumes the state it would be in, and idle machines
         take the work that waits."""
         for m in self.machines:
-            m.off = False
+            m.off = m.overtime = False
             m.enter(DOWN if m.down else m.base, now)
         # each idle machine in turn, out of the idle line while it looks for work (as after
         # a repair): it takes a unit, is reserved for one on its way (then idle again), or
@@ -242,7 +257,7 @@ class Machine(StateClock):
     """One server of a station: a StateClock with the bookkeeping failures need."""
 
     __slots__ = ("station", "index", "blocked_on", "down", "off", "base", "wake", "repaired",
-                 "processing", "process", "busy_to_failure", "product", "holding")
+                 "processing", "process", "busy_to_failure", "product", "holding", "overtime")
 
     def __init__(self, station: Station, index: int, now: float):
         active = station.active
@@ -272,12 +287,21 @@ class Machine(StateClock):
         self.busy_to_failure = 0.0
         self.product = -1  # the product it is set up for (-1: none yet, set up for the first)
         self.holding = 1  # units it holds while blocked (a batch machine: the rest of its batch)
+        self.overtime = False  # finishing its work in hand after its shift ended
+
+    def off_duty(self, now: float) -> None:
+        """Its work in hand done after the shift ended (`finish_in_hand`): off shift now."""
+        self.overtime = False
+        self.off = True
+        self.enter(OFF_SHIFT, now)
 
     def set(self, state: int, now: float) -> None:
         """Change the working state; while down or off shift, the clock keeps counting
         `down` or `off_shift`."""
         self.base = state
-        if not (self.down or self.off):
+        if self.overtime and state not in WORKING:
+            self.off_duty(now)
+        elif not (self.down or self.off):
             self.enter(state, now)
 
     def fail(self, env: simpy.Environment) -> None:
@@ -321,11 +345,14 @@ def run_machine(env: simpy.Environment, m: Machine, st: Station, rep: Replicatio
     fleets = rep.transport  # per product: the Fleet carrying its units, or None
     log = rep.events  # None unless an event log was asked for
     cal = st.calendar
-    hold = holder(env, cal)  # waits for t seconds of work (on shift, under a calendar)
+    wcal = st.work_calendar  # the time work runs in
+    hold = holder(env, wcal)  # waits for t seconds of work (on shift, under a calendar)
     while True:
         if m.down:
             yield m.repaired
         if cal is not None and not cal.is_on(env.now):  # it waits for the shift to begin
+            if m.overtime:  # (its unit done after the shift ended, and passed on)
+                m.off_duty(env.now)
             yield timeout(cal.next_on(env.now) - env.now)
             continue
         unit = st.take(env.now)
@@ -357,7 +384,7 @@ def run_machine(env: simpy.Environment, m: Machine, st: Station, rep: Replicatio
                     st.changeovers += 1
                     m.set(SETUP, now)
                     if time_failures:  # failures interrupt a setup as they do processing
-                        yield from work(env, m, d, hold, cal)
+                        yield from work(env, m, d, hold, wcal)
                     else:  # operation-dependent ones count busy time only
                         yield hold(d)
                     if log is not None:
@@ -370,7 +397,7 @@ def run_machine(env: simpy.Environment, m: Machine, st: Station, rep: Replicatio
             t = next(step_times[unit.product][unit.step] or ptimes)
             started = env.now
             if time_failures:
-                yield from work(env, m, t, hold, cal)
+                yield from work(env, m, t, hold, wcal)
             elif op_failures:
                 yield from operate(env, m, t, ttf, ttr, hold)
             else:
@@ -435,6 +462,8 @@ def next_work(env: simpy.Environment, m: Machine, st: Station, take):
         if m.down:
             yield m.repaired
         if not st.on_shift(env.now):  # it waits for the shift to begin
+            if m.overtime:  # (its work done after the shift ended, and passed on)
+                m.off_duty(env.now)
             yield env.timeout(st.calendar.next_on(env.now) - env.now)
             continue
         units = take(env.now)

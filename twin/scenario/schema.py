@@ -462,6 +462,14 @@ class Station(Strict):
         None, description="(extension) Working calendar (a name in `calendars`): the "
                           "station's machines are off shift outside it and their work pauses "
                           "there; omitted = round the clock.", examples=["two_shifts"])
+    at_shift_end: Literal["pause", "finish"] = Field(
+        "pause", description="(extension) Under a `calendar`: what a machine busy with a unit "
+                             "(or a batch, or a kit) does when the shift ends or a planned "
+                             "stop begins. pause: the work stops and resumes next shift; "
+                             "finish: it goes on in overtime to the end of the unit, then the "
+                             "machine is off shift (unattended ovens, formation racks). Off "
+                             "shift no machine starts new work either way.",
+        examples=["finish"])
     at: Optional[Name] = Field(
         None, description="(extension) Point of the path network (logistics.points) where "
                           "vehicles pick up and drop units; omitted = the point named like the "
