@@ -116,3 +116,15 @@ def test_flowline_refuses_calendars() -> None:
     assert problem is not None and problem.startswith("stations.a.calendar")
     doc["stations"]["a"].pop("calendar")
     assert fl.unsupported(build(Scenario.model_validate(doc))) is None
+
+
+def test_flowline_refuses_arrivals_by_calendar() -> None:
+    doc = {"name": "line", "run": {"horizon": "1 d"},
+           "calendars": {"day": {"shifts": [["6 h", "22 h"]]}},
+           "products": {"u": {"route": ["a"], "release": {"interarrival": 60,
+                                                          "calendar": "day"}}},
+           "stations": {"a": {"process_time": 50}}}
+    problem = fl.unsupported(build(Scenario.model_validate(doc)))
+    assert problem is not None and problem.startswith("products.u.release.calendar")
+    doc["products"]["u"]["release"].pop("calendar")
+    assert fl.unsupported(build(Scenario.model_validate(doc))) is None

@@ -145,6 +145,7 @@ class ProductModel:
     transport: int = -1  # fleet carrying its units between stations (-1: none)
     campaign: int = 1  # saturated release: units in a row before the next product's turn
     part: bool = False  # a part: its units are consumed by the assembly station ending its route
+    arrival_calendar: ShiftCalendar | None = None  # open arrivals only on shift (None: always)
 
 
 @dataclass(frozen=True)
@@ -295,6 +296,8 @@ def build(scenario: Scenario) -> Model:
             release=rel if rel in ("saturated", "assembly") else
             "interarrival" if isinstance(rel, Interarrival) else "conwip",
             interarrival=rel.interarrival if isinstance(rel, Interarrival) else None,
+            arrival_calendar=calendars[rel.calendar] if isinstance(rel, Interarrival)
+            and rel.calendar else None,
             conwip=rel.conwip if isinstance(rel, Conwip) else 0,
             energy_kwh=p.energy_kwh,
             transport=fleet_index.get(p.transport, -1) if p.transport else -1,

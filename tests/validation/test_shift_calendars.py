@@ -156,3 +156,46 @@ def test_a_station_off_shift_blocks_its_feeder_once_the_buffer_is_full() -> None
     feed = doc["stations"]["feed"]
     assert feed["states"]["blocked"] == pytest.approx(11 / 24)
     assert feed["states"]["off_shift"] == 0.0
+
+
+OPEN = copy.deepcopy(LINE)
+OPEN["products"]["u"]["release"] = {"interarrival": {"exponential": "70 s"}}
+
+
+def test_arrivals_on_the_line_s_calendar_only_change_the_clock_too() -> None:
+    """Open arrivals whose gaps count on-shift time (`release.calendar`), into stations on
+    the same calendar: the round-the-clock open line over the worked hours, exactly."""
+    doc = copy.deepcopy(OPEN)
+    doc["calendars"] = {"week": CALENDAR}
+    doc["products"]["u"]["release"]["calendar"] = "week"
+    for station in doc["stations"].values():
+        station["calendar"] = "week"
+    scenario = Scenario.model_validate({"name": "calendar", **doc})
+    horizon = scenario.run.horizon
+    worked = build(scenario).stations[0].calendar.worked(horizon)
+    shifted = _measures(doc, horizon)
+    plain = _measures(OPEN, worked)
+    for name in ("released", "finished"):
+        assert shifted[("product", "u", name)] == plain[("product", "u", name)] > 100
+    for s in doc["stations"]:
+        for state in STATES:
+            key = ("station", s, f"{state}_h")
+            assert shifted[key] == pytest.approx(plain[key], rel=1e-9, abs=1e-9)
+
+
+def test_deliveries_on_a_day_shift_arrive_only_on_it() -> None:
+    """Poisson deliveries, one an hour of day shift (6-14 h, weekdays) over 6 weeks: every
+    release happens on shift, and their number is Poisson with mean 40 h x 6 = 240 (within
+    four standard deviations, ~62)."""
+    doc = {"run": {"horizon": "6 w", "seed": 8},
+           "calendars": {"day": {"shifts": [["6 h", "14 h"]],
+                                 "days": ["mon", "tue", "wed", "thu", "fri"]}},
+           "products": {"u": {"route": ["m"], "release": {
+               "interarrival": {"exponential": "1 h"}, "calendar": "day"}}},
+           "stations": {"m": {"process_time": "1 min"}}}
+    scenario = Scenario.model_validate({"name": "deliveries", **doc})
+    cal = build(scenario).products[0].arrival_calendar
+    log = twin.run(scenario, event_log=True, warmup=0).events
+    released = log[log.activity == "release"].start_h * H
+    assert abs(len(released) - 240) < 4 * 240 ** 0.5
+    assert all(cal.is_on(t) for t in released)

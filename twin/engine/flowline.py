@@ -48,6 +48,9 @@ def unsupported(model: Model) -> str | None:
     if product.transport >= 0:
         return f"products.{product.name}.transport: vehicle fleets are outside the flowline " \
                f"engine{hint}"
+    if product.arrival_calendar is not None:
+        return f"products.{product.name}.release.calendar: arrivals by calendar are outside " \
+               f"the flowline engine{hint}"
     if model.lifts:
         return f"logistics.lifts: lifts are outside the flowline engine{hint}"
     if model.fleets:

@@ -278,11 +278,18 @@ class Replication:
             wake.succeed()
 
     def _arrivals(self, p: int, interarrival):
-        """Open arrivals: each adds one unit to the product's release backlog."""
-        gaps = draws(interarrival.sample, self._rng("arrivals", self.model.products[p].name))
-        timeout = self.env.timeout
+        """Open arrivals: each adds one unit to the product's release backlog. Under an
+        arrival calendar the gaps count on-shift time, so units arrive only on shift."""
+        product = self.model.products[p]
+        gaps = draws(interarrival.sample, self._rng("arrivals", product.name))
+        env = self.env
+        timeout = env.timeout
+        cal = product.arrival_calendar
         while True:
-            yield timeout(next(gaps))
+            if cal is None:
+                yield timeout(next(gaps))
+            else:
+                yield timeout(cal.advance(env.now, next(gaps)) - env.now)
             self._add_backlog(p)
 
     def _release(self, p: int, first: Station):

@@ -183,6 +183,11 @@ class RouteStep(Strict):
 
 class Interarrival(Strict):
     interarrival: Distribution = Field(description="Time between releases (open arrivals).")
+    calendar: Optional[Name] = Field(
+        None, description="(extension) Working calendar (a name in `calendars`) of the "
+                          "arrivals: units arrive only on shift, the times between them "
+                          "counting on-shift time (deliveries on day shifts); omitted = "
+                          "round the clock.", examples=["day_shift"])
 
 
 class Conwip(Strict):
@@ -192,20 +197,24 @@ class Conwip(Strict):
 def _release_kind(v: Any) -> str | None:
     if isinstance(v, str):
         return v if v in ("saturated", "assembly") else None
+    # (the open-arrivals tag is no key of the form, so that error places are the keys')
+    if isinstance(v, dict) and "interarrival" in v:  # (with its calendar, maybe)
+        return "open arrivals"
     if isinstance(v, dict) and len(v) == 1:
         key = next(iter(v))
-        return key if key in ("interarrival", "conwip") else None
-    if isinstance(v, (Interarrival, Conwip)):
-        return type(v).__name__.lower()
-    return None
+        return key if key == "conwip" else None
+    if isinstance(v, Interarrival):
+        return "open arrivals"
+    return "conwip" if isinstance(v, Conwip) else None
 
 
-RELEASE_FORMS = "saturated, {interarrival: DIST}, {conwip: N} or assembly"
+RELEASE_FORMS = "saturated, {interarrival: DIST} (with calendar: NAME, maybe), {conwip: N} or " \
+                "assembly"
 Release = Annotated[
     Union[
         Annotated[Literal["saturated"], Tag("saturated")],
         Annotated[Literal["assembly"], Tag("assembly")],
-        Annotated[Interarrival, Tag("interarrival")],
+        Annotated[Interarrival, Tag("open arrivals")],
         Annotated[Conwip, Tag("conwip")],
     ],
     Discriminator(
@@ -225,7 +234,7 @@ class Product(Strict):
                                  "(extension: units are made by the assembly station that "
                                  "is the first step of the route, from its parts)",
         examples=["saturated", {"interarrival": {"exponential": "20 s"}}, {"conwip": 12},
-                  "assembly"])
+                  "assembly", {"interarrival": {"exponential": "2 h"}, "calendar": "day_shift"}])
     energy_kwh: float | None = Field(
         None, gt=0, allow_inf_nan=False, description="Nameplate energy of one unit (kWh).")
     campaign: int = Field(
