@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from twin.model import (ALL_VEHICLE_STATES, CHARGING, LIFT_STATES, STATES, VEHICLE_STATES,
-                        FleetModel, LiftModel,
+from twin.model import (ALL_VEHICLE_STATES, CHARGING, CONVEYOR_STATES, LIFT_STATES, STATES,
+                        VEHICLE_STATES, ConveyorModel, FleetModel, LiftModel,
                         ProductModel, StationModel)
 from twin.units import HOUR
 
@@ -146,6 +146,34 @@ def lift_rows(spec: LiftModel, totals: Sequence[float], rides: int, waits: int,
         ("lift", name, "wait_h", wait_sum / waits / HOUR if waits else math.nan),
         ("lift", name, "ride_h", ride_sum / rides / HOUR if rides else math.nan),
         ("lift", name, "queue_mean", queue_mean),
+    ]
+    return rows
+
+
+def conveyor_rows(spec: ConveyorModel, totals: Sequence[float], carried: int,
+                  aboard_sum: float, aboard_mean: float, aboard_max: int,
+                  aboard_end: int) -> list[Row]:
+    """Hours and energy per conveyor state, units carried and their time aboard.
+
+    `totals` are the seconds per state (indexed like CONVEYOR_STATES). A unit counts as
+    carried when it has gone on into `to`; `aboard_h` is the mean time from getting on to
+    that moment, `aboard_mean` the time-average number of units aboard, `aboard_max` the most
+    at once and `aboard_end` those aboard at the end.
+    """
+    name = spec.name
+    rows: list[Row] = [("conveyor", name, "places", spec.places),
+                       ("conveyor", name, "length_m", spec.length),
+                       ("conveyor", name, "speed_m_s", spec.speed),
+                       ("conveyor", name, "pitch_m", spec.pitch)]
+    rows += [("conveyor", name, f"{s}_h", secs / HOUR) for s, secs in zip(CONVEYOR_STATES, totals)]
+    rows += [("conveyor", name, f"energy_{s}_kwh", kw * secs / HOUR)
+             for s, secs, kw in zip(CONVEYOR_STATES, totals, spec.power_kw)]
+    rows += [
+        ("conveyor", name, "carried", carried),
+        ("conveyor", name, "aboard_h", aboard_sum / carried / HOUR if carried else math.nan),
+        ("conveyor", name, "aboard_mean", aboard_mean),
+        ("conveyor", name, "aboard_max", aboard_max),
+        ("conveyor", name, "aboard_end", aboard_end),
     ]
     return rows
 
