@@ -224,6 +224,29 @@ def lifts_table(results, doc: dict) -> pd.DataFrame | None:
 
 
 @table("Capacity and machine states",
+       "Conveyors (share of time per state; time and units aboard are means)")
+def conveyors_table(results, doc: dict) -> pd.DataFrame | None:
+    conveyors = doc.get("conveyors")
+    if not conveyors:
+        return None
+    bn = doc["bottleneck"]
+    rows = []
+    for name, c in conveyors.items():
+        row = {"conveyor": name, "places": c["places"],
+               "utilization": _stat(_times(c["utilization"], 100), 3) + " %"}
+        row.update({state: _pct(share) for state, share in c["states"].items()})
+        row.update({"carried/h": _stat(c["carried_per_h"]),
+                    "time aboard (s)": _stat(_times(c["aboard_h"], 3600), 3),
+                    "units aboard": _num(c["aboard_mean"]["mean"], 3),
+                    "most aboard": _num(c["aboard_max"]["mean"], 3),
+                    "bottleneck sole + shifting": f"{_pct(bn['sole'][name]['mean'])} + "
+                                                  f"{_pct(bn['shifting'][name]['mean'])}",
+                    "electricity (kWh)": _num(c["energy_kwh"]["mean"])})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+@table("Capacity and machine states",
        "Warehouses (AS/RS): storage and crane cycles (means over replications)")
 def warehouses_table(results, doc: dict) -> pd.DataFrame | None:
     rows = []
@@ -515,7 +538,7 @@ def _anchor(section: str) -> str:
 
 def _write_tables(results, out: Path) -> list[str]:
     """Numeric tables beside the report: energy breakdown, power series, stations, products,
-    fleets, lifts."""
+    fleets, lifts, conveyors."""
     meta = results.meta
     written = []
     parts = {
@@ -526,6 +549,7 @@ def _write_tables(results, out: Path) -> list[str]:
         "products": results.products().reset_index(),
         "fleets": results.fleets().reset_index(),
         "lifts": results.lifts().reset_index(),
+        "conveyors": results.conveyors().reset_index(),
     }
     areas = energy.by_area(parts["energy"]).reset_index()
     parts["energy_areas"] = areas
