@@ -47,6 +47,8 @@ Name = Annotated[str, Field(min_length=1)]
 class Strict(BaseModel):
     """Base: unknown keys are errors, objects are immutable once validated."""
 
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
 
 class Run(Strict):
     """How to run the scenario."""
@@ -961,7 +963,6 @@ class Conveyor(Strict):
     """(extension) A roller or belt conveyor that carries every move of any product from
     station `from` to station `to` (docs/modelling.md, Conveyors). It takes precedence over
     the direct hand-over and over the product's `transport` fleet for that move."""
-
 
     from_: Name = Field(alias="from", description="Station the units come from.",
                         examples=["stack"])
