@@ -584,7 +584,9 @@ class Deadlock(RunError):
                     for st in stations) + len(vehicles) + sum(len(c.aboard) for c in belts)
         what = f"every machine of {', '.join(names)} is blocked"
         if belts:
-            what += f", conveyor {', '.join(c.spec.name for c in belts)} cannot take a unit"
+            what += (f" and conveyor{'s' * (len(belts) > 1)} "
+                     f"{', '.join(c.spec.name for c in belts)} take{'s' * (len(belts) == 1)} "
+                     f"no unit")
         if fleets:
             what += (f" and every vehicle of {', '.join(f.spec.name for f in fleets)} waits, "
                      f"loaded, at a full buffer")
