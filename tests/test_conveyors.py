@@ -363,3 +363,25 @@ def test_the_flowline_engine_refuses_conveyors(tmp_path) -> None:
     scenario = load(write_scenario(tmp_path, TRACE.format(pitch=1.2, accumulating="true")))
     with pytest.raises(ScenarioError, match="logistics.conveyors"):
         twin.run(scenario, engine="flowline")
+
+
+def test_the_documented_example_loads_and_runs(tmp_path) -> None:
+    import re
+    from pathlib import Path
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "scenario-format.md").read_text()
+    section = doc.split("### Conveyors (extension)", 1)[1]
+    block = re.search(r"```yaml\n(.*?)```", section, re.S).group(1)
+    text = """\
+name: documented conveyor
+run: {horizon: "1 h"}
+products:
+  cell: {route: [stack, weld], release: saturated}
+stations:
+  stack: {process_time: "2 s"}
+  weld: {process_time: "1 s"}
+""" + block
+    doc = twin.run(load(write_scenario(tmp_path, text, "doc.yaml"))).summary()
+    belt = doc["conveyors"]["stack-to-weld"]
+    assert belt["places"] == 20
+    assert doc["products"]["cell"]["throughput_per_h"]["mean"] == pytest.approx(
+        (3600 - 61) / 3, abs=1)  # one every 3 s once the first is through
