@@ -6,6 +6,7 @@ vehicles, deadlocks, results and reports, and the flowline engine's refusal."""
 from __future__ import annotations
 
 import json
+import textwrap
 
 import pytest
 
@@ -47,6 +48,25 @@ def measures(res, kind: str, entity: str) -> dict[str, float]:
 def trace(tmp_path, pitch: float, accumulating: bool, **run) -> twin.Results:
     text = TRACE.format(pitch=pitch, accumulating=str(accumulating).lower())
     return twin.run(load(write_scenario(tmp_path, text, "trace.yaml")), **run)
+
+
+def line(tmp_path, stack: str, weld: str, belts: str, *, run: str = '{horizon: "1 h"}',
+         route: str = "[stack, weld]", release: str = "saturated", more: str = "") -> twin.Results:
+    """Run a line stack -> weld with the given station settings, conveyors (YAML lines under
+    `logistics.conveyors`) and anything `more` (top-level YAML)."""
+    text = f"""\
+name: conveyor line
+run: {run}
+products:
+  cell: {{route: {route}, release: {release}}}
+stations:
+  stack: {stack}
+  weld: {weld}
+logistics:
+  conveyors:
+{textwrap.indent(textwrap.dedent(belts), "    ")}
+{more}"""
+    return twin.run(load(write_scenario(tmp_path, text, "line.yaml")), event_log=True)
 
 
 # --- schema and load-time checks ------------------------------------------------------------
@@ -201,19 +221,10 @@ def test_a_stopped_belt_holds_its_entry(tmp_path) -> None:
 
 
 def test_units_leave_in_the_order_they_got_on(tmp_path) -> None:
-    text = """\
-name: fifo
-run: {horizon: "2 h"}
-products:
-  cell: {route: [stack, weld], release: saturated}
-stations:
-  stack: {process_time: {exponential: "4 s"}, servers: 3}
-  weld: {process_time: {exponential: "3 s"}, buffer: 2}
-logistics:
-  conveyors:
-    belt: {from: stack, to: weld, length: 6, speed: 0.5, pitch: 1.5}
-"""
-    res = twin.run(load(write_scenario(tmp_path, text)), event_log=True)
+    res = line(tmp_path, '{process_time: {exponential: "4 s"}, servers: 3}',
+               '{process_time: {exponential: "3 s"}, buffer: 2}',
+               "belt: {from: stack, to: weld, length: 6, speed: 0.5, pitch: 1.5}",
+               run='{horizon: "2 h"}')
     ev = res.events[res.events["activity"] == "conveyor"]
     assert len(ev) > 1000
     on = ev.sort_values("start_h")
@@ -248,21 +259,11 @@ logistics:
 
 
 def test_a_station_off_shift_takes_nothing_and_the_belt_fills(tmp_path) -> None:
-    text = """\
-name: night
-run: {horizon: "24 h"}
-calendars:
-  days: {shifts: [["6 h", "18 h"]]}
-products:
-  cell: {route: [stack, weld], release: saturated}
-stations:
-  stack: {process_time: "10 s"}
-  weld: {process_time: "5 s", buffer: 0, calendar: days}
-logistics:
-  conveyors:
-    belt: {from: stack, to: weld, length: 24, speed: 0.4, pitch: 1.2}
-"""
-    res = twin.run(load(write_scenario(tmp_path, text)))
+    res = line(tmp_path, '{process_time: "10 s"}',
+               '{process_time: "5 s", buffer: 0, calendar: days}',
+               "belt: {from: stack, to: weld, length: 24, speed: 0.4, pitch: 1.2}",
+               run='{horizon: "24 h"}',
+               more='calendars:\n  days: {shifts: [["6 h", "18 h"]]}\n')
     c = measures(res, "conveyor", "belt")
     assert c["aboard_max"] == 20  # accumulating: fills while weld is off shift
     stack = measures(res, "station", "stack")
@@ -272,21 +273,13 @@ logistics:
 
 
 def test_a_loop_of_full_conveyors_and_stations_is_a_deadlock(tmp_path) -> None:
-    text = """\
-name: loop
-run: {horizon: "10 h"}
-products:
-  cell: {route: [stack, {station: weld, rework: {p: 0.5, to: stack}}],
-         release: {interarrival: {exponential: "10 s"}}}
-stations:
-  stack: {process_time: {exponential: "5 s"}, buffer: 0}
-  weld: {process_time: {exponential: "5 s"}, buffer: 0}
-logistics:
-  conveyors:
-    belt: {from: stack, to: weld, length: 2.4, speed: 0.4, pitch: 1.2}
-    back: {from: weld, to: stack, length: 2.4, speed: 0.4, pitch: 1.2}
-"""
-    res = twin.run(load(write_scenario(tmp_path, text)))
+    res = line(tmp_path, '{process_time: {exponential: "5 s"}, buffer: 0}',
+               '{process_time: {exponential: "5 s"}, buffer: 0}', """\
+               belt: {from: stack, to: weld, length: 2.4, speed: 0.4, pitch: 1.2}
+               back: {from: weld, to: stack, length: 2.4, speed: 0.4, pitch: 1.2}""",
+               run='{horizon: "10 h"}',
+               route="[stack, {station: weld, rework: {p: 0.5, to: stack}}]",
+               release='{interarrival: {exponential: "10 s"}}')
     doc = res.summary()
     assert doc["deadlocks"], doc["run"]
     dead = doc["deadlocks"][0]
@@ -338,23 +331,16 @@ def test_summary_report_rows_and_tables(tmp_path) -> None:
 def test_a_conveyor_at_capacity_is_the_bottleneck(tmp_path) -> None:
     """Stack every 2 s, conveyor entry every 3 s, weld 1 s: the conveyor's entry is never
     free, so its active period covers the run; a stack of 10 s leaves it mostly idle."""
-    text = """\
-name: capacity
-run: {{horizon: "1 h", warmup: "10 min"}}
-products:
-  cell: {{route: [stack, weld], release: saturated}}
-stations:
-  stack: {{process_time: "{t} s"}}
-  weld: {{process_time: "1 s"}}
-logistics:
-  conveyors:
-    belt: {{from: stack, to: weld, length: 24, speed: 0.4, pitch: 1.2}}
-"""
-    doc = twin.run(load(write_scenario(tmp_path, text.format(t=2)))).summary()
+    def bottleneck(stack_s: int) -> dict:
+        return line(tmp_path, f'{{process_time: "{stack_s} s"}}', '{process_time: "1 s"}',
+                    "belt: {from: stack, to: weld, length: 24, speed: 0.4, pitch: 1.2}",
+                    run='{horizon: "1 h", warmup: "10 min"}').summary()
+
+    doc = bottleneck(2)
     assert doc["bottleneck"]["resource"] == "belt"
     assert doc["bottleneck"]["conveyors"]["belt"] == pytest.approx(1.0)
     assert doc["conveyors"]["belt"]["utilization"]["mean"] == pytest.approx(1.0, abs=1e-3)
-    doc = twin.run(load(write_scenario(tmp_path, text.format(t=10)))).summary()
+    doc = bottleneck(10)
     assert doc["bottleneck"]["resource"] == "stack"
     assert doc["bottleneck"]["conveyors"]["belt"] < 0.05
 
@@ -371,16 +357,9 @@ def test_the_documented_example_loads_and_runs(tmp_path) -> None:
     doc = (Path(__file__).resolve().parents[1] / "docs" / "scenario-format.md").read_text()
     section = doc.split("### Conveyors (extension)", 1)[1]
     block = re.search(r"```yaml\n(.*?)```", section, re.S).group(1)
-    text = """\
-name: documented conveyor
-run: {horizon: "1 h"}
-products:
-  cell: {route: [stack, weld], release: saturated}
-stations:
-  stack: {process_time: "2 s"}
-  weld: {process_time: "1 s"}
-""" + block
-    doc = twin.run(load(write_scenario(tmp_path, text, "doc.yaml"))).summary()
+    assert block.startswith("logistics:\n  conveyors:\n")
+    belts = textwrap.dedent(block.split("\n", 2)[2])
+    doc = line(tmp_path, '{process_time: "2 s"}', '{process_time: "1 s"}', belts).summary()
     belt = doc["conveyors"]["stack-to-weld"]
     assert belt["places"] == 20
     assert doc["products"]["cell"]["throughput_per_h"]["mean"] == pytest.approx(

@@ -270,24 +270,10 @@ def summary(measures: pd.DataFrame, meta: Mapping[str, Any],
                 doc["fleets"][name]["battery"] = {
                     m: ci95(rows[m].to_numpy(float)) for m in BATTERY_MEASURES}
     if len(lifts):  # (extension)
-        doc["lifts"] = {}
-        for name in _entities(lifts):
-            rows = lifts.xs(name, level="entity")
-            doc["lifts"][name] = {
-                "cars": int(rows["cars"].iloc[0]),
-                "utilization": ci95(rows["utilization"].to_numpy(float)),
-                "states": {s: float(rows[s].mean()) for s in LIFT_STATES},
-                **{m: ci95(rows[m].to_numpy(float)) for m in LIFT_MEASURES}}
+        doc["lifts"] = _resource_blocks(lifts, "cars", LIFT_STATES, LIFT_MEASURES)
     if len(conveyors):  # (extension)
-        doc["conveyors"] = {}
-        for name in _entities(conveyors):
-            rows = conveyors.xs(name, level="entity")
-            doc["conveyors"][name] = {
-                "places": int(rows["places"].iloc[0]),
-                "utilization": ci95(rows["utilization"].to_numpy(float)),
-                "states": {s: float(rows[s].mean()) for s in CONVEYOR_STATES},
-                "carried": ci95(rows["carried"].to_numpy(float)),
-                **{m: ci95(rows[m].to_numpy(float)) for m in CONVEYOR_MEASURES}}
+        doc["conveyors"] = _resource_blocks(conveyors, "places", CONVEYOR_STATES,
+                                            ("carried", *CONVEYOR_MEASURES))
     # total_kwh: stations' electricity + facility electricity - recovered (docs/energy.md)
     doc["energy"] = energy.summary_block(measures, meta, timeline)
     # Little's law over every unit that left: finished, scrapped and consumed (parts) ones
@@ -303,6 +289,20 @@ def summary(measures: pd.DataFrame, meta: Mapping[str, Any],
     doc["checks"] = {"littles_law_wip": ci95(flow.to_numpy(float))}
     _closing(doc, measures, meta)
     return doc
+
+
+def _resource_blocks(table: pd.DataFrame, size: str, states: tuple[str, ...],
+                     measures: tuple[str, ...]) -> dict[str, dict]:
+    """The summary block of each lift or conveyor: its `size` (cars, places), utilisation,
+    mean state fractions and the `measures` with their intervals."""
+    out = {}
+    for name in _entities(table):
+        rows = table.xs(name, level="entity")
+        out[name] = {size: int(rows[size].iloc[0]),
+                     "utilization": ci95(rows["utilization"].to_numpy(float)),
+                     "states": {s: float(rows[s].mean()) for s in states},
+                     **{m: ci95(rows[m].to_numpy(float)) for m in measures}}
+    return out
 
 
 def _nothing(doc: dict[str, Any], measures: pd.DataFrame, meta: Mapping[str, Any]) -> dict:
