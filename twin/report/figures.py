@@ -284,7 +284,8 @@ def energy_states_figure(results, doc: dict) -> Figure:
     ax.invert_yaxis()
     ax.set_xlabel(f"energy over the measured period ({unit})")
     ax.set_title("Energy per station and machine state")
-    ax.legend(loc="lower right")
+    if ax.get_legend_handles_labels()[0]:  # (no station may draw power, e.g. conveyors only)
+        ax.legend(loc="lower right")
     ax.grid(axis="y", visible=False)
     return fig
 

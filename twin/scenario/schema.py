@@ -966,8 +966,9 @@ class Conveyor(Strict):
 
     from_: Name = Field(alias="from", description="Station the units come from.",
                         examples=["stack"])
-    to: Name = Field(description="Station the units go to (the next step of a route after "
-                                 "`from`).", examples=["weld"])
+    to: Name = Field(description="Station the units go to: the step after `from` on a "
+                                 "route, or the target of a rework move from it.",
+                     examples=["weld"])
     length: Annotated[Speed, Field(strict=True)] = Field(
         description="Metres from the entry to the end (> 0).", examples=[24.0])
     speed: Annotated[Speed, Field(strict=True)] = Field(
