@@ -9,6 +9,8 @@ import json
 import textwrap
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import twin
 from twin.errors import ScenarioError
@@ -364,3 +366,54 @@ def test_the_documented_example_loads_and_runs(tmp_path) -> None:
     assert belt["places"] == 20
     assert doc["products"]["cell"]["throughput_per_h"]["mean"] == pytest.approx(
         (3600 - 61) / 3, abs=1)  # one every 3 s once the first is through
+
+
+@settings(max_examples=12, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(length=st.sampled_from([1.2, 3.0, 7.5, 24.0]), speed=st.sampled_from([0.2, 0.5, 1.0]),
+       pitch=st.sampled_from([0.5, 1.0, 1.2]), accumulating=st.booleans(),
+       feed=st.sampled_from(["1 s", "{exponential: \"3 s\"}"]),
+       sink=st.sampled_from(["2 s", "{exponential: \"4 s\"}"]),
+       servers=st.integers(1, 2))
+def test_spacing_travel_fifo_and_places_hold_on_any_belt(tmp_path, length, speed, pitch,
+                                                         accumulating, feed, sink,
+                                                         servers) -> None:
+    """Whatever the belt: units get on at least pitch / speed apart, leave at least pitch /
+    speed apart and in the order they got on, ride at least length / speed, and never more
+    than floor(length / pitch) are aboard; the state fractions sum to 1."""
+    belt = (f"belt: {{from: stack, to: weld, length: {length}, speed: {speed}, "
+            f"pitch: {pitch}, accumulating: {str(accumulating).lower()}}}")
+    res = line(tmp_path, f"{{process_time: {feed}, servers: {servers}}}",
+               f"{{process_time: {sink}, buffer: 0}}", belt, run='{horizon: "20 min"}')
+    gap, travel = pitch / speed, length / speed
+    ev = res.events[res.events["activity"] == "conveyor"].sort_values("start_h")
+    on, off = ev["start_h"].to_numpy() * 3600, ev["end_h"].to_numpy() * 3600
+    assert len(on) > 10
+    assert (off[1:] >= off[:-1]).all()  # FIFO
+    assert (on[1:] - on[:-1] >= gap - 1e-6).all()
+    assert (off[1:] - off[:-1] >= gap - 1e-6).all()
+    assert (off - on >= travel - 1e-6).all()
+    c = measures(res, "conveyor", "belt")
+    assert c["aboard_max"] <= max(1, int(length / pitch + 1e-9))
+    assert c["moving_h"] + c["stopped_h"] + c["empty_h"] == pytest.approx(20 / 60)
+
+
+def test_the_json_schema_accepts_and_refuses_conveyors_as_the_loader_does(tmp_path) -> None:
+    import jsonschema
+    import yaml
+    validator = jsonschema.Draft202012Validator(scenario_json_schema())
+    good = "belt: {from: stack, to: weld, length: 2, speed: 1, pitch: 1, accumulating: false}"
+    refused = ["belt: {from: stack, to: weld, length: 2, speed: 0, pitch: 1}",
+               "belt: {from: stack, to: weld, length: 2, speed: 1}",
+               "belt: {from: stack, to: weld, length: 2, speed: 1, pitch: 1, accumulating: 1}",
+               "belt: {from: stack, to: weld, length: true, speed: 1, pitch: 1}",
+               "belt: {from: stack, to: weld, length: 2, speed: 1, pitch: 1, power_kw: {run: 1}}",
+               "belt: {from: stack, to: weld, length: 2, speed: 1, pitch: 1, sped: 1}"]
+    for conveyor, ok in [(good, True)] + [(c, False) for c in refused]:
+        text = BASE.format(extra="", logistics=f"  conveyors:\n    {conveyor}\n")
+        assert (not list(validator.iter_errors(yaml.safe_load(text)))) == ok, conveyor
+        if ok:
+            load(write_scenario(tmp_path, text))
+        else:
+            with pytest.raises(ScenarioError):
+                load(write_scenario(tmp_path, text))
