@@ -996,8 +996,8 @@ class Conveyor(Strict):
 
 
 class Logistics(Strict):
-    """(extension) The path network, its floors and lifts, and the vehicle fleets that move
-    units."""
+    """(extension) The path network, its floors and lifts, the vehicle fleets that move
+    units, and conveyors between stations."""
 
     points: dict[Name, Point] = Field(
         default_factory=dict, min_length=1,
@@ -1072,7 +1072,8 @@ class Scenario(Strict):
     vary: Optional[Vary] = Field(
         None, description="(extension) Sweep: run every point with common random numbers.", examples=[{"factorial": {"stations.stack.servers": [4, 5]}}])
     logistics: Optional[Logistics] = Field(
-        None, description="(extension) Path network and vehicle fleets carrying units.",
+        None, description="(extension) Path network, vehicle fleets and conveyors carrying "
+                          "units.",
         examples=[{"points": {"depot": [0, 0], "a": [10, 0], "b": [10, 20]},
                    "paths": [["depot", "a"], ["a", "b"]],
                    "fleets": {"agv": {"vehicles": 2, "speed_loaded": 1.2, "home": "depot"}}}])
