@@ -40,6 +40,11 @@ LIFT_STATES = ("moving_loaded", "moving_empty", "loading", "unloading", "idle")
 (LIFT_MOVING_LOADED, LIFT_MOVING_EMPTY, LIFT_LOADING, LIFT_UNLOADING,
  LIFT_IDLE) = range(len(LIFT_STATES))
 
+# Conveyor states, in this order everywhere: some unit aboard moving, units aboard but none
+# moving, nothing aboard.
+CONVEYOR_STATES = ("moving", "stopped", "empty")
+CONVEYOR_MOVING, CONVEYOR_STOPPED, CONVEYOR_EMPTY = range(len(CONVEYOR_STATES))
+
 
 @dataclass(frozen=True)
 class FailureModel:
@@ -197,6 +202,24 @@ class LiftModel:
 
 
 @dataclass(frozen=True)
+class ConveyorModel:
+    index: int
+    name: str
+    frm: int  # station index the units come from
+    to: int  # station index they go to
+    length: float  # m
+    speed: float  # m/s
+    pitch: float  # m between units
+    accumulating: bool
+    power_kw: tuple[float, ...]  # indexed like CONVEYOR_STATES
+
+    @property
+    def places(self) -> int:
+        """Units the conveyor holds at most: floor(length / pitch) (at least 1)."""
+        return max(1, math.floor(self.length / self.pitch * (1 + 1e-12)))  # (24 / 1.2 is 20)
+
+
+@dataclass(frozen=True)
 class Model:
     name: str
     stations: tuple[StationModel, ...]
@@ -217,6 +240,7 @@ class Model:
     distances: tuple[tuple[float, ...], ...] = ()  # shortest metres between points
     initial_wip: tuple[tuple[int, int, int], ...] = ()  # (station, product, units) at time 0
     lifts: tuple[LiftModel, ...] = ()
+    conveyors: tuple[ConveyorModel, ...] = ()
 
     def station(self, name: str) -> StationModel:
         return next(s for s in self.stations if s.name == name)
@@ -331,11 +355,16 @@ def build(scenario: Scenario) -> Model:
         max_events=run.max_events,
         fleets=fleets,
         points=tuple(points),
-        distances=tuple(map(tuple, distances(lg).tolist())) if lg else (),
+        distances=tuple(map(tuple, distances(lg).tolist())) if lg and lg.points else (),
         initial_wip=tuple((index[sn], product_index[pn], n)
                           for sn, counts in scenario.initial_wip.items()
                           for pn, n in counts.items() if n),
         lifts=lift_models(lg, points) if lg else (),
+        conveyors=tuple(
+            ConveyorModel(i, n, index[c.from_], index[c.to], c.length, c.speed, c.pitch,
+                          c.accumulating,
+                          tuple(getattr(c.power_kw, st) for st in CONVEYOR_STATES))
+            for i, (n, c) in enumerate(lg.conveyors.items())) if lg else (),
     )
 
 

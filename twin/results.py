@@ -76,6 +76,11 @@ class Results:
         waits, energy (empty when the scenario has no lifts)."""
         return kpis.lift_table(self.measures)
 
+    def conveyors(self) -> pd.DataFrame:
+        """Per replication and conveyor: state times and fractions, units carried, time
+        and units aboard, energy (empty when the scenario has no conveyors)."""
+        return kpis.conveyor_table(self.measures)
+
     def write(self, out: str | Path, fmt: str = "parquet", summary: dict | None = None) -> Path:
         """Write the tables and summary.json into `out` (atomically, file by file)."""
         out = Path(out)

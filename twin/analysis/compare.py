@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from twin.analysis.energy import totals
-from twin.analysis.kpis import fleet_table, lift_table, station_table, wide
+from twin.analysis.kpis import conveyor_table, fleet_table, lift_table, station_table, wide
 from twin.analysis.stats import ci95
 
 # KPI -> +1 if more is better, -1 if less is better
@@ -55,6 +55,10 @@ def replication_kpis(measures: pd.DataFrame,
         rows = lifts.xs(name, level="entity")
         cols[f"lift_utilization:{name}"] = rows["utilization"]
         cols[f"lift_wait_h:{name}"] = rows["wait_h"]
+    conveyors = conveyor_table(measures)
+    for name in dict.fromkeys(conveyors.index.get_level_values("entity")
+                              if len(conveyors) else []):
+        cols[f"conveyor_utilization:{name}"] = conveyors.xs(name, level="entity")["utilization"]
     finished = prod.groupby(level="replication")["finished"].sum()
     if meta is not None:
         energy = totals(measures, meta)["total_kwh"]

@@ -12,7 +12,7 @@ fed back (`recovered_{state}_kwh`, e.g. regenerative formation racks). Definitio
 - `total_kwh` = stations' electricity + facility electricity − recovered (net electricity,
   what the grid meter sees), plus vehicle fleets' electricity: their vehicles' energy, or,
   for a fleet with a battery, what its chargers draw from the grid; plus lifts' electricity
-  (their cars' power in each lift state);
+  (their cars' power in each lift state) and conveyors' (their power in each conveyor state);
 - `energy_kwh` = `total_kwh` + heat (final energy, all carriers);
 - the net energy of an area = its electricity + heat − recovered.
 
@@ -41,10 +41,11 @@ from twin.analysis.stats import ci95
 CARRIERS = ("electricity", "heat", "recovered")
 _PREFIX = {"energy": "electricity", "heat": "heat", "recovered": "recovered"}
 _MEASURE = re.compile(r"^(energy|heat|recovered)_([a-z_]+)_kwh$")
-FLEET_AREA = "logistics"  # the area of vehicle fleets' and lifts' energy
+FLEET_AREA = "logistics"  # the area of vehicle fleets', lifts' and conveyors' energy
 BREAKDOWN_COLUMNS = ["replication", "source", "entity", "area", "carrier", "state", "kwh"]
 SERIES_COLUMNS = ["replication", "start_h", "end_h", "interval_h", "station_kw", "recovered_kw",
-                  "facility_kw", "charger_kw", "lift_kw", "net_kw", "heat_kw", "price",
+                  "facility_kw", "charger_kw", "lift_kw", "conveyor_kw", "net_kw", "heat_kw",
+                  "price",
                   "electricity_cost"]
 FACILITY_STATE = "on"  # the state of a facility load: always on
 
@@ -65,19 +66,20 @@ def _area(meta: Mapping[str, Any], station: str) -> str:
 
 
 def breakdown(measures: pd.DataFrame, meta: Mapping[str, Any]) -> pd.DataFrame:
-    """kWh per replication × source (station | fleet | lift | facility) × entity × carrier ×
+    """kWh per replication × source (station | fleet | lift | conveyor | facility) × entity ×
+    carrier ×
     state.
 
     A station or facility load without an `area` is an area of its own, named after it;
-    vehicle fleets and lifts make the area "logistics"; a lift draws its cars' energy in
-    each lift state. A fleet without a battery draws its vehicles'
+    vehicle fleets, lifts and conveyors make the area "logistics"; a lift draws its cars'
+    energy in each lift state, a conveyor its energy in each conveyor state. A fleet without a battery draws its vehicles'
     energy in each vehicle state; a fleet with one (it has the measure `charger_kwh`) draws
     what its chargers take from the grid, in state "charger" (its vehicles' energy comes out
     of their batteries, so counting it too would count it twice).
     Facility loads are on for the whole measured period, in state "on".
     """
     parts = []
-    for kind in ("station", "fleet", "lift"):
+    for kind in ("station", "fleet", "lift", "conveyor"):
         st = measures[measures["kind"] == kind]
         if kind == "fleet":
             charged = st.loc[st["measure"] == "charger_kwh", ["replication", "entity"]]
@@ -194,7 +196,9 @@ def power_series(timeline: pd.DataFrame, meta: Mapping[str, Any]) -> pd.DataFram
 
     station_kw: stations' electricity; recovered_kw; facility_kw: electric facility loads;
     charger_kw: vehicle chargers' draw from the grid (fleets with a battery); lift_kw: lifts;
-    net_kw = station_kw − recovered_kw + facility_kw + charger_kw + lift_kw; heat_kw: stations' and
+    conveyor_kw: conveyors;
+    net_kw = station_kw − recovered_kw + facility_kw + charger_kw + lift_kw + conveyor_kw;
+    heat_kw: stations' and
     facility heat.
     price: the tariff's mean price over the interval (NaN without a tariff). Empty when
     the run has no timeline (e.g. the flowline engine).
@@ -215,9 +219,10 @@ def power_series(timeline: pd.DataFrame, meta: Mapping[str, Any]) -> pd.DataFram
     chargers = timeline[(timeline["kind"] == "fleet") & (timeline["measure"] == "energy_kwh")]
     if len(chargers):
         st = pd.concat([st, chargers.assign(measure="charger_kwh")])
-    lifts = timeline[(timeline["kind"] == "lift") & (timeline["measure"] == "energy_kwh")]
-    if len(lifts):
-        st = pd.concat([st, lifts.assign(measure="lift_kwh")])
+    for kind in ("lift", "conveyor"):
+        rows = timeline[(timeline["kind"] == kind) & (timeline["measure"] == "energy_kwh")]
+        if len(rows):
+            st = pd.concat([st, rows.assign(measure=f"{kind}_kwh")])
     kwh = st.pivot_table(index=["replication", "time_h"], columns="measure", values="value",
                          aggfunc="sum")
     kwh = kwh.reindex(pd.MultiIndex.from_arrays([rep, end]), fill_value=0.0).fillna(0.0)
@@ -230,9 +235,9 @@ def power_series(timeline: pd.DataFrame, meta: Mapping[str, Any]) -> pd.DataFram
     out = pd.DataFrame({"replication": rep, "start_h": start, "end_h": end, "interval_h": dt,
                         "station_kw": kw("energy_kwh"), "recovered_kw": kw("recovered_kwh"),
                         "facility_kw": fac_el, "charger_kw": kw("charger_kwh"),
-                        "lift_kw": kw("lift_kwh")})
+                        "lift_kw": kw("lift_kwh"), "conveyor_kw": kw("conveyor_kwh")})
     out["net_kw"] = (out["station_kw"] - out["recovered_kw"] + out["facility_kw"]
-                     + out["charger_kw"] + out["lift_kw"])
+                     + out["charger_kw"] + out["lift_kw"] + out["conveyor_kw"])
     out["heat_kw"] = kw("heat_kwh") + fac_heat
     steps = settings.get("tariff")
     if steps:

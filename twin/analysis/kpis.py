@@ -25,6 +25,8 @@ WORKING_STATES = ("moving_loaded", "moving_empty", "loading", "unloading", "wait
                   "riding_lift")
 LIFT_STATES = ("moving_loaded", "moving_empty", "loading", "unloading", "idle")
 LIFT_MEASURES = ("rides_per_h", "wait_h", "ride_h", "queue_mean", "energy_kwh")
+CONVEYOR_STATES = ("moving", "stopped", "empty")
+CONVEYOR_MEASURES = ("carried_per_h", "aboard_h", "aboard_mean", "aboard_max", "energy_kwh")
 CHARGING_STATES = ("to_charger", "waiting_charger", "charging")
 BATTERY_MEASURES = ("charges_per_h", "charging_share", "charge_wait_h", "charger_utilization",
                     "charger_queue_mean", "charged_kwh", "charger_kwh")
@@ -122,6 +124,22 @@ def lift_table(measures: pd.DataFrame) -> pd.DataFrame:
     return lt
 
 
+def conveyor_table(measures: pd.DataFrame) -> pd.DataFrame:
+    """Per replication and conveyor: state fractions of the period, utilisation (share of
+    its capacity speed / pitch used: units carried × pitch / speed over the period), units
+    carried per hour, mean time aboard, units aboard (time-average and most), energy."""
+    if not (measures["kind"] == "conveyor").any():
+        return pd.DataFrame()
+    ct = wide(measures, "conveyor").copy()
+    ct["count"] = 1.0
+    period = _state_fractions(measures, ct, "count", CONVEYOR_STATES)
+    ct = ct.drop(columns="count")
+    ct["carried_per_h"] = ct["carried"] / period
+    ct["utilization"] = ct["carried_per_h"] * ct["pitch_m"] / (ct["speed_m_s"] * 3600.0)
+    ct["energy_kwh"] = ct[[f"energy_{s}_kwh" for s in CONVEYOR_STATES]].sum(axis=1)
+    return ct
+
+
 def _entities(table: pd.DataFrame) -> list[str]:
     if not len(table):
         return []
@@ -129,11 +147,12 @@ def _entities(table: pd.DataFrame) -> list[str]:
 
 
 def _bottleneck(measures: pd.DataFrame, stations: list[str], replications: list[int],
-                fleets: list[str] = (), lifts: list[str] = ()) -> dict:
+                fleets: list[str] = (), lifts: list[str] = (),
+                conveyors: list[str] = ()) -> dict:
     """Active-period shares per replication that completed, and their means; stations,
-    fleets and lifts compete, `station` is the top station and `resource` the top of all.
-    The engines measure each resource's hours as sole and shifting bottleneck."""
-    names = [*stations, *fleets, *lifts]
+    fleets, lifts and conveyors compete, `station` is the top station and `resource` the
+    top of all. The engines measure each resource's hours as sole and shifting bottleneck."""
+    names = [*stations, *fleets, *lifts, *conveyors]
     sub = measures[measures["measure"].isin(["bottleneck_sole_h", "bottleneck_shifting_h"])
                    & measures["replication"].isin(replications)]
     hours = sub.pivot_table(index=["replication", "entity"], columns="measure",
@@ -161,7 +180,9 @@ def _bottleneck(measures: pd.DataFrame, stations: list[str], replications: list[
         out["fleets"] = {f: total[f] for f in fleets}
     if lifts:  # and lifts (extension)
         out["lifts"] = {f: total[f] for f in lifts}
-    if fleets or lifts:
+    if conveyors:  # and conveyors (extension)
+        out["conveyors"] = {c: total[c] for c in conveyors}
+    if fleets or lifts or conveyors:
         out["resource"] = max(names, key=lambda s: total[s])
     return out
 
@@ -228,8 +249,9 @@ def summary(measures: pd.DataFrame, meta: Mapping[str, Any],
     replications = sorted(int(r) for r in measures["replication"].unique())
     fleets = fleet_table(measures)
     lifts = lift_table(measures)
+    conveyors = conveyor_table(measures)
     doc["bottleneck"] = _bottleneck(measures, stations, replications, _entities(fleets),
-                                    _entities(lifts))
+                                    _entities(lifts), _entities(conveyors))
     if len(fleets):
         doc["fleets"] = {}
         for name in _entities(fleets):
@@ -248,14 +270,10 @@ def summary(measures: pd.DataFrame, meta: Mapping[str, Any],
                 doc["fleets"][name]["battery"] = {
                     m: ci95(rows[m].to_numpy(float)) for m in BATTERY_MEASURES}
     if len(lifts):  # (extension)
-        doc["lifts"] = {}
-        for name in _entities(lifts):
-            rows = lifts.xs(name, level="entity")
-            doc["lifts"][name] = {
-                "cars": int(rows["cars"].iloc[0]),
-                "utilization": ci95(rows["utilization"].to_numpy(float)),
-                "states": {s: float(rows[s].mean()) for s in LIFT_STATES},
-                **{m: ci95(rows[m].to_numpy(float)) for m in LIFT_MEASURES}}
+        doc["lifts"] = _resource_blocks(lifts, "cars", LIFT_STATES, LIFT_MEASURES)
+    if len(conveyors):  # (extension)
+        doc["conveyors"] = _resource_blocks(conveyors, "places", CONVEYOR_STATES,
+                                            ("carried", *CONVEYOR_MEASURES))
     # total_kwh: stations' electricity + facility electricity - recovered (docs/energy.md)
     doc["energy"] = energy.summary_block(measures, meta, timeline)
     # Little's law over every unit that left: finished, scrapped and consumed (parts) ones
@@ -271,6 +289,20 @@ def summary(measures: pd.DataFrame, meta: Mapping[str, Any],
     doc["checks"] = {"littles_law_wip": ci95(flow.to_numpy(float))}
     _closing(doc, measures, meta)
     return doc
+
+
+def _resource_blocks(table: pd.DataFrame, size: str, states: tuple[str, ...],
+                     measures: tuple[str, ...]) -> dict[str, dict]:
+    """The summary block of each lift or conveyor: its `size` (cars, places), utilisation,
+    mean state fractions and the `measures` with their intervals."""
+    out = {}
+    for name in _entities(table):
+        rows = table.xs(name, level="entity")
+        out[name] = {size: int(rows[size].iloc[0]),
+                     "utilization": ci95(rows["utilization"].to_numpy(float)),
+                     "states": {s: float(rows[s].mean()) for s in states},
+                     **{m: ci95(rows[m].to_numpy(float)) for m in measures}}
+    return out
 
 
 def _nothing(doc: dict[str, Any], measures: pd.DataFrame, meta: Mapping[str, Any]) -> dict:

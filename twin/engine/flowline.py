@@ -53,6 +53,8 @@ def unsupported(model: Model) -> str | None:
                f"the flowline engine{hint}"
     if model.lifts:
         return f"logistics.lifts: lifts are outside the flowline engine{hint}"
+    if model.conveyors:
+        return f"logistics.conveyors: conveyors are outside the flowline engine{hint}"
     if model.fleets:
         return f"logistics.fleets: vehicle fleets are outside the flowline engine{hint}"
     seen: set[int] = set()

@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from twin.model import (ALL_VEHICLE_STATES, CHARGING, LIFT_STATES, STATES, VEHICLE_STATES,
-                        FleetModel, LiftModel,
+from twin.model import (ALL_VEHICLE_STATES, CHARGING, CONVEYOR_STATES, LIFT_STATES, STATES,
+                        VEHICLE_STATES, ConveyorModel, FleetModel, LiftModel,
                         ProductModel, StationModel)
 from twin.units import HOUR
 
@@ -58,9 +58,7 @@ def station_rows(spec: StationModel, totals: Sequence[float], queue_mean: float,
         planned = planned_sum / produced / spec.servers
     name = spec.name
     rows: list[Row] = [("station", name, "servers", spec.servers)]
-    rows += [("station", name, f"{s}_h", secs / HOUR) for s, secs in zip(STATES, totals)]
-    rows += [("station", name, f"energy_{s}_kwh", kw * secs / HOUR)
-             for s, secs, kw in zip(STATES, totals, spec.power_kw)]
+    rows += state_rows("station", name, STATES, totals, spec.power_kw)
     for carrier, kws in spec.meters:
         if carrier != "energy":
             rows += [("station", name, f"{carrier}_{s}_kwh", kw * secs / HOUR)
@@ -114,15 +112,23 @@ def fleet_rows(spec: FleetModel, totals: Sequence[float], trips: int, metres: fl
     # the lift states only where there are lifts: other scenarios keep their tables
     states = ALL_VEHICLE_STATES if spec.routes_loaded is not None else VEHICLE_STATES
     rows: list[Row] = [("fleet", name, "vehicles", spec.vehicles)]
-    rows += [("fleet", name, f"{s}_h", secs / HOUR) for s, secs in zip(states, totals)]
-    rows += [("fleet", name, f"energy_{s}_kwh", kw * secs / HOUR)
-             for s, secs, kw in zip(states, totals, spec.power_kw)]
+    rows += state_rows("fleet", name, states, totals, spec.power_kw)
     rows += [
         ("fleet", name, "trips", trips),
         ("fleet", name, "distance_km", metres / 1000),
         ("fleet", name, "response_h", response_sum / trips / HOUR if trips else math.nan),
         ("fleet", name, "trip_h", trip_sum / trips / HOUR if trips else math.nan),
     ]
+    return rows
+
+
+def state_rows(kind: str, name: str, states: Sequence[str], totals: Sequence[float],
+               power_kw: Sequence[float]) -> list[Row]:
+    """Hours (`{state}_h`) and energy (`energy_{state}_kwh`) per state of a resource, from
+    its seconds per state and its kW per state."""
+    rows: list[Row] = [(kind, name, f"{s}_h", secs / HOUR) for s, secs in zip(states, totals)]
+    rows += [(kind, name, f"energy_{s}_kwh", kw * secs / HOUR)
+             for s, secs, kw in zip(states, totals, power_kw)]
     return rows
 
 
@@ -138,9 +144,7 @@ def lift_rows(spec: LiftModel, totals: Sequence[float], rides: int, waits: int,
     """
     name = spec.name
     rows: list[Row] = [("lift", name, "cars", spec.cars)]
-    rows += [("lift", name, f"{s}_h", secs / HOUR) for s, secs in zip(LIFT_STATES, totals)]
-    rows += [("lift", name, f"energy_{s}_kwh", kw * secs / HOUR)
-             for s, secs, kw in zip(LIFT_STATES, totals, spec.power_kw)]
+    rows += state_rows("lift", name, LIFT_STATES, totals, spec.power_kw)
     rows += [
         ("lift", name, "rides", rides),
         ("lift", name, "wait_h", wait_sum / waits / HOUR if waits else math.nan),
@@ -148,6 +152,27 @@ def lift_rows(spec: LiftModel, totals: Sequence[float], rides: int, waits: int,
         ("lift", name, "queue_mean", queue_mean),
     ]
     return rows
+
+
+def conveyor_rows(spec: ConveyorModel, totals: Sequence[float], carried: int,
+                  aboard_sum: float, aboard_mean: float, aboard_max: int,
+                  aboard_end: int) -> list[Row]:
+    """Hours and energy per conveyor state, units carried and their time aboard.
+
+    `totals` are the seconds per state (indexed like CONVEYOR_STATES). A unit counts as
+    carried when it has gone on into `to`; `aboard_h` is the mean time from getting on to
+    that moment, `aboard_mean` the time-average number of units aboard, `aboard_max` the most
+    at once and `aboard_end` those aboard at the end.
+    """
+    name = spec.name
+    size = {"places": spec.places, "length_m": spec.length, "speed_m_s": spec.speed,
+            "pitch_m": spec.pitch}
+    flow = {"carried": carried,
+            "aboard_h": aboard_sum / carried / HOUR if carried else math.nan,
+            "aboard_mean": aboard_mean, "aboard_max": aboard_max, "aboard_end": aboard_end}
+    return ([("conveyor", name, m, v) for m, v in size.items()]
+            + state_rows("conveyor", name, CONVEYOR_STATES, totals, spec.power_kw)
+            + [("conveyor", name, m, v) for m, v in flow.items()])
 
 
 def battery_rows(spec: FleetModel, totals: Sequence[float], charges: int, charger_metres: float,

@@ -18,18 +18,20 @@ from simpy.core import StopSimulation
 
 from twin.engine.accounting import Area, OpenGroups
 from twin.engine.bottleneck import BottleneckTracker
-from twin.engine.records import (Row, battery_rows, bottleneck_rows, bottleneck_timeline_rows, fleet_rows,
-                                 lift_rows, product_rows, station_rows, system_rows,
-                                 warehouse_rows)
+from twin.engine.records import (Row, battery_rows, bottleneck_rows, bottleneck_timeline_rows,
+                                 conveyor_rows, fleet_rows, lift_rows, product_rows,
+                                 station_rows, system_rows, warehouse_rows)
 from twin.errors import RunError
 from twin.engine.assembly import AssemblyStation, run_assembly
 from twin.engine.batch import BatchStation, run_batch
 from twin.engine.stations import Machine, Station, Unit, run_failures, run_machine
 from twin.engine.charging import run_battery_vehicle
+from twin.engine.conveyors import Conveyor, run_conveyor
 from twin.engine.lifts import Lift, run_car
 from twin.engine.vehicles import Fleet, run_vehicle
 from twin.engine.warehouse import Warehouse, run_crane
-from twin.model import ALL_VEHICLE_STATES, LIFT_STATES, STATES, Model, StationModel
+from twin.model import (ALL_VEHICLE_STATES, CONVEYOR_STATES, LIFT_STATES, STATES, Model,
+                        StationModel)
 from twin.streams import draws, stream, uniforms
 from twin.units import HOUR
 
@@ -97,11 +99,11 @@ class Replication:
 
         self.open_groups = OpenGroups()  # stations active now, for pruning active periods
         self.interval = sample_interval(model.horizon)
-        # Roser's method on the fly: stations, then fleets, then lifts (periods kept only
-        # with a log)
+        # Roser's method on the fly: stations, then fleets, lifts and conveyors (periods
+        # kept only with a log)
         self.bottleneck = BottleneckTracker(
-            len(model.stations) + len(model.fleets) + len(model.lifts), warmup, self.end,
-            self.interval)
+            len(model.stations) + len(model.fleets) + len(model.lifts) + len(model.conveyors),
+            warmup, self.end, self.interval)
         self.stations = [Warehouse(s, self) if s.warehouse else
                          BatchStation(s, self) if s.batch else
                          AssemblyStation(s, self) if s.assembly else Station(s, self)
@@ -114,6 +116,14 @@ class Replication:
         for st in self.stations:
             if isinstance(st, AssemblyStation):
                 st.link(self.stations)
+        first_belt = first_lift + len(model.lifts)
+        self.conveyors = [Conveyor(spec, self, first_belt + spec.index)
+                          for spec in model.conveyors]
+        # per station: the conveyors leaving it, by the station they go to
+        self.belts_from: list[dict[int, Conveyor]] = [{} for _ in model.stations]
+        for c in self.conveyors:
+            self.belts_from[c.spec.frm][c.spec.to] = c
+            env.process(run_conveyor(env, c, self))
         self.fleets = [Fleet(f, self) for f in model.fleets]
         self.transport = [self.fleets[p.transport] if p.transport >= 0 else None
                           for p in model.products]
@@ -345,7 +355,7 @@ class Replication:
 
     def _groups(self):
         return ([st.active for st in self.stations] + [f.active for f in self.fleets]
-                + [lift.active for lift in self.lifts])
+                + [lift.active for lift in self.lifts] + [c.active for c in self.conveyors])
 
     def _net_electricity(self, now: float) -> float:
         """Stations' electricity less recovered power, plus vehicle chargers' draw from the
@@ -361,6 +371,8 @@ class Replication:
             total += fleet.grid_integral(now)
         for lift in self.lifts:
             total += lift.energy_integral(now)
+        for c in self.conveyors:
+            total += c.energy_integral(now)
         return total
 
     def _take_demand(self, now: float) -> None:
@@ -376,14 +388,16 @@ class Replication:
 
     def _timeline_meters(self) -> list[tuple[str, str, str, Callable[[float], float]]]:
         """(kind, entity, measure, energy integral to a time) of everything metered in the
-        timeline: stations' carriers, battery fleets' chargers, lifts."""
+        timeline: stations' carriers, battery fleets' chargers, lifts, conveyors."""
         return ([("station", st.spec.name, f"{carrier}_kwh", meter.integral)
                  for st in self.stations
                  for (carrier, _), meter in zip(st.spec.meters, st.meters)]
                 + [("fleet", f.spec.name, "energy_kwh", f.grid_integral)
                    for f in self.fleets if f.spec.battery]
                 + [("lift", lift.spec.name, "energy_kwh", lift.energy_integral)
-                   for lift in self.lifts])
+                   for lift in self.lifts]
+                + [("conveyor", c.spec.name, "energy_kwh", c.energy_integral)
+                   for c in self.conveyors])
 
     def _take_sample(self, now: float) -> None:
         energy, finished, wip, since = self._last
@@ -429,6 +443,8 @@ class Replication:
             fleet.restart(now)
         for lift in self.lifts:
             lift.restart(now)
+        for c in self.conveyors:
+            c.restart(now)
 
     def run(self) -> ReplicationResult:
         """Simulate to the end, checking the runaway guards every CHECK_EVERY events."""
@@ -519,6 +535,9 @@ class Replication:
                 totals += car.close(end)
             rows += lift_rows(lift.spec, totals, lift.rides, lift.waits, lift.wait_sum,
                               lift.ride_sum, lift.waiting.mean(end))
+        for c in self.conveyors:
+            rows += conveyor_rows(c.spec, c.clock.close(end), c.carried, c.aboard_sum,
+                                  c.level.mean(end), c.most, len(c.aboard))
         rows += system_rows(self.wip.mean(end), self.wip_start, self.wip.level, period_h,
                             self.warmup)
         rows += [("system", "", "peak_station_kw", self.peak[0]),
@@ -526,7 +545,8 @@ class Replication:
                  ("system", "", "peak_end_h", self.peak[2])]
         kinds = [("station", s.name) for s in model.stations] + \
                 [("fleet", f.name) for f in model.fleets] + \
-                [("lift", lift.name) for lift in model.lifts]
+                [("lift", lift.name) for lift in model.lifts] + \
+                [("conveyor", c.name) for c in model.conveyors]
         rows += bottleneck_rows(kinds, tracker.sole, tracker.shifting)
         samples = self.samples + bottleneck_timeline_rows(kinds, tracker, self.sample_times)
         return ReplicationResult(self.replication, rows, periods, simulate_s=elapsed,
@@ -534,7 +554,8 @@ class Replication:
 
     def _names(self) -> list[str]:
         return ([s.name for s in self.model.stations] + [f.name for f in self.model.fleets]
-                + [lift.name for lift in self.model.lifts])
+                + [lift.name for lift in self.model.lifts]
+                + [c.name for c in self.model.conveyors])
 
     def _event_rows(self) -> list[tuple[int, str, str, str, float, float]]:
         """The event log in hours, names resolved; events that ended before the warm-up

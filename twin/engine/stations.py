@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import simpy
 
 from twin.engine.accounting import ActivePeriods, Area, StateClock, activity_observer
+from twin.engine.conveyors import Conveyor
 from twin.errors import RunError
 from twin.engine.vehicles import Fleet, Move
 from twin.model import (ACTIVE_STATES, BLOCKED, BUSY, DOWN, OFF_SHIFT, SETUP, STARVED, STATES,
@@ -276,7 +277,7 @@ class Machine(StateClock):
         super().__init__(len(STATES), STARVED, now, on_change)
         self.station = station
         self.index = index
-        self.blocked_on: Station | Fleet | None = None  # what its finished unit waits for
+        self.blocked_on: Station | Fleet | Conveyor | None = None  # what its unit waits for
         self.down = False
         self.off = False  # off shift: the clock counts off_shift whatever else holds
         self.base = STARVED  # the state the machine would be in if it were up
@@ -343,6 +344,7 @@ def run_machine(env: simpy.Environment, m: Machine, st: Station, rep: Replicatio
     routes = rep.routes
     stations = rep.stations
     fleets = rep.transport  # per product: the Fleet carrying its units, or None
+    belts = rep.belts_from[spec.index]  # station index -> the Conveyor carrying that move
     log = rep.events  # None unless an event log was asked for
     cal = st.calendar
     wcal = st.work_calendar  # the time work runs in
@@ -436,7 +438,13 @@ def run_machine(env: simpy.Environment, m: Machine, st: Station, rep: Replicatio
                     st.waits += 1
                     again = True
                     continue
-            target = stations[steps[unit.step].station]
+            to = steps[unit.step].station
+            if belts and to in belts:  # a conveyor carries the move, whatever the transport
+                belt = belts[to]
+                if not belt.offer(unit, now):
+                    yield from hand_on(env, m, st, unit, belt, rep)
+                continue
+            target = stations[to]
             if fleets[unit.product] is not None or not target.offer(unit, now):
                 yield from hand_on(env, m, st, unit, target, rep)
 
@@ -548,15 +556,15 @@ def operate(env: simpy.Environment, m: Machine, t: float, ttf, ttr, hold):
     yield hold(left)
 
 
-def hand_on(env: simpy.Environment, m: Machine, st: Station, unit: Unit, target: Station,
-            rep: Replication, front: bool = False):
+def hand_on(env: simpy.Environment, m: Machine, st: Station, unit: Unit,
+            target: Station | Conveyor, rep: Replication, front: bool = False):
     """Pass `unit`, finished on machine `m` of `st`, to `target` when it cannot go at once:
     by vehicle (a place reserved first, the machine holding the unit until it is loaded) or
     by waiting, blocked, in the target's line of senders (at its front with `front`: a batch
     machine keeps its turn for the rest of its batch, behind any place owed after a
-    breakdown)."""
+    breakdown). A conveyor `target` has a line of senders like a station's."""
     now = env.now
-    fleet = rep.transport[unit.product]
+    fleet = rep.transport[unit.product] if isinstance(target, Station) else None
     m.set(BLOCKED, now)
     st.n_blocked += 1
     if fleet is not None:
@@ -596,13 +604,18 @@ class Deadlock(RunError):
         super().__init__(message, time_h, tuple(stations), units, tuple(vehicles))
 
     @classmethod
-    def of(cls, now: float, stations: list[Station], fleets: list = ()) -> Deadlock:
+    def of(cls, now: float, stations: list[Station], fleets: list = (),
+           belts: list[Conveyor] = ()) -> Deadlock:
         names = tuple(st.spec.name for st in stations)
         vehicles = tuple(v.name for f in fleets for v in f.vehicles)
         units = sum(st.waiting() + st.n_blocked +  # (a blocked batch machine holds more)
                     sum(m.holding - 1 for m in st.machines if m.blocked_on is not None)
-                    for st in stations) + len(vehicles)
+                    for st in stations) + len(vehicles) + sum(len(c.aboard) for c in belts)
         what = f"every machine of {', '.join(names)} is blocked"
+        if belts:
+            what += (f" and conveyor{'s' * (len(belts) > 1)} "
+                     f"{', '.join(c.spec.name for c in belts)} take{'s' * (len(belts) == 1)} "
+                     f"no unit")
         if fleets:
             what += (f" and every vehicle of {', '.join(f.spec.name for f in fleets)} waits, "
                      f"loaded, at a full buffer")
@@ -626,9 +639,10 @@ class Deadlock(RunError):
 
 
 def check_deadlock(start, now: float) -> None:
-    """Raise Deadlock if `start` (a Station or a Fleet) and everything it waits on,
+    """Raise Deadlock if `start` (a Station, Fleet or Conveyor) and everything it waits on,
     transitively, are stuck: stations with every machine blocked, fleets with every vehicle
-    waiting at a full buffer. Then none of them can ever move a unit again.
+    waiting at a full buffer, conveyors that take no unit until their end one leaves. Then
+    none of them can ever move a unit again.
 
     Called when a machine or vehicle starts waiting on something stuck, the only moments a
     deadlock can begin; otherwise something on the chain can still move and will.
@@ -647,9 +661,11 @@ def check_deadlock(start, now: float) -> None:
                 todo.append(target)
     stations = sorted((n for n in seen.values() if isinstance(n, Station)),
                       key=lambda st: st.spec.index)
-    fleets = sorted((n for n in seen.values() if not isinstance(n, Station)),
+    fleets = sorted((n for n in seen.values() if isinstance(n, Fleet)),
                     key=lambda f: f.spec.index)
-    raise Deadlock.of(now, stations, fleets)
+    belts = sorted((n for n in seen.values() if isinstance(n, Conveyor)),
+                   key=lambda c: c.spec.index)
+    raise Deadlock.of(now, stations, fleets, belts)
 
 
 def run_failures(env: simpy.Environment, m: Machine, ttf, ttr):

@@ -125,15 +125,16 @@ def bottleneck_figure(results, doc: dict) -> Figure:
 
 @figure("bottleneck_timeline", "Bottleneck",
         "The momentary bottleneck over time, first replication: in each timeline interval "
-        "the share of time each station (or fleet, or lift) was the sole bottleneck (dark) and a "
-        "shifting one (light).",
+        "the share of time each station (or fleet, lift, conveyor) was the sole bottleneck "
+        "(dark) and a shifting one (light).",
         needs=("stations", "bottleneck_timeline"))
 def bottleneck_timeline_figure(results, doc: dict) -> Figure:
     tl = results.timeline
     tl = tl[tl["measure"].isin(["bottleneck_sole_h", "bottleneck_shifting_h"])]
     rep = _first_rep(tl)
     sub = tl[tl["replication"] == rep]
-    names = _stations(doc) + list(doc.get("fleets", {})) + list(doc.get("lifts", {}))
+    names = (_stations(doc) + list(doc.get("fleets", {})) + list(doc.get("lifts", {}))
+             + list(doc.get("conveyors", {})))
     shown = [n for n in names if n in set(sub["entity"])] or names[:1]
     horizon = float(results.meta["horizon_h"])
     ends = np.unique(results.timeline.loc[results.timeline["replication"] == rep, "time_h"])
@@ -283,7 +284,8 @@ def energy_states_figure(results, doc: dict) -> Figure:
     ax.invert_yaxis()
     ax.set_xlabel(f"energy over the measured period ({unit})")
     ax.set_title("Energy per station and machine state")
-    ax.legend(loc="lower right")
+    if ax.get_legend_handles_labels()[0]:  # (no station may draw power, e.g. conveyors only)
+        ax.legend(loc="lower right")
     ax.grid(axis="y", visible=False)
     return fig
 

@@ -80,6 +80,11 @@ def _pct(x: float | None) -> str:
     return "–" if x is None or not math.isfinite(x) else f"{100 * x:.1f}%"
 
 
+def _sole_shifting(bn: dict, name: str) -> str:
+    """A resource's mean shares as sole and as shifting bottleneck, as 'a % + b %'."""
+    return f"{_pct(bn['sole'][name]['mean'])} + {_pct(bn['shifting'][name]['mean'])}"
+
+
 def _duration(seconds: float) -> str:
     for unit, size in (("d", 86400.0), ("h", 3600.0), ("min", 60.0)):
         if seconds >= size:
@@ -161,8 +166,7 @@ def stations_table(results, doc: dict) -> pd.DataFrame:
                     "OEE": _pct(s["oee"]["mean"]),
                     "A × E × Q": " × ".join(_pct(factors[k]["mean"]) for k in
                                             ("availability", "effectiveness", "quality")),
-                    "bottleneck sole + shifting": f"{_pct(bn['sole'][name]['mean'])} + "
-                                                  f"{_pct(bn['shifting'][name]['mean'])}",
+                    "bottleneck sole + shifting": _sole_shifting(bn, name),
                     "electricity (kWh)": _num(s["energy_kwh"]["mean"])})
         rows.append(row)
     return pd.DataFrame(rows)
@@ -192,8 +196,7 @@ def fleets_table(results, doc: dict) -> pd.DataFrame | None:
                     "response (min)": _stat(_times(f["response_h"], 60), 3),
                     "trip (min)": _stat(_times(f["trip_h"], 60), 3),
                     "km/h of fleet": _num(f["distance_km_per_h"]["mean"], 3),
-                    "bottleneck sole + shifting": f"{_pct(bn['sole'][name]['mean'])} + "
-                                                  f"{_pct(bn['shifting'][name]['mean'])}",
+                    "bottleneck sole + shifting": _sole_shifting(bn, name),
                     "electricity (kWh)": _num(f["energy_kwh"]["mean"])})
         rows.append(row)
     return pd.DataFrame(rows)
@@ -216,9 +219,30 @@ def lifts_table(results, doc: dict) -> pd.DataFrame | None:
                     "wait for car (s)": _stat(_times(lift["wait_h"], 3600), 3),
                     "ride (s)": _stat(_times(lift["ride_h"], 3600), 3),
                     "vehicles waiting": _num(lift["queue_mean"]["mean"], 3),
-                    "bottleneck sole + shifting": f"{_pct(bn['sole'][name]['mean'])} + "
-                                                  f"{_pct(bn['shifting'][name]['mean'])}",
+                    "bottleneck sole + shifting": _sole_shifting(bn, name),
                     "electricity (kWh)": _num(lift["energy_kwh"]["mean"])})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+@table("Capacity and machine states",
+       "Conveyors (share of time per state; time and units aboard are means)")
+def conveyors_table(results, doc: dict) -> pd.DataFrame | None:
+    conveyors = doc.get("conveyors")
+    if not conveyors:
+        return None
+    bn = doc["bottleneck"]
+    rows = []
+    for name, c in conveyors.items():
+        row = {"conveyor": name, "places": c["places"],
+               "utilization": _stat(_times(c["utilization"], 100), 3) + " %"}
+        row.update({state: _pct(share) for state, share in c["states"].items()})
+        row.update({"carried/h": _stat(c["carried_per_h"]),
+                    "time aboard (s)": _stat(_times(c["aboard_h"], 3600), 3),
+                    "units aboard": _num(c["aboard_mean"]["mean"], 3),
+                    "most aboard": _num(c["aboard_max"]["mean"], 3),
+                    "bottleneck sole + shifting": _sole_shifting(bn, name),
+                    "electricity (kWh)": _num(c["energy_kwh"]["mean"])})
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -515,7 +539,7 @@ def _anchor(section: str) -> str:
 
 def _write_tables(results, out: Path) -> list[str]:
     """Numeric tables beside the report: energy breakdown, power series, stations, products,
-    fleets, lifts."""
+    fleets, lifts, conveyors."""
     meta = results.meta
     written = []
     parts = {
@@ -526,6 +550,7 @@ def _write_tables(results, out: Path) -> list[str]:
         "products": results.products().reset_index(),
         "fleets": results.fleets().reset_index(),
         "lifts": results.lifts().reset_index(),
+        "conveyors": results.conveyors().reset_index(),
     }
     areas = energy.by_area(parts["energy"]).reset_index()
     parts["energy_areas"] = areas

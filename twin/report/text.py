@@ -87,6 +87,17 @@ def text_summary(doc: dict[str, Any]) -> str:
                 f"{lift['states']['moving_empty']:>8.3f} {_fmt(lift['rides_per_h']['mean']):>10} "
                 f"{_fmt(lift['wait_h']['mean']):>11} {_fmt(lift['ride_h']['mean']):>9} "
                 f"{doc['bottleneck']['lifts'].get(name, 0.0):>6.2f}")
+    if doc.get("conveyors"):
+        lines += ["", f"{'conveyor':<20} {'places':>8} {'util':>6} {'moving':>8} "
+                      f"{'stopped':>8} {'carried/h':>10} {'aboard h':>11} {'aboard':>7} "
+                      f"{'bneck':>6}"]
+        for name, c in doc["conveyors"].items():
+            lines.append(
+                f"{name:<20} {c['places']:>8} {c['utilization']['mean']:>6.3f} "
+                f"{c['states']['moving']:>8.3f} {c['states']['stopped']:>8.3f} "
+                f"{_fmt(c['carried_per_h']['mean']):>10} {_fmt(c['aboard_h']['mean']):>11} "
+                f"{c['aboard_mean']['mean']:>7.2f} "
+                f"{doc['bottleneck']['conveyors'].get(name, 0.0):>6.2f}")
     top = doc["bottleneck"].get("resource", doc["bottleneck"]["station"])
     lines += ["", f"bottleneck (active period method): {top}",
               f"energy: {_fmt(doc['energy']['total_kwh'])} kWh, "

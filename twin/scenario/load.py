@@ -24,6 +24,7 @@ from twin.scenario.messages import _cross_problems, _locate, _pydantic_problems
 from twin.scenario.assembly import assembly_problems
 from twin.scenario.battery import battery_problems
 from twin.scenario.changeovers import setup_problems
+from twin.scenario.conveyors import conveyor_problems
 from twin.scenario.initial import initial_wip_problems
 from twin.scenario.shifts import calendar_problems
 from twin.scenario.network import network_problems
@@ -66,11 +67,13 @@ def scenario_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
     """What the schema cannot see in a validated scenario: moves no path allows, steps a
     warehouse or batch station cannot take, setups and initial WIP naming wrong products,
     batches that CONWIP limits could never fill, calendars no one defined, vehicle
-    batteries that could run flat, assembly stations without parts or product."""
+    batteries that could run flat, assembly stations without parts or product, conveyors
+    between stations no route joins."""
     network = network_problems(scenario)
     return (network + step_problems(scenario) + setup_problems(scenario)
             + initial_wip_problems(scenario) + conwip_problems(scenario)
             + calendar_problems(scenario) + assembly_problems(scenario)
+            + conveyor_problems(scenario)
             # (a battery's reach is only worth checking on a network that carries every move)
             + ([] if network else battery_problems(scenario)))
 

@@ -180,6 +180,7 @@ def network_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
     fix = "; add one (or make one two-way)"
     # every move of every product a fleet carries: its vehicles may be anywhere it unloads
     moves: dict[str, list[tuple[KeyPath, str, str]]] = {}
+    belts = {(c.from_, c.to) for c in lg.conveyors.values()}
     for pname, product in scenario.products.items():
         if product.transport is None:
             continue
@@ -191,10 +192,10 @@ def network_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
                           f"{pname} travels by fleet {product.transport}); give "
                           f"stations.{n}.at: POINT or add a point named {n} to "
                           f"logistics.points"))
-        if not missing:
+        if not missing:  # (a move a conveyor carries is no vehicle's)
             moves.setdefault(product.transport, []).extend(
                 (("products", pname, "route", _Index(i)), src, dst)
-                for i, src, dst in _moves(product))
+                for i, src, dst in _moves(product) if (src, dst) not in belts)
     for fname, fleet_moves in moves.items():
         home = index[lg.fleets[fname].home]
         drops = {}

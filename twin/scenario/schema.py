@@ -1009,12 +1009,61 @@ class Lift(Strict):
         examples=[{"moving_loaded": 11.0, "moving_empty": 7.5, "idle": 0.3}])
 
 
+class ConveyorPower(Strict):
+    """(extension) Power draw of a conveyor (kW) in each conveyor state; missing states draw 0."""
+
+    moving: Real = Field(0.0, ge=0, allow_inf_nan=False, examples=[1.5],
+                         description="At least one unit aboard is moving.")
+    stopped: Real = Field(0.0, ge=0, allow_inf_nan=False, examples=[0.2],
+                          description="Units aboard, none of them moving (all queued at the "
+                                      "end, or the belt stopped).")
+    empty: Real = Field(0.0, ge=0, allow_inf_nan=False, examples=[0.0],
+                        description="No unit aboard.")
+
+
+class Conveyor(Strict):
+    """(extension) A roller or belt conveyor that carries every move of any product from
+    station `from` to station `to` (docs/modelling.md, Conveyors). It takes precedence over
+    the direct hand-over and over the product's `transport` fleet for that move."""
+
+    from_: Name = Field(alias="from", description="Station the units come from.",
+                        examples=["stack"])
+    to: Name = Field(description="Station the units go to: the step after `from` on a "
+                                 "route, or the target of a rework move from it.",
+                     examples=["weld"])
+    length: Annotated[Speed, Field(strict=True)] = Field(
+        description="Metres from the entry to the end (> 0).", examples=[24.0])
+    speed: Annotated[Speed, Field(strict=True)] = Field(
+        description="Metres per second of belt movement (> 0).", examples=[0.4])
+    pitch: Annotated[Speed, Field(strict=True)] = Field(
+        description="Metres between two units aboard (> 0, at most `length`); the conveyor "
+                    "holds floor(length / pitch) units and takes a unit every pitch / speed.",
+        examples=[1.2])
+    accumulating: bool = Field(
+        True, strict=True,
+        description="true (default): a unit waiting at the end holds only itself, the units "
+                    "behind queue up at `pitch`; false: the whole conveyor stops while the "
+                    "unit at its end cannot leave.", examples=[False])
+    power_kw: ConveyorPower = Field(
+        default_factory=ConveyorPower, description="Power in each conveyor state (kW).",
+        examples=[{"moving": 1.5, "stopped": 0.2, "empty": 0.0}])
+
+    @model_validator(mode="after")
+    def _pitch_within_length(self) -> "Conveyor":
+        if self.pitch > self.length:
+            raise ValueError(f"pitch {self.pitch:g} m is longer than the conveyor "
+                             f"({self.length:g} m), so no unit fits on it; give a pitch of at "
+                             f"most {self.length:g} m")
+        return self
+
+
 class Logistics(Strict):
-    """(extension) The path network, its floors and lifts, and the vehicle fleets that move
-    units."""
+    """(extension) The path network, its floors and lifts, the vehicle fleets that move
+    units, and conveyors between stations."""
 
     points: dict[Name, Point] = Field(
-        min_length=1, description="Named points of the network: [x, y] in metres.",
+        default_factory=dict, min_length=1,
+        description="Named points of the network: [x, y] in metres (needed for fleets).",
         examples=[{"depot": [0, 0], "coat": [20, 0], "calender": [20, 30]}])
     paths: list[Path] = Field(
         default_factory=list,
@@ -1039,6 +1088,13 @@ class Logistics(Strict):
         examples=[{"lift-east": {"points": {"ground": "lift-0", "first": "lift-1"},
                                  "cars": 1, "speed": 0.5, "load_time": "8 s",
                                  "unload_time": "8 s"}}])
+    conveyors: dict[Name, Conveyor] = Field(
+        default_factory=dict,
+        description="(extension) Conveyors by name, each carrying every move from one "
+                    "station to the next (docs/modelling.md, Conveyors).",
+        examples=[{"stack-to-weld": {"from": "stack", "to": "weld", "length": 24,
+                                     "speed": 0.4, "pitch": 1.2, "accumulating": True,
+                                     "power_kw": {"moving": 1.5, "stopped": 0.2}}}])
 
 
 KeyPath = Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-\[\]]+)+$")]
@@ -1078,7 +1134,8 @@ class Scenario(Strict):
     vary: Optional[Vary] = Field(
         None, description="(extension) Sweep: run every point with common random numbers.", examples=[{"factorial": {"stations.stack.servers": [4, 5]}}])
     logistics: Optional[Logistics] = Field(
-        None, description="(extension) Path network and vehicle fleets carrying units.",
+        None, description="(extension) Path network, vehicle fleets and conveyors carrying "
+                          "units.",
         examples=[{"points": {"depot": [0, 0], "a": [10, 0], "b": [10, 20]},
                    "paths": [["depot", "a"], ["a", "b"]],
                    "fleets": {"agv": {"vehicles": 2, "speed_loaded": 1.2, "home": "depot"}}}])
