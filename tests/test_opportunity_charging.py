@@ -42,7 +42,7 @@ SHUTTLE = """\
           speed_loaded: 1
           speed_empty: 2
           home: {home}
-          power_kw: {{moving_loaded: 3.6, moving_empty: 3.6}}
+          power_kw: {{moving_loaded: 3.6, moving_empty: 3.6{power}}}
           battery:
             capacity_kwh: 2
             initial: {initial}
@@ -55,13 +55,13 @@ SHUTTLE = """\
 
 def shuttle(tmp_path: Path, horizon: str = "1 h", every: str = "600 s", vehicles: int = 1,
             home: str = "a", initial: float = 0.5, chargers: str = "[a]",
-            opportunity: str | None = "true") -> Path:
-    """The shuttle's file; `opportunity` None leaves the key out."""
+            opportunity: str | None = "true", power: str = "") -> Path:
+    """The shuttle's file; `opportunity` None leaves the key out; `power` adds to power_kw."""
     key = "" if opportunity is None else f"        opportunity: {opportunity}\n"
     path = tmp_path / "shuttle.yaml"
     path.write_text(textwrap.dedent(SHUTTLE.format(
         horizon=horizon, every=every, vehicles=vehicles, home=home, initial=initial,
-        chargers=chargers, opportunity=key)))
+        chargers=chargers, opportunity=key, power=power)))
     return path
 
 
@@ -183,6 +183,25 @@ def test_a_vehicle_reaching_the_charger_at_the_threshold_charges_in_full(tmp_pat
     assert m["charging_h"] == pytest.approx(1.43 * KWH_S / H, rel=1e-12)
     assert m["trips"] == 2  # unit 1 from 3267.5 s, unit 2 (waiting) after it
     assert m["response_h"] == pytest.approx((2657.5 + 140) / 2 / H, rel=1e-12)
+
+
+def test_a_vehicle_at_the_threshold_takes_the_place_of_an_opportunity_charge(tmp_path) -> None:
+    """Two AGVs with 0.5 kWh at a, one place there, no units; idle vehicles draw 0.36 kW
+    (0.1 kWh in 1000 s), charging ones nothing. The first tops up from time 0; the second,
+    idle, reaches the 0.4 kWh threshold at 1000 s, finds no free place and cuts the first's
+    charge short (at 0.9444 kWh): it charges 1.4 kWh (3150 s) at once, without waiting.
+    The place then goes to the first, idle and below charge_to (0.6294 kWh): 1.1706 kWh,
+    2633.75 s, to 6783.75 s."""
+    m = run(shuttle(tmp_path, horizon="2 h", every="1000 h", vehicles=2, initial=0.25,
+                    power=", idle: 0.36, charging: 0"))
+    assert m["waiting_charger_h"] == 0.0
+    assert (m["charges"], m["opportunity_charges"], m["interrupted_charges"]) == (3, 2, 1)
+    charging = 1000 + 3150 + 2633.75
+    assert m["charging_h"] == pytest.approx(charging / H, rel=1e-12)
+    assert m["idle_h"] == pytest.approx(4 - charging / H, rel=1e-12)
+    end = 2 * 0.5 + charging / KWH_S - 0.36 * (4 - charging / H)
+    assert m["battery_end_kwh"] == pytest.approx(end, rel=1e-12)
+    assert m["battery_end_kwh"] == pytest.approx(1.495 + 1.758375, rel=1e-12)
 
 
 def test_a_move_takes_the_fullest_vehicle_charging_not_the_nearest(tmp_path) -> None:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 LOW = object()  # an idle vehicle's wake-up value: its charge fell to the threshold
 FULL = object()  # a vehicle charging by opportunity reached charge_to
+YIELD = object()  # ... or must leave its place to a vehicle at the threshold
 
 
 def charger_for(fleet: Fleet, v: BatteryVehicle, env: simpy.Environment
@@ -69,8 +70,12 @@ def need_to(fleet: Fleet, v: BatteryVehicle, point: int) -> float:
 
 
 def recharge(env: simpy.Environment, v: BatteryVehicle, fleet: Fleet):
-    """Drive to a charger, wait for a place if none was free, charge to `charge_to`."""
+    """Drive to a charger, wait for a place if none was free, charge to `charge_to`. A
+    vehicle that has to wait in line cuts short the fullest charge by opportunity there,
+    if any: that place is the next to free, and it is the first in line's."""
     point, turn = charger_for(fleet, v, env)
+    if turn is not None:
+        _make_room(fleet, point)
     yield from _drive(env, v, fleet, point)
     if turn is not None and not turn.triggered:
         v.enter(WAITING_CHARGER, env.now)
@@ -120,9 +125,10 @@ def top_up(env: simpy.Environment, v: BatteryVehicle, fleet: Fleet, point: Charg
     v.wake = None
     if move is FULL:
         v.topped = True
-        move = None
     else:
         fleet.interrupted += 1
+    if move is FULL or move is YIELD:
+        move = None
     _free(fleet, point, env.now)
     return move
 
@@ -133,6 +139,17 @@ def _full(fleet: Fleet, v: BatteryVehicle, wake: simpy.Event) -> None:
     if not wake.triggered:
         fleet.topping.remove(v)
         wake.succeed(FULL)
+
+
+def _make_room(fleet: Fleet, point: ChargingPoint) -> None:
+    """Stop the fullest vehicle charging by opportunity at `point`, if any (ties to the
+    lowest number): it leaves its place (to the first in line) and is idle there."""
+    now = fleet.env.now
+    here = [u for u in fleet.topping if u.at == point.point]
+    if here:
+        u = min(here, key=lambda u: (-u.charge_at(now), u.index))
+        fleet.topping.remove(u)
+        u.wake.succeed(YIELD)
 
 
 def _free(fleet: Fleet, point: ChargingPoint, now: float) -> None:

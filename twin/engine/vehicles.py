@@ -200,7 +200,7 @@ class Fleet:
         self.trip_sum = 0.0  # start of loading to end of unloading
         self.charges = 0  # charges begun
         self.opportunity_charges = 0  # of which by opportunity
-        self.interrupted = 0  # opportunity charges cut short for a move
+        self.interrupted = 0  # opportunity charges cut short (for a move or a vehicle in line)
         self.charger_metres = 0.0  # driven to chargers
         for v in self.vehicles:
             v.restart(now)
