@@ -155,6 +155,9 @@ def test_a_move_cuts_an_opportunity_charge_short_and_the_energy_counts_exactly(t
     assert m["battery_end_kwh"] == pytest.approx(end, rel=1e-12)
     assert m["to_charger_h"] == pytest.approx(5 * 50 / H, rel=1e-12)
     assert m["idle_h"] == pytest.approx(0.0, abs=1e-12)
+    # for Roser's method a vehicle charging by opportunity is spare capacity, inactive: the
+    # AGV is active only for its five trips and drives to the charger, 150 s each
+    assert m["bottleneck_sole_h"] == pytest.approx(5 * 150 / H, rel=1e-12)
 
 
 def test_a_charge_begun_at_the_threshold_is_never_cut_short(tmp_path) -> None:
@@ -168,6 +171,8 @@ def test_a_charge_begun_at_the_threshold_is_never_cut_short(tmp_path) -> None:
     assert m["charging_h"] == pytest.approx(1.0, rel=1e-12)
     assert m["trips"] == 2
     assert m["response_h"] == pytest.approx((2990 + 140) / 2 / H, rel=1e-12)
+    # a forced charge is active (it holds the flow up): the AGV is the bottleneck throughout
+    assert m["bottleneck_sole_h"] == pytest.approx(1.1, rel=1e-12)
     above = run(shuttle(tmp_path, horizon="3960 s", initial=0.25))
     assert above["interrupted_charges"] >= 1
     assert above["response_h"] == 0.0

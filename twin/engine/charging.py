@@ -114,6 +114,7 @@ def top_up(env: simpy.Environment, v: BatteryVehicle, fleet: Fleet, point: Charg
     if fleet.requests:
         _free(fleet, point, env.now)
         return fleet.requests.popleft()
+    v.spare = True  # (inactive while charging so)
     v.enter(CHARGING, env.now)  # (brings v.level up to now)
     fleet.charges += 1
     fleet.opportunity_charges += 1

@@ -86,17 +86,28 @@ class BatteryVehicle(Vehicle):
     it charges, rises at the charger's power less its own draw. The charge is brought up to
     date at every state change (`level` holds it at `since`)."""
 
-    __slots__ = ("level", "rate", "topped")
+    __slots__ = ("level", "rate", "topped", "spare")
 
     def __init__(self, fleet: Fleet, index: int, now: float):
         super().__init__(fleet, index, now)
         b = fleet.spec.battery
         self.level = b.initial
         self.topped = False  # charged to charge_to since its last move (no opportunity charge)
+        # charging by opportunity: any move may take it, so it holds up nothing (inactive
+        # for Roser's method, like idle); set before entering CHARGING, cleared on leaving it
+        self.spare = False
+        self.on_change = self._activity
         # kWh per second in each state
         rate = [-kw / HOUR for kw in fleet.spec.power_kw]
         rate[CHARGING] += b.charge_kw / HOUR
         self.rate = tuple(rate)
+
+    def _activity(self, old: int, new: int, t: float) -> None:
+        """Tell the fleet's active periods when the vehicle becomes active or not."""
+        was = old in ACTIVE_VEHICLE_STATES and not (old == CHARGING and self.spare)
+        now_active = new in ACTIVE_VEHICLE_STATES and not (new == CHARGING and self.spare)
+        if was != now_active:
+            self.fleet.active.change(1 if now_active else -1, t)
 
     def charge_at(self, now: float) -> float:
         """The battery's charge (kWh) at `now`, in the current state since `since`."""
@@ -113,6 +124,8 @@ class BatteryVehicle(Vehicle):
         elif state == CHARGING:
             self.fleet.charging.add(1, now)
         super().enter(state, now)
+        if old == CHARGING:
+            self.spare = False
 
     def check(self, now: float) -> None:
         """Stop the run if the battery ran flat before `now` (it was drained, not charged)."""
