@@ -72,8 +72,8 @@ def fleet(res: twin.Results) -> dict[str, float]:
     return dict(zip(m["measure"], m["value"]))
 
 
-def run(path: Path) -> dict[str, float]:
-    res = twin.run(load(path))
+def run(path: Path, *overrides: str) -> dict[str, float]:
+    res = twin.run(load(path, overrides=list(overrides)))
     assert res.summary()["run"]["failed_replications"] == []
     return fleet(res)
 
@@ -250,45 +250,20 @@ def test_the_summary_reports_opportunity_and_cut_short_charges_per_hour(tmp_path
     assert "opportunity_charges_per_h" not in plain["fleets"]["agv"]["battery"]
 
 
-LIFTED = """\
-name: opportunity charging by lift
-run: {horizon: "1 h"}
-products:
-  tray: {route: [a, b], release: {interarrival: "1000 h"}, transport: agv}
-stations:
-  a: {process_time: "10 s"}
-  b: {process_time: "10 s"}
-logistics:
-  points: {a: [0, 0], lift-0: [20, 0], lift-1: [20, 0], b: [30, 0]}
-  floors:
-    ground: {height: 0, points: [a, lift-0]}
-    first: {height: 6, points: [lift-1, b]}
-  paths: [[a, lift-0], [lift-1, b]]
-  lifts:
-    lift: {points: {ground: lift-0, first: lift-1}, home: ground, speed: 0.5,
-           load_time: "4 s", unload_time: "4 s"}
-  fleets:
-    agv:
-      vehicles: 1
-      speed_loaded: 1
-      home: b
-      power_kw: {moving_loaded: 1, moving_empty: 1, riding_lift: 0.5}
-      battery: {capacity_kwh: 1, initial: 0.5, recharge_below: 0.1, charge_kw: 2,
-                chargers: [a], opportunity: true}
-"""
-
-
 def test_an_idle_vehicle_rides_a_lift_to_charge_by_opportunity(tmp_path) -> None:
-    """The AGV, idle at b on the first floor with 0.5 kWh, drives 10 m to the lift, waits
-    12 s for the car coming up empty, rides 20 s (in 4 s, 6 m at 0.5 m/s, out 4 s, at
-    0.5 kW) and drives 20 m to the charger at a: then it charges to full at 2 kW. The lift
-    time counts as recharging (lift_to_charger_h)."""
-    path = tmp_path / "lifted.yaml"
-    path.write_text(LIFTED)
-    m = run(path)
+    """The shuttle on two floors, b on the first: the AGV, idle at b with 1 kWh, drives 10 m
+    to the lift (5 s), waits 12 s for the car coming up empty, rides 20 s (in 4 s, 6 m at
+    0.5 m/s, out 4 s, at 1.8 kW) and drives 20 m to the charger at a (10 s): it arrives
+    with 0.975 kWh and charges 0.825 kWh. The lift time counts as recharging."""
+    path = shuttle(tmp_path, every="1000 h", home="b", power=", riding_lift: 1.8")
+    m = run(path, "logistics.points={a: [0, 0], lift-0: [20, 0], lift-1: [20, 0], b: [30, 0]}",
+            "logistics.paths=[[a, lift-0], [lift-1, b]]",
+            "logistics.floors={ground: {height: 0, points: [a, lift-0]}, "
+            "first: {height: 6, points: [lift-1, b]}}",
+            "logistics.lifts={lift: {points: [lift-0, lift-1], home: ground, speed: 0.5, "
+            "load_time: 4, unload_time: 4}}")
     assert (m["charges"], m["opportunity_charges"]) == (1, 1)
     assert m["lift_to_charger_h"] == pytest.approx((12 + 20) / H, rel=1e-12)
     assert m["to_charger_km"] == pytest.approx(0.030, rel=1e-12)
-    arrived = 0.5 - 30 / H - 0.5 * 20 / H
-    assert m["charging_h"] == pytest.approx((1 - arrived) / 2, rel=1e-12)
-    assert m["battery_end_kwh"] == pytest.approx(1.0, rel=1e-12)
+    assert m["charging_h"] == pytest.approx(0.825 * KWH_S / H, rel=1e-12)
+    assert m["battery_end_kwh"] == pytest.approx(1.8, rel=1e-12)
