@@ -209,6 +209,22 @@ def test_a_vehicle_at_the_threshold_takes_the_place_of_an_opportunity_charge(tmp
     assert m["battery_end_kwh"] == pytest.approx(1.495 + 1.758375, rel=1e-12)
 
 
+def test_a_vehicle_on_its_way_to_an_opportunity_charge_leaves_its_place_to_one_in_line(
+        tmp_path) -> None:
+    """Two AGVs with 0.5 kWh at b, one place at a; idle ones draw 9 kW (0.0025 kWh/s),
+    charging or waiting ones nothing. The first sets out at once by opportunity (50 s).
+    The second, idle, reaches the threshold at 40 s and sets out too, in line for the
+    place. The first arrives at 50 s with 0.45 kWh, leaves the place to it and is idle at
+    a until it reaches the threshold (70 s); it then waits in line to the end (3000 s).
+    The second arrives at 90 s and charges (it would need 3262.5 s)."""
+    m = run(shuttle(tmp_path, horizon="3000 s", every="1000 h", vehicles=2, home="b",
+                    initial=0.25, power=", idle: 9, charging: 0, waiting_charger: 0"))
+    assert (m["charges"], m["opportunity_charges"], m["interrupted_charges"]) == (1, 0, 0)
+    assert m["charging_h"] == pytest.approx((3000 - 90) / H, rel=1e-12)
+    assert m["waiting_charger_h"] == pytest.approx((3000 - 70) / H, rel=1e-12)
+    assert m["to_charger_h"] == pytest.approx(2 * 50 / H, rel=1e-12)
+
+
 def test_a_move_takes_the_fullest_vehicle_charging_not_the_nearest(tmp_path) -> None:
     """Two AGVs with 1 kWh at h, one place at h and one at a: the first charges at h from
     time 0, the second drives to a (0.05 kWh) and charges from 50 s. At 610 s unit 1 at a

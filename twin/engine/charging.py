@@ -105,15 +105,16 @@ def top_up(env: simpy.Environment, v: BatteryVehicle, fleet: Fleet, point: Charg
     and charge towards `charge_to` unless a move takes the vehicle first. Returns that move,
     or None once charged. A vehicle that arrives at or below the threshold charges as any
     vehicle at the threshold does (to `charge_to`, uninterrupted); one that finds a move
-    waiting for a vehicle when it arrives takes it without charging."""
+    waiting for a vehicle when it arrives takes it without charging, and one that finds a
+    vehicle at the threshold in line for a place there leaves it its place."""
     battery = fleet.spec.battery
     yield from _drive(env, v, fleet, point)
     if v.charge_at(env.now) <= battery.threshold:
         yield from _charge_full(env, v, fleet, point)
         return None
-    if fleet.requests:
+    if fleet.requests or point.line:
         _free(fleet, point, env.now)
-        return fleet.requests.popleft()
+        return fleet.requests.popleft() if fleet.requests else None
     v.spare = True  # (inactive while charging so)
     v.enter(CHARGING, env.now)  # (brings v.level up to now)
     fleet.charges += 1
