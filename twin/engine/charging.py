@@ -7,8 +7,9 @@ charging point, where it waits in line, first come first served), charges at the
 power to `charge_to`, frees the place and is idle there. Such a charge is never interrupted
 for a move. With opportunity charging, an idle vehicle below `charge_to` also charges, at the
 nearest free place it can reach (it never waits for one); a move that finds no idle vehicle
-takes the fullest vehicle charging so (`Fleet.ready`), which frees its place at once. Nothing
-here draws random numbers: a battery changes no stream.
+takes the fullest vehicle charging so (`Fleet.ready`), which frees its place at once, and a
+vehicle at the threshold that must wait for a place takes one from a vehicle charging so.
+Nothing here draws random numbers: a battery changes no stream.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ def free_charger(fleet: Fleet, v: BatteryVehicle, now: float) -> ChargingPoint |
     free = [c for c in fleet.chargers
             if c.free and math.isfinite(here[c.point]) and need_to(fleet, v, c.point) <= level]
     return min(free, key=lambda c: here[c.point]) if free else None
+
+
 def need_to(fleet: Fleet, v: BatteryVehicle, point: int) -> float:
     """kWh to drive empty (as to a charger) from where `v` stands to `point`; lifts on the
     way at their nominal ride time, in state riding_lift, with no wait for a car."""

@@ -157,8 +157,8 @@ def battery_rows(spec: FleetModel, totals: Sequence[float], charges: int, charge
     delivered to the vehicles (charge_kw × vehicle-hours charging) and drew from the grid
     (delivered / efficiency), km driven to chargers, and the charge in all the fleet's
     batteries at the start and the end of the measured period (kWh); with opportunity
-    charging also the charges begun by opportunity and those a move cut short
-    (`opportunity`: the two counts)."""
+    charging also the charges begun by opportunity and those cut short (`opportunity`:
+    the two counts)."""
     b = spec.battery
     name = spec.name
     delivered = b.charge_kw * totals[CHARGING] / HOUR
