@@ -266,6 +266,16 @@ def test_the_summary_reports_opportunity_and_cut_short_charges_per_hour(tmp_path
     assert "opportunity_charges_per_h" not in plain["fleets"]["agv"]["battery"]
 
 
+def test_the_report_shows_opportunity_columns_only_with_opportunity_charging(tmp_path) -> None:
+    from twin.report.html import fleets_table
+    res = twin.run(load(shuttle(tmp_path)))
+    table = fleets_table(res, res.summary()).set_index("fleet")
+    assert table.loc["agv", "opportunity charges/h"] == "6"
+    assert table.loc["agv", "cut short/h"] == "5"
+    res = twin.run(load(shuttle(tmp_path, opportunity=None)))
+    assert "cut short/h" not in fleets_table(res, res.summary())
+
+
 def test_an_idle_vehicle_rides_a_lift_to_charge_by_opportunity(tmp_path) -> None:
     """The shuttle on two floors, b on the first: the AGV, idle at b with 1 kWh, drives 10 m
     to the lift (5 s), waits 12 s for the car coming up empty, rides 20 s (in 4 s, 6 m at
