@@ -880,7 +880,8 @@ class Fleet(Strict):
         None, description="(extension) Traction battery and charging; omitted = the vehicles "
                           "never run out of energy (no charging modelled).",
         examples=[{"capacity_kwh": 20, "recharge_below": 0.3, "charge_to": 0.9,
-                   "charge_kw": 10, "efficiency": 0.92, "chargers": {"depot": 2}}])
+                   "charge_kw": 10, "efficiency": 0.92, "chargers": {"depot": 2},
+                   "opportunity": True}])
 
 
 Real = Annotated[float, Field(strict=True)]  # a number: an int or a float, not a boolean
