@@ -247,7 +247,8 @@ def test_every_battery_key_is_described_with_an_example_in_the_json_schema() -> 
     schema = scenario_json_schema()
     battery = schema["$defs"]["Battery"]
     assert set(battery["properties"]) == {"capacity_kwh", "initial", "recharge_below",
-                                          "charge_to", "charge_kw", "efficiency", "chargers"}
+                                          "charge_to", "charge_kw", "efficiency", "chargers",
+                                          "opportunity"}
     for key, prop in battery["properties"].items():
         assert prop.get("description"), key
         assert prop.get("examples"), key

@@ -162,6 +162,7 @@ class BatteryModel:
     charge_kw: float  # delivered by a charger to a vehicle
     efficiency: float  # grid energy = delivered / efficiency
     chargers: tuple[tuple[int, int], ...]  # (point index, places), in the order listed
+    opportunity: bool = False  # idle vehicles charge too, and moves may cut that short
 
 
 @dataclass(frozen=True)
@@ -410,4 +411,4 @@ def battery_model(b: Battery, points: dict[str, int]) -> BatteryModel:
     cap = b.capacity_kwh
     return BatteryModel(cap, b.initial * cap, b.recharge_below * cap, b.charge_to * cap,
                         b.charge_kw, b.efficiency,
-                        tuple((points[p], n) for p, n in b.chargers.items()))
+                        tuple((points[p], n) for p, n in b.chargers.items()), b.opportunity)

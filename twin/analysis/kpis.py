@@ -30,6 +30,8 @@ CONVEYOR_MEASURES = ("carried_per_h", "aboard_h", "aboard_mean", "aboard_max", "
 CHARGING_STATES = ("to_charger", "waiting_charger", "charging")
 BATTERY_MEASURES = ("charges_per_h", "charging_share", "charge_wait_h", "charger_utilization",
                     "charger_queue_mean", "charged_kwh", "charger_kwh")
+# fleets with opportunity charging only (extension)
+OPPORTUNITY_MEASURES = ("opportunity_charges_per_h", "interrupted_charges_per_h")
 PRODUCT_MEASURES = ("finished", "scrapped", "throughput_per_h", "lead_time_h", "gwh_per_year")
 
 
@@ -80,7 +82,8 @@ def fleet_table(measures: pd.DataFrame) -> pd.DataFrame:
     time working: moving, loading or unloading), trips and distance per hour, energy the
     vehicles use; with a battery also charging (NaN for fleets without one): charges per
     hour, share of vehicle time recharging (to a charger, waiting there, charging), mean
-    wait for a charging place per charge, charging places' utilisation and line."""
+    wait for a charging place per charge, charging places' utilisation and line; with
+    opportunity charging also such charges begun and cut short per hour."""
     if not (measures["kind"] == "fleet").any():
         return pd.DataFrame()
     fl = wide(measures, "fleet").copy()
@@ -102,6 +105,9 @@ def fleet_table(measures: pd.DataFrame) -> pd.DataFrame:
         fl["charge_wait_h"] = fl["waiting_charger_h"] / fl["charges"].where(fl["charges"] > 0)
         fl["charger_utilization"] = fl["charging_h"] / (fl["charger_places"] * period)
         fl["charger_queue_mean"] = (fl["waiting_charger_h"] / period).where(has)
+    if "opportunity_charges" in fl:  # NaN for fleets without opportunity charging
+        fl["opportunity_charges_per_h"] = fl["opportunity_charges"] / period
+        fl["interrupted_charges_per_h"] = fl["interrupted_charges"] / period
     return fl
 
 
@@ -269,6 +275,9 @@ def summary(measures: pd.DataFrame, meta: Mapping[str, Any],
             if "charges" in rows and rows["charges"].notna().all():  # a battery (extension)
                 doc["fleets"][name]["battery"] = {
                     m: ci95(rows[m].to_numpy(float)) for m in BATTERY_MEASURES}
+                if "opportunity_charges" in rows and rows["opportunity_charges"].notna().all():
+                    doc["fleets"][name]["battery"].update(
+                        {m: ci95(rows[m].to_numpy(float)) for m in OPPORTUNITY_MEASURES})
     if len(lifts):  # (extension)
         doc["lifts"] = _resource_blocks(lifts, "cars", LIFT_STATES, LIFT_MEASURES)
     if len(conveyors):  # (extension)

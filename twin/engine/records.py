@@ -176,15 +176,18 @@ def conveyor_rows(spec: ConveyorModel, totals: Sequence[float], carried: int,
 
 
 def battery_rows(spec: FleetModel, totals: Sequence[float], charges: int, charger_metres: float,
-                 start_kwh: float, end_kwh: float, lift_to_charger_s: float = 0.0) -> list[Row]:
+                 start_kwh: float, end_kwh: float, lift_to_charger_s: float = 0.0,
+                 opportunity: tuple[int, int] = (0, 0)) -> list[Row]:
     """A battery fleet's charging: charges begun, charging places, energy the chargers
     delivered to the vehicles (charge_kw × vehicle-hours charging) and drew from the grid
     (delivered / efficiency), km driven to chargers, and the charge in all the fleet's
-    batteries at the start and the end of the measured period (kWh)."""
+    batteries at the start and the end of the measured period (kWh); with opportunity
+    charging also the charges begun by opportunity and those cut short (`opportunity`:
+    the two counts)."""
     b = spec.battery
     name = spec.name
     delivered = b.charge_kw * totals[CHARGING] / HOUR
-    return [
+    rows: list[Row] = [
         ("fleet", name, "charges", charges),
         ("fleet", name, "charger_places", sum(n for _, n in b.chargers)),
         ("fleet", name, "charged_kwh", delivered),
@@ -197,6 +200,10 @@ def battery_rows(spec: FleetModel, totals: Sequence[float], charges: int, charge
         # though in the lift states)
         ("fleet", name, "lift_to_charger_h", lift_to_charger_s / HOUR),
     ]
+    if b.opportunity:
+        rows += [("fleet", name, "opportunity_charges", opportunity[0]),
+                 ("fleet", name, "interrupted_charges", opportunity[1])]
+    return rows
 
 
 def system_rows(wip_mean: float, wip_start: int, wip_end: int, period_h: float,

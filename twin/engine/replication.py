@@ -528,7 +528,8 @@ class Replication:
             if fleet.spec.battery:
                 rows += battery_rows(fleet.spec, totals, fleet.charges, fleet.charger_metres,
                                      fleet.battery_start, stored,
-                                     fleet.lift_to_charger.integral(self.end))
+                                     fleet.lift_to_charger.integral(self.end),
+                                     (fleet.opportunity_charges, fleet.interrupted))
         for lift in self.lifts:
             totals = np.zeros(len(LIFT_STATES))
             for car in lift.cars:

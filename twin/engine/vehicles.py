@@ -86,16 +86,28 @@ class BatteryVehicle(Vehicle):
     it charges, rises at the charger's power less its own draw. The charge is brought up to
     date at every state change (`level` holds it at `since`)."""
 
-    __slots__ = ("level", "rate")
+    __slots__ = ("level", "rate", "topped", "spare")
 
     def __init__(self, fleet: Fleet, index: int, now: float):
         super().__init__(fleet, index, now)
         b = fleet.spec.battery
         self.level = b.initial
+        self.topped = False  # charged to charge_to since its last move (no opportunity charge)
+        # charging by opportunity: any move may take it, so it holds up nothing (inactive
+        # for Roser's method, like idle); set before entering CHARGING, cleared on leaving it
+        self.spare = False
+        self.on_change = self._activity
         # kWh per second in each state
         rate = [-kw / HOUR for kw in fleet.spec.power_kw]
         rate[CHARGING] += b.charge_kw / HOUR
         self.rate = tuple(rate)
+
+    def _activity(self, old: int, new: int, t: float) -> None:
+        """Tell the fleet's active periods when the vehicle becomes active or not."""
+        was = old in ACTIVE_VEHICLE_STATES and not (old == CHARGING and self.spare)
+        now_active = new in ACTIVE_VEHICLE_STATES and not (new == CHARGING and self.spare)
+        if was != now_active:
+            self.fleet.active.change(1 if now_active else -1, t)
 
     def charge_at(self, now: float) -> float:
         """The battery's charge (kWh) at `now`, in the current state since `since`."""
@@ -112,6 +124,8 @@ class BatteryVehicle(Vehicle):
         elif state == CHARGING:
             self.fleet.charging.add(1, now)
         super().enter(state, now)
+        if old == CHARGING:
+            self.spare = False
 
     def check(self, now: float) -> None:
         """Stop the run if the battery ran flat before `now` (it was drained, not charged)."""
@@ -167,6 +181,7 @@ class Fleet:
 
     def __init__(self, spec: FleetModel, rep: Replication):
         self.spec = spec
+        self.env = rep.env
         self.distance = rep.model.distances
         # what "nearest" compares: metres, or with lifts the expected seconds driving empty
         self.reach = spec.time_empty if spec.time_empty is not None else self.distance
@@ -182,6 +197,8 @@ class Fleet:
         kind = BatteryVehicle if spec.battery else Vehicle
         self.vehicles = [kind(self, i, 0.0) for i in range(spec.vehicles)]
         self.idle: list[Vehicle] = []
+        # vehicles charging by opportunity, which a move finding no idle vehicle may take
+        self.topping: list[BatteryVehicle] = []
         self.requests: deque[Move] = deque()
         self.n_waiting = 0  # vehicles loaded at a full buffer
         self.load_times = draws(spec.load_time.sample, rep._rng("load", spec.name))
@@ -195,6 +212,8 @@ class Fleet:
         self.response_sum = 0.0  # request to the vehicle's arrival, over the trips
         self.trip_sum = 0.0  # start of loading to end of unloading
         self.charges = 0  # charges begun
+        self.opportunity_charges = 0  # of which by opportunity
+        self.interrupted = 0  # opportunity charges cut short (for a move or a vehicle in line)
         self.charger_metres = 0.0  # driven to chargers
         for v in self.vehicles:
             v.restart(now)
@@ -219,15 +238,23 @@ class Fleet:
 
     def ready(self, move: Move) -> None:
         """A place is reserved for the move's unit: send the idle vehicle nearest to the
-        pickup, or queue the move until a vehicle frees (first come, first served)."""
+        pickup; with opportunity charging, else the fullest vehicle charging by opportunity
+        (ties to the nearest, then the lowest number), which stops charging; else queue the
+        move until a vehicle frees (first come, first served)."""
         move.machine.blocked_on = self  # now it waits for a vehicle only
+        pickup = move.src.spec.point
         if self.idle:
-            pickup = move.src.spec.point
             best = min(self.idle, key=lambda v: (self.reach[v.at][pickup], v.index))
             self.idle.remove(best)
-            best.wake.succeed(move)
+        elif self.topping:
+            now = self.env.now
+            best = min(self.topping, key=lambda v: (-v.charge_at(now), self.reach[v.at][pickup],
+                                                    v.index))
+            self.topping.remove(best)
         else:
             self.requests.append(move)
+            return
+        best.wake.succeed(move)
 
     # --- what can make progress (deadlock detection) -------------------------------
     def stuck(self) -> bool:

@@ -180,6 +180,8 @@ def fleets_table(results, doc: dict) -> pd.DataFrame | None:
         return None
     bn = doc["bottleneck"]
     batteries = any("battery" in f for f in fleets.values())
+    opportunity = any("opportunity_charges_per_h" in f.get("battery", {})
+                      for f in fleets.values())
     rows = []
     for name, f in fleets.items():
         row = {"fleet": name, "vehicles": f["vehicles"],
@@ -192,6 +194,9 @@ def fleets_table(results, doc: dict) -> pd.DataFrame | None:
                         "charger use": _pct(b.get("charger_utilization", {}).get("mean")),
                         "wait for charger (min)": _stat(_times(b.get("charge_wait_h"), 60),
                                                         3)})
+        if opportunity:
+            row.update({"opportunity charges/h": _stat(b.get("opportunity_charges_per_h")),
+                        "cut short/h": _stat(b.get("interrupted_charges_per_h"))})
         row.update({"trips/h": _stat(f["trips_per_h"]),
                     "response (min)": _stat(_times(f["response_h"], 60), 3),
                     "trip (min)": _stat(_times(f["trip_h"], 60), 3),

@@ -8,7 +8,9 @@ load, loaded to the drop, unload, and then drive to the nearest charger. The thr
 cover the most energy such a sequence takes over all the fleet's moves; load and unload
 times count at their longest where the distribution is bounded, else at their mean.
 Waiting loaded for a broken machine, or in line for a charging place, is not bounded; a
-battery that runs flat there stops the replication with an error naming the vehicle.
+battery that runs flat there stops the replication with an error naming the vehicle. With
+opportunity charging nothing changes here: a move takes a vehicle off a charger only above
+the threshold, and a charger is one of the places the check starts from.
 
 With lifts the moves follow the fleet's fastest routes (twin.scenario.network.Routes), and
 each lift ride on them counts, at the vehicle's riding_lift power, the longest drive-in and

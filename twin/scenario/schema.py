@@ -874,7 +874,8 @@ def vehicle_power(power: VehiclePower, state: str) -> float:
 class Battery(Strict):
     """(extension) The vehicles' traction battery and how they recharge (docs/modelling.md,
     Batteries and charging): a vehicle whose charge is at or below `recharge_below` when it
-    has set a unit down (or while idle) drives to a charger and charges to `charge_to`."""
+    has set a unit down (or while idle) drives to a charger and charges to `charge_to`; with
+    `opportunity`, idle vehicles also charge, and moves may cut those charges short."""
 
     capacity_kwh: float = Field(gt=0, allow_inf_nan=False,
                                 description="Usable energy of a full battery, kWh.",
@@ -899,6 +900,14 @@ class Battery(Strict):
                                           "efficiency; default 1.", examples=[0.92])
     chargers: Chargers = Field(description=_CHARGERS_SCHEMA["description"],
                                examples=_CHARGERS_SCHEMA["examples"])
+    opportunity: bool = Field(
+        False, strict=True,
+        description="Opportunity charging: an idle vehicle below charge_to goes to a free "
+                    "charging place (never waits for one) and charges, and a move that finds "
+                    "no idle vehicle takes the fullest vehicle charging this way, cutting its "
+                    "charge short. Charges begun at or below recharge_below are never cut "
+                    "short. true or false; default false.",
+        examples=[True])
 
     @model_validator(mode="after")
     def _charge_above_threshold(self) -> "Battery":
@@ -933,7 +942,8 @@ class Fleet(Strict):
         None, description="(extension) Traction battery and charging; omitted = the vehicles "
                           "never run out of energy (no charging modelled).",
         examples=[{"capacity_kwh": 20, "recharge_below": 0.3, "charge_to": 0.9,
-                   "charge_kw": 10, "efficiency": 0.92, "chargers": {"depot": 2}}])
+                   "charge_kw": 10, "efficiency": 0.92, "chargers": {"depot": 2},
+                   "opportunity": True}])
 
 
 Real = Annotated[float, Field(strict=True)]  # a number: an int or a float, not a boolean
