@@ -25,6 +25,8 @@ WORKING_STATES = ("moving_loaded", "moving_empty", "loading", "unloading", "wait
                   "riding_lift")
 LIFT_STATES = ("moving_loaded", "moving_empty", "loading", "unloading", "idle")
 LIFT_MEASURES = ("rides_per_h", "wait_h", "ride_h", "queue_mean", "energy_kwh")
+PATH_MEASURES = ("passes", "passes_per_h", "vehicles_mean", "utilization", "waits", "wait_h",
+                 "time_on_h", "queue_mean", "queue_max")
 CHARGING_STATES = ("to_charger", "waiting_charger", "charging")
 BATTERY_MEASURES = ("charges_per_h", "charging_share", "charge_wait_h", "charger_utilization",
                     "charger_queue_mean", "charged_kwh", "charger_kwh")
@@ -120,6 +122,20 @@ def lift_table(measures: pd.DataFrame) -> pd.DataFrame:
     lt["rides_per_h"] = lt["rides"] / period
     lt["energy_kwh"] = lt[[f"energy_{s}_kwh" for s in LIFT_STATES]].sum(axis=1)
     return lt
+
+
+def path_table(measures: pd.DataFrame) -> pd.DataFrame:
+    """Per replication and limited path (congestion): vehicles passed and per hour, the
+    time-average vehicles on it and its utilisation (that / capacity), waits, mean wait per
+    entry, mean time on it, vehicles waiting at its ends (empty without limited paths)."""
+    if not (measures["kind"] == "path").any():
+        return pd.DataFrame()
+    pt = wide(measures, "path").copy()
+    system = wide(measures, "system").droplevel("entity")
+    period = pt.index.get_level_values("replication").map(system["period_h"]).to_numpy(float)
+    pt["passes_per_h"] = pt["passes"] / period
+    pt["utilization"] = pt["vehicles_mean"] / pt["capacity"]
+    return pt
 
 
 def _entities(table: pd.DataFrame) -> list[str]:
@@ -256,6 +272,15 @@ def summary(measures: pd.DataFrame, meta: Mapping[str, Any],
                 "utilization": ci95(rows["utilization"].to_numpy(float)),
                 "states": {s: float(rows[s].mean()) for s in LIFT_STATES},
                 **{m: ci95(rows[m].to_numpy(float)) for m in LIFT_MEASURES}}
+    paths = path_table(measures)
+    if len(paths):  # limited paths (extension)
+        doc["paths"] = {}
+        for name in _entities(paths):
+            rows = paths.xs(name, level="entity")
+            doc["paths"][name] = {
+                "capacity": int(rows["capacity"].iloc[0]),
+                "length_m": float(rows["length_m"].iloc[0]),
+                **{m: ci95(rows[m].to_numpy(float)) for m in PATH_MEASURES}}
     # total_kwh: stations' electricity + facility electricity - recovered (docs/energy.md)
     doc["energy"] = energy.summary_block(measures, meta, timeline)
     # Little's law over every unit that left: finished, scrapped and consumed (parts) ones

@@ -19,7 +19,8 @@ from simpy.core import StopSimulation
 from twin.engine.accounting import Area, OpenGroups
 from twin.engine.bottleneck import BottleneckTracker
 from twin.engine.records import (Row, battery_rows, bottleneck_rows, bottleneck_timeline_rows, fleet_rows,
-                                 lift_rows, product_rows, station_rows, system_rows,
+                                 lift_rows, product_rows, segment_rows, station_rows,
+                                 system_rows,
                                  warehouse_rows)
 from twin.errors import RunError
 from twin.engine.assembly import AssemblyStation, run_assembly
@@ -27,6 +28,7 @@ from twin.engine.batch import BatchStation, run_batch
 from twin.engine.stations import Machine, Station, Unit, run_failures, run_machine
 from twin.engine.charging import run_battery_vehicle
 from twin.engine.lifts import Lift, run_car
+from twin.engine.traffic import Segment
 from twin.engine.vehicles import Fleet, run_vehicle
 from twin.engine.warehouse import Warehouse, run_crane
 from twin.model import ALL_VEHICLE_STATES, LIFT_STATES, STATES, Model, StationModel
@@ -114,6 +116,7 @@ class Replication:
         for st in self.stations:
             if isinstance(st, AssemblyStation):
                 st.link(self.stations)
+        self.segments = [Segment(spec, env) for spec in model.segments]
         self.fleets = [Fleet(f, self) for f in model.fleets]
         self.transport = [self.fleets[p.transport] if p.transport >= 0 else None
                           for p in model.products]
@@ -422,6 +425,8 @@ class Replication:
             fleet.restart(now)
         for lift in self.lifts:
             lift.restart(now)
+        for segment in self.segments:
+            segment.restart(now)
 
     def run(self) -> ReplicationResult:
         """Simulate to the end, checking the runaway guards every CHECK_EVERY events."""
@@ -512,6 +517,10 @@ class Replication:
                 totals += car.close(end)
             rows += lift_rows(lift.spec, totals, lift.rides, lift.waits, lift.wait_sum,
                               lift.ride_sum, lift.waiting.mean(end))
+        for segment in self.segments:
+            rows += segment_rows(segment.spec, segment.on.mean(end), segment.entries,
+                                 segment.passes, segment.waits, segment.wait_sum,
+                                 segment.on_sum, segment.waiting.mean(end), segment.queue_max)
         rows += system_rows(self.wip.mean(end), self.wip_start, self.wip.level, period_h,
                             self.warmup)
         rows += [("system", "", "peak_station_kw", self.peak[0]),
