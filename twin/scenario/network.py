@@ -273,9 +273,10 @@ def _capacity_problems(lg: Logistics) -> list[tuple[KeyPath, str]]:
         if other is not None:
             found.append((where, f"the path {segment_name(path)} has a capacity, and "
                                  f"logistics.paths[{other}] joins the same points too: "
-                                 f"vehicles take only the shorter one, so their capacities "
-                                 f"would not add up; list one path (with capacity: the "
-                                 f"lanes of both) or put a point on one of them"))
+                                 f"vehicles drive only the shorter of the two, so how many "
+                                 f"fit between these points is unclear; list one path "
+                                 f"(with capacity: the lanes of both) or put a point on "
+                                 f"one of them"))
     return found
 
 
