@@ -309,3 +309,12 @@ def test_the_text_report_has_a_traffic_section(tmp_path) -> None:
     assert line.split()[3] == "1"  # capacity
     plain = twin.run(load(shuttle(tmp_path, "    - [a, m]\n    - [m, b]")), workers=1)
     assert "traffic" not in text_summary(plain.summary())
+
+
+def test_the_html_report_lists_the_limited_paths(tmp_path) -> None:
+    from twin.report.html import paths_table
+    res = twin.run(load(shuttle(tmp_path)), workers=1)
+    table = paths_table(res, res.summary())
+    assert list(table["path"]) == ["m <-> b"] and list(table["capacity"]) == [1]
+    plain = twin.run(load(shuttle(tmp_path, "    - [a, m]\n    - [m, b]")), workers=1)
+    assert paths_table(plain, plain.summary()) is None

@@ -224,6 +224,23 @@ def lifts_table(results, doc: dict) -> pd.DataFrame | None:
 
 
 @table("Capacity and machine states",
+       "Traffic on limited paths (utilisation = vehicles on the path / capacity; the wait "
+       "is per vehicle that entered, zeros included)")
+def paths_table(results, doc: dict) -> pd.DataFrame | None:
+    paths = doc.get("paths")
+    if not paths:
+        return None
+    return pd.DataFrame([
+        {"path": name, "capacity": p["capacity"], "length (m)": _num(p["length_m"]),
+         "vehicles/h": _stat(p["passes_per_h"]),
+         "utilization": _stat(_times(p["utilization"], 100), 3) + " %",
+         "waits": _stat(p["waits"]), "wait (s)": _stat(_times(p["wait_h"], 3600), 3),
+         "vehicles waiting": _num(p["queue_mean"]["mean"], 3),
+         "longest line": _num(p["queue_max"]["mean"], 3)}
+        for name, p in paths.items()])
+
+
+@table("Capacity and machine states",
        "Warehouses (AS/RS): storage and crane cycles (means over replications)")
 def warehouses_table(results, doc: dict) -> pd.DataFrame | None:
     rows = []
@@ -515,7 +532,7 @@ def _anchor(section: str) -> str:
 
 def _write_tables(results, out: Path) -> list[str]:
     """Numeric tables beside the report: energy breakdown, power series, stations, products,
-    fleets, lifts."""
+    fleets, lifts, limited paths."""
     meta = results.meta
     written = []
     parts = {
@@ -526,6 +543,7 @@ def _write_tables(results, out: Path) -> list[str]:
         "products": results.products().reset_index(),
         "fleets": results.fleets().reset_index(),
         "lifts": results.lifts().reset_index(),
+        "paths": results.paths().reset_index(),
     }
     areas = energy.by_area(parts["energy"]).reset_index()
     parts["energy_areas"] = areas
