@@ -50,6 +50,15 @@ def test_two_agvs_on_one_lane_match_the_hand_computed_schedule(cases, check) -> 
     check.exact(agv["trip_h"], (LOAD + LOADED + UNLOAD) / 3600, "trip", rel=1e-9)
     # the request 1 s after loading, the vehicle there 19 + 15 s later
     check.exact(agv["response_h"], (EMPTY_WAIT + EMPTY) / 3600, "response", rel=1e-3)
+    # the wait for the lane counts in the driving state (docs/modelling.md, Congestion):
+    # per vehicle and 80 s, 20 s loaded, 19 + 15 s empty, 5 + 5 s handling, 16 s idle
+    states = agv["states"]
+    cycle = 2 * PERIOD
+    assert states["moving_loaded"] == pytest.approx(LOADED / cycle, abs=2e-3)
+    assert states["moving_empty"] == pytest.approx((EMPTY_WAIT + EMPTY) / cycle, abs=2e-3)
+    assert states["idle"] == pytest.approx(
+        (cycle - LOADED - EMPTY_WAIT - EMPTY - LOAD - UNLOAD) / cycle, abs=2e-3)
+    assert states["waiting"] == 0.0
 
 
 def test_without_the_lane_limit_two_agvs_carry_a_unit_every_22_5_s(cases) -> None:
