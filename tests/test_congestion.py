@@ -312,9 +312,11 @@ def test_the_text_report_has_a_traffic_section(tmp_path) -> None:
 
 
 def test_the_html_report_lists_the_limited_paths(tmp_path) -> None:
-    from twin.report.html import paths_table
+    from twin.report.html import _assumptions, paths_table
     res = twin.run(load(shuttle(tmp_path)), workers=1)
     table = paths_table(res, res.summary())
     assert list(table["path"]) == ["m <-> b"] and list(table["capacity"]) == [1]
+    assert "cannot deadlock" in _assumptions(res, res.summary())
     plain = twin.run(load(shuttle(tmp_path, "    - [a, m]\n    - [m, b]")), workers=1)
     assert paths_table(plain, plain.summary()) is None
+    assert "Traffic" not in _assumptions(plain, plain.summary())

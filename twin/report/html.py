@@ -487,6 +487,12 @@ def _assumptions(results, doc: dict) -> str:
         f"Peak demand: highest mean net electric power over one timeline interval; the tariff "
         f"clock starts at {start:g} h (time of day) at the start of the run, warm-up included.",
     ]
+    if doc.get("paths"):
+        items.append("Traffic: a path with a capacity holds at most that many vehicles, both "
+                     "directions counted; vehicles wait at its start, first come first served, "
+                     "and hold one path at a time (points have unlimited room, so traffic "
+                     "cannot deadlock); routes stay the shortest; a vehicle waiting for room "
+                     "is in its driving state.")
     if not len(results.timeline):
         items.append("This run has no timeline (engine without interval data): no flow or "
                      "power curves and no peak; cost uses the period's mean tariff price.")
