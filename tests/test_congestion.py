@@ -320,3 +320,14 @@ def test_the_html_report_lists_the_limited_paths(tmp_path) -> None:
     plain = twin.run(load(shuttle(tmp_path, "    - [a, m]\n    - [m, b]")), workers=1)
     assert paths_table(plain, plain.summary()) is None
     assert "Traffic" not in _assumptions(plain, plain.summary())
+
+
+def test_compare_reports_the_wait_at_each_limited_path(tmp_path) -> None:
+    from twin.analysis.compare import _direction, replication_kpis
+    res = twin.run(load(shuttle(tmp_path)), workers=1)
+    kpis = replication_kpis(res.measures, res.meta)
+    wait = res.paths().xs("m <-> b", level="entity")["wait_h"]
+    assert kpis["path_wait_h:m <-> b"].tolist() == pytest.approx(wait.tolist())
+    assert wait.iloc[0] > 0 and _direction("path_wait_h:m <-> b") == -1  # less is better
+    plain = twin.run(load(shuttle(tmp_path, "    - [a, m]\n    - [m, b]")), workers=1)
+    assert not any(k.startswith("path_") for k in replication_kpis(plain.measures, plain.meta))
