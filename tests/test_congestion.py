@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import simpy
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import twin
 import twin.engine.vehicles as vehicles
@@ -150,6 +152,41 @@ def test_capacity_one_passes_vehicles_in_the_order_they_came() -> None:
         env.process(vehicle(i))
     env.run()
     assert order == [(i, 10.0 * (i + 1)) for i in range(5)]
+
+
+@settings(max_examples=150, deadline=None)
+@given(capacity=st.integers(1, 3),
+       vehicles=st.lists(st.tuples(st.integers(0, 40), st.integers(0, 12)), min_size=1,
+                         max_size=12))
+def test_a_segment_is_a_first_come_first_served_queue_with_k_servers(capacity, vehicles):
+    """Against a hand-written FIFO k-server queue: vehicle i (arriving at a_i, on the segment
+    for s_i) enters when it arrives or when the earliest of the k places frees, never before
+    the vehicle ahead of it; integer times make ties (arrivals at once, a leave and an
+    arrival at once) frequent."""
+    import heapq
+    arrivals = sorted(vehicles, key=lambda v: v[0])
+    free = [0.0] * capacity
+    expected, last = [], 0.0
+    for a, s in arrivals:
+        last = max(a, heapq.heappop(free), last)
+        expected.append(last)
+        heapq.heappush(free, last + s)
+    env = simpy.Environment()
+    seg = Segment(SegmentModel(0, "x <-> y", capacity, 1.0), env)
+    entered = {}
+
+    def vehicle(i, a, s):
+        yield env.timeout(a)
+        yield from drive_segment(env, seg, s)
+        entered[i] = env.now - s
+
+    for i, (a, s) in enumerate(arrivals):
+        env.process(vehicle(i, a, s))
+    env.run()
+    assert [entered[i] for i in range(len(arrivals))] == expected
+    assert seg.entries == seg.passes == len(arrivals) and seg.free == capacity
+    assert seg.wait_sum == sum(e - a for e, (a, _) in zip(expected, arrivals))
+    assert seg.on.level == 0 and not seg.line
 
 
 # --- the engine, watched by a probe ---------------------------------------------------
