@@ -89,7 +89,8 @@ def test_shipped_scenario_loads_and_satisfies_the_schema(path: Path) -> None:
 
 RICH = ["gigafactory/cell_line.yaml", "gigafactory/cell_line_aging.yaml",
         "examples/electrode_shop_two_floors.yaml", "examples/electrode_shop_agv_battery.yaml",
-        "examples/two_shift_packing.yaml", "examples/cell_assembly.yaml"]
+        "examples/two_shift_packing.yaml", "examples/cell_assembly.yaml",
+        "examples/electrode_shop_agv_traffic.yaml"]
 
 
 def _numbers(node: Any, path: tuple = ()) -> list[tuple]:

@@ -6,7 +6,8 @@ Public API (mirrors the command line):
     results = twin.run(scenario, replications=10, seed=42)
     results.summary()      # the summary document of results.md
     results.stations()     # DataFrames: per replication and station / product / fleet
-    results.products(), results.fleets(), results.lifts(), results.conveyors()
+    results.products(), results.fleets(), results.lifts(), results.conveyors(),
+    results.paths()
 """
 
 from __future__ import annotations

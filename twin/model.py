@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from twin.calendars import ShiftCalendar, calendar
 from twin.scenario.distributions import Dist
 from twin.scenario.lifts import lift_stops
-from twin.scenario.network import Leg, Routes, distances, station_point
+from twin.scenario.network import (Leg, Routes, _path_lengths, distances, limited_paths,
+                                   segment_name, station_point)
 from twin.scenario.schema import (CHARGING_POWER_DEFAULTS, Battery, Conwip, Interarrival,
                                   Logistics, Scenario, VehiclePower, vehicle_power)
 
@@ -183,6 +184,19 @@ class FleetModel:
     routes_loaded: tuple[tuple[tuple[Leg, ...], ...], ...] | None = None
     routes_empty: tuple[tuple[tuple[Leg, ...], ...], ...] | None = None
     time_empty: tuple[tuple[float, ...], ...] | None = None
+    # routes are also needed without lifts when some path is limited (drives segment by
+    # segment); the lift states are reported only with lifts
+    rides_lifts: bool = False
+
+
+@dataclass(frozen=True)
+class SegmentModel:
+    """A path with a capacity: at most `capacity` vehicles on it at once, both directions."""
+
+    index: int
+    name: str  # "a <-> b" or "a -> b"
+    capacity: int
+    metres: float
 
 
 @dataclass(frozen=True)
@@ -242,6 +256,7 @@ class Model:
     initial_wip: tuple[tuple[int, int, int], ...] = ()  # (station, product, units) at time 0
     lifts: tuple[LiftModel, ...] = ()
     conveyors: tuple[ConveyorModel, ...] = ()
+    segments: tuple[SegmentModel, ...] = ()  # limited paths, in the order listed
 
     def station(self, name: str) -> StationModel:
         return next(s for s in self.stations if s.name == name)
@@ -336,8 +351,9 @@ def build(scenario: Scenario) -> Model:
                    **(fleet_routes(lg, f.speed_loaded, f.speed_empty or f.speed_loaded,
                                    {points[f.home], *(points[c] for c in (
                                        f.battery.chargers if f.battery else ())),
-                                    *(s.point for s in stations if s.point >= 0)})
-                      if lg.lifts else {}))
+                                    *(s.point for s in stations if s.point >= 0)},
+                                   bool(lg.lifts))
+                      if lg.lifts or limited_paths(lg) else {}))
         for i, (n, f) in enumerate(lg.fleets.items())) if lg else ()
     run = scenario.run
     return Model(
@@ -366,13 +382,16 @@ def build(scenario: Scenario) -> Model:
                           c.accumulating,
                           tuple(getattr(c.power_kw, st) for st in CONVEYOR_STATES))
             for i, (n, c) in enumerate(lg.conveyors.items())) if lg else (),
+        segments=segment_models(lg, points) if lg else (),
     )
 
 
-def fleet_routes(lg: Logistics, loaded: float, empty: float, stands: set[int]) -> dict:
-    """A fleet's fastest routes, loaded and empty (with lifts), between the points where
-    its vehicles can stand or go: home, stations' points and chargers (`stands`); other
-    pairs (waypoints) get no route (), so the model stays small on large networks."""
+def fleet_routes(lg: Logistics, loaded: float, empty: float, stands: set[int],
+                 lifts: bool) -> dict:
+    """A fleet's fastest routes, loaded and empty (with lifts or limited paths), between
+    the points where its vehicles can stand or go: home, stations' points and chargers
+    (`stands`); other pairs (waypoints) get no route (), so the model stays small on large
+    networks. Without lifts "nearest" stays by distance (no `time_empty`)."""
     n = len(lg.points)
     by_speed = {v: Routes(lg, v) for v in dict.fromkeys((loaded, empty))}
     table = {v: tuple(tuple(r.legs(a, b) if a in stands and b in stands and
@@ -380,7 +399,17 @@ def fleet_routes(lg: Logistics, loaded: float, empty: float, stands: set[int]) -
                       for a in range(n))
              for v, r in by_speed.items()}
     return {"routes_loaded": table[loaded], "routes_empty": table[empty],
-            "time_empty": tuple(map(tuple, by_speed[empty].time.tolist()))}
+            "time_empty": tuple(map(tuple, by_speed[empty].time.tolist())) if lifts else None,
+            "rides_lifts": lifts}
+
+
+def segment_models(lg: Logistics, points: dict[str, int]) -> tuple[SegmentModel, ...]:
+    """The limited paths (docs/modelling.md, Congestion), numbered as in the routes' legs."""
+    lengths = _path_lengths(lg)
+    return tuple(
+        SegmentModel(k, segment_name(path), path.capacity,
+                     lengths.get((points[path.from_], points[path.to]), 0.0))
+        for k, path in enumerate(lg.paths[i] for i in limited_paths(lg)))
 
 
 def lift_models(lg: Logistics, points: dict[str, int]) -> tuple[LiftModel, ...]:

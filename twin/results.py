@@ -81,6 +81,11 @@ class Results:
         and units aboard, energy (empty when the scenario has no conveyors)."""
         return kpis.conveyor_table(self.measures)
 
+    def paths(self) -> pd.DataFrame:
+        """Per replication and limited path (congestion): vehicles passed, time-average
+        vehicles on it, utilisation, waits, mean wait, queue (empty without limited paths)."""
+        return kpis.path_table(self.measures)
+
     def write(self, out: str | Path, fmt: str = "parquet", summary: dict | None = None) -> Path:
         """Write the tables and summary.json into `out` (atomically, file by file)."""
         out = Path(out)

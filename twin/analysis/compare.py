@@ -15,13 +15,14 @@ import numpy as np
 import pandas as pd
 
 from twin.analysis.energy import totals
-from twin.analysis.kpis import conveyor_table, fleet_table, lift_table, station_table, wide
+from twin.analysis.kpis import (conveyor_table, fleet_table, lift_table, path_table,
+                               station_table, wide)
 from twin.analysis.stats import ci95
 
 # KPI -> +1 if more is better, -1 if less is better
 DIRECTION = {"throughput_per_h": +1, "gwh_per_year": +1, "lead_time_h": -1, "wip": -1,
              "energy_kwh": -1, "kwh_per_unit": -1, "fleet_charging_share": -1,
-             "lift_wait_h": -1}
+             "lift_wait_h": -1, "path_wait_h": -1}
 
 
 def replication_kpis(measures: pd.DataFrame,
@@ -59,6 +60,9 @@ def replication_kpis(measures: pd.DataFrame,
     for name in dict.fromkeys(conveyors.index.get_level_values("entity")
                               if len(conveyors) else []):
         cols[f"conveyor_utilization:{name}"] = conveyors.xs(name, level="entity")["utilization"]
+    paths = path_table(measures)  # limited paths (congestion): the mean wait for room
+    for name in dict.fromkeys(paths.index.get_level_values("entity") if len(paths) else []):
+        cols[f"path_wait_h:{name}"] = paths.xs(name, level="entity")["wait_h"]
     finished = prod.groupby(level="replication")["finished"].sum()
     if meta is not None:
         energy = totals(measures, meta)["total_kwh"]
@@ -129,12 +133,14 @@ def compare_text(doc: dict[str, Any]) -> str:
     lines = [f"{x} = {n}" + ("  (baseline)" if i == 0 else "")
              for i, (x, n) in enumerate(zip(letters, names))]
     lines.append("")
-    # every cell starts with a space, so columns stay apart even when a value is wide
-    head = f"{'KPI':<30}" + "".join(f" {x:>11}" for x in letters)
+    # every cell starts with a space, so columns stay apart even when a value is wide; the
+    # KPI column fits the longest name (limited paths are named by both their points)
+    w = max([30, *(len(kpi) for kpi in doc["kpis"])])
+    head = f"{'KPI':<{w}}" + "".join(f" {x:>11}" for x in letters)
     head += "".join(f" {letter[n] + ' - A [95% CI]':>33}" for n in names[1:])
     lines.append(head)
     for kpi, e in doc["kpis"].items():
-        row = f"{kpi[:30]:<30}" + "".join(f" {_g(e['values'][n]['mean']):>11}" for n in names)
+        row = f"{kpi:<{w}}" + "".join(f" {_g(e['values'][n]['mean']):>11}" for n in names)
         for n in names[1:]:
             d = e["difference"].get(n)
             if d is None:
@@ -149,7 +155,7 @@ def compare_text(doc: dict[str, Any]) -> str:
         lines.append(f"{n} - {names[0]}:")
         for kpi, e in doc["kpis"].items():
             if n in e["verdict"]:
-                lines.append(f"  {kpi[:30]:<30}{e['verdict'][n]}")
+                lines.append(f"  {kpi:<{w}} {e['verdict'][n]}")
     return "\n".join(lines)
 
 

@@ -27,6 +27,8 @@ LIFT_STATES = ("moving_loaded", "moving_empty", "loading", "unloading", "idle")
 LIFT_MEASURES = ("rides_per_h", "wait_h", "ride_h", "queue_mean", "energy_kwh")
 CONVEYOR_STATES = ("moving", "stopped", "empty")
 CONVEYOR_MEASURES = ("carried_per_h", "aboard_h", "aboard_mean", "aboard_max", "energy_kwh")
+PATH_MEASURES = ("passes", "passes_per_h", "vehicles_mean", "utilization", "waits", "wait_h",
+                 "time_on_h", "queue_mean", "queue_max")
 CHARGING_STATES = ("to_charger", "waiting_charger", "charging")
 BATTERY_MEASURES = ("charges_per_h", "charging_share", "charge_wait_h", "charger_utilization",
                     "charger_queue_mean", "charged_kwh", "charger_kwh")
@@ -144,6 +146,18 @@ def conveyor_table(measures: pd.DataFrame) -> pd.DataFrame:
     ct["utilization"] = ct["carried_per_h"] * ct["pitch_m"] / (ct["speed_m_s"] * 3600.0)
     ct["energy_kwh"] = ct[[f"energy_{s}_kwh" for s in CONVEYOR_STATES]].sum(axis=1)
     return ct
+def path_table(measures: pd.DataFrame) -> pd.DataFrame:
+    """Per replication and limited path (congestion): vehicles passed and per hour, the
+    time-average vehicles on it and its utilisation (that / capacity), waits, mean wait per
+    entry, mean time on it, vehicles waiting at its ends (empty without limited paths)."""
+    if not (measures["kind"] == "path").any():
+        return pd.DataFrame()
+    pt = wide(measures, "path").copy()
+    system = wide(measures, "system").droplevel("entity")
+    period = pt.index.get_level_values("replication").map(system["period_h"]).to_numpy(float)
+    pt["passes_per_h"] = pt["passes"] / period
+    pt["utilization"] = pt["vehicles_mean"] / pt["capacity"]
+    return pt
 
 
 def _entities(table: pd.DataFrame) -> list[str]:
@@ -283,6 +297,15 @@ def summary(measures: pd.DataFrame, meta: Mapping[str, Any],
     if len(conveyors):  # (extension)
         doc["conveyors"] = _resource_blocks(conveyors, "places", CONVEYOR_STATES,
                                             ("carried", *CONVEYOR_MEASURES))
+    paths = path_table(measures)
+    if len(paths):  # limited paths (extension)
+        doc["paths"] = {}
+        for name in _entities(paths):
+            rows = paths.xs(name, level="entity")
+            doc["paths"][name] = {
+                "capacity": int(rows["capacity"].iloc[0]),
+                "length_m": float(rows["length_m"].iloc[0]),
+                **{m: ci95(rows[m].to_numpy(float)) for m in PATH_MEASURES}}
     # total_kwh: stations' electricity + facility electricity - recovered (docs/energy.md)
     doc["energy"] = energy.summary_block(measures, meta, timeline)
     # Little's law over every unit that left: finished, scrapped and consumed (parts) ones

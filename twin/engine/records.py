@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from twin.model import (ALL_VEHICLE_STATES, CHARGING, CONVEYOR_STATES, LIFT_STATES, STATES,
                         VEHICLE_STATES, ConveyorModel, FleetModel, LiftModel,
-                        ProductModel, StationModel)
+                        ProductModel, SegmentModel, StationModel)
 from twin.units import HOUR
 
 Row = tuple[str, str, str, float]
@@ -110,7 +110,7 @@ def fleet_rows(spec: FleetModel, totals: Sequence[float], trips: int, metres: fl
     """
     name = spec.name
     # the lift states only where there are lifts: other scenarios keep their tables
-    states = ALL_VEHICLE_STATES if spec.routes_loaded is not None else VEHICLE_STATES
+    states = ALL_VEHICLE_STATES if spec.rides_lifts else VEHICLE_STATES
     rows: list[Row] = [("fleet", name, "vehicles", spec.vehicles)]
     rows += state_rows("fleet", name, states, totals, spec.power_kw)
     rows += [
@@ -173,6 +173,27 @@ def conveyor_rows(spec: ConveyorModel, totals: Sequence[float], carried: int,
     return ([("conveyor", name, m, v) for m, v in size.items()]
             + state_rows("conveyor", name, CONVEYOR_STATES, totals, spec.power_kw)
             + [("conveyor", name, m, v) for m, v in flow.items()])
+
+
+def segment_rows(spec: SegmentModel, on_mean: float, entries: int, passes: int, waits: int,
+                 wait_sum: float, on_sum: float, queue_mean: float, queue_max: int) -> list[Row]:
+    """A limited path (kind `path`): capacity and length, vehicles that entered and passed
+    (left at the far end), time-average vehicles on it, entries that had to wait, the mean
+    wait per entry (zeros included: the queue's Wq), the mean time on it per pass, and the
+    time-average and largest number of vehicles waiting at its ends."""
+    name = spec.name
+    return [
+        ("path", name, "capacity", spec.capacity),
+        ("path", name, "length_m", spec.metres),
+        ("path", name, "entries", entries),
+        ("path", name, "passes", passes),
+        ("path", name, "vehicles_mean", on_mean),
+        ("path", name, "waits", waits),
+        ("path", name, "wait_h", wait_sum / entries / HOUR if entries else math.nan),
+        ("path", name, "time_on_h", on_sum / passes / HOUR if passes else math.nan),
+        ("path", name, "queue_mean", queue_mean),
+        ("path", name, "queue_max", queue_max),
+    ]
 
 
 def battery_rows(spec: FleetModel, totals: Sequence[float], charges: int, charger_metres: float,

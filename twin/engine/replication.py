@@ -20,7 +20,7 @@ from twin.engine.accounting import Area, OpenGroups
 from twin.engine.bottleneck import BottleneckTracker
 from twin.engine.records import (Row, battery_rows, bottleneck_rows, bottleneck_timeline_rows,
                                  conveyor_rows, fleet_rows, lift_rows, product_rows,
-                                 station_rows, system_rows, warehouse_rows)
+                                 segment_rows, station_rows, system_rows, warehouse_rows)
 from twin.errors import RunError
 from twin.engine.assembly import AssemblyStation, run_assembly
 from twin.engine.batch import BatchStation, run_batch
@@ -28,6 +28,7 @@ from twin.engine.stations import Machine, Station, Unit, run_failures, run_machi
 from twin.engine.charging import run_battery_vehicle
 from twin.engine.conveyors import Conveyor, run_conveyor
 from twin.engine.lifts import Lift, run_car
+from twin.engine.traffic import Segment
 from twin.engine.vehicles import Fleet, run_vehicle
 from twin.engine.warehouse import Warehouse, run_crane
 from twin.model import (ALL_VEHICLE_STATES, CONVEYOR_STATES, LIFT_STATES, STATES, Model,
@@ -124,6 +125,7 @@ class Replication:
         for c in self.conveyors:
             self.belts_from[c.spec.frm][c.spec.to] = c
             env.process(run_conveyor(env, c, self))
+        self.segments = [Segment(spec, env) for spec in model.segments]
         self.fleets = [Fleet(f, self) for f in model.fleets]
         self.transport = [self.fleets[p.transport] if p.transport >= 0 else None
                           for p in model.products]
@@ -445,6 +447,8 @@ class Replication:
             lift.restart(now)
         for c in self.conveyors:
             c.restart(now)
+        for segment in self.segments:
+            segment.restart(now)
 
     def run(self) -> ReplicationResult:
         """Simulate to the end, checking the runaway guards every CHECK_EVERY events."""
@@ -539,6 +543,10 @@ class Replication:
         for c in self.conveyors:
             rows += conveyor_rows(c.spec, c.clock.close(end), c.carried, c.aboard_sum,
                                   c.level.mean(end), c.most, len(c.aboard))
+        for segment in self.segments:
+            rows += segment_rows(segment.spec, segment.on.mean(end), segment.entries,
+                                 segment.passes, segment.waits, segment.wait_sum,
+                                 segment.on_sum, segment.waiting.mean(end), segment.queue_max)
         rows += system_rows(self.wip.mean(end), self.wip_start, self.wip.level, period_h,
                             self.warmup)
         rows += [("system", "", "peak_station_kw", self.peak[0]),

@@ -8,8 +8,9 @@ the fleet (`Fleet.ready`), which sends its idle vehicle nearest to the pickup (b
 distance; ties to the lowest number) or, when none is idle, keeps it until a vehicle frees,
 oldest first. A vehicle drives empty to the pickup, loads (the machine is free again),
 drives loaded, unloads and sets the unit in its reserved place; only if the reserved machine
-broke down meanwhile does it wait there, loaded. Vehicles share the paths without hindering
-one another (no congestion), at their loaded or empty speed. With lifts a vehicle follows
+broke down meanwhile does it wait there, loaded. Vehicles share the paths at their loaded or
+empty speed without hindering one another, except on paths with a capacity, which they
+drive segment by segment (`twin.engine.traffic`). With lifts a vehicle follows
 its fleet's fastest route (`FleetModel.routes_loaded` / `routes_empty`), riding lifts with
 its unit on the way (`twin.engine.lifts`).
 
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING
 import simpy
 
 from twin.engine.accounting import ActivePeriods, Area, StateClock, activity_observer
+from twin.engine.traffic import Segment, drive_segment
 from twin.errors import RunError
 from twin.model import (CHARGING, IDLE, LOADING, MOVING_EMPTY, MOVING_LOADED, RIDING_LIFT,
                         ALL_VEHICLE_STATES, TO_CHARGER, UNLOADING, WAITING, WAITING_CHARGER,
@@ -186,6 +188,7 @@ class Fleet:
         # what "nearest" compares: metres, or with lifts the expected seconds driving empty
         self.reach = spec.time_empty if spec.time_empty is not None else self.distance
         self.lifts: list[Lift] = rep.lifts
+        self.segments: list[Segment] = rep.segments  # limited paths (congestion)
         # active (Roser) while every vehicle is working, like a station's machines
         self.active = ActivePeriods(spec.vehicles, rep.open_groups,
                                     len(rep.model.stations) + spec.index, rep.bottleneck,
@@ -281,7 +284,9 @@ def run_vehicle(env: simpy.Environment, v: Vehicle, fleet: Fleet, rep: Replicati
 def travel(env: simpy.Environment, v: Vehicle, fleet: Fleet, to: int, state: int,
            loaded: bool, lift_area: Area | None = None):
     """Drive (in `state`) from where `v` stands to point `to`, riding lifts on the way with
-    lifts; returns the metres driven. Without lifts: one drive along the shortest path.
+    lifts and waiting for room before each limited segment (`twin.engine.traffic`; the
+    wait counts in `state`); returns the metres driven. Without lifts and limited paths:
+    one drive along the shortest path.
     `lift_area` counts the vehicle while it waits for or rides a lift (charger trips)."""
     spec = fleet.spec
     speed = spec.speed_loaded if loaded else spec.speed_empty
@@ -296,7 +301,10 @@ def travel(env: simpy.Environment, v: Vehicle, fleet: Fleet, to: int, state: int
     total = 0.0
     for metres, lift, frm, dest in routes[v.at][to]:
         if lift < 0:
-            if metres > 0:
+            if frm >= 0:  # a limited segment: waiting for room counts in the driving state
+                v.enter(state, env.now)
+                yield from drive_segment(env, fleet.segments[frm], metres / speed)
+            elif metres > 0:
                 v.enter(state, env.now)
                 yield env.timeout(metres / speed)
             total += metres

@@ -253,6 +253,23 @@ def conveyors_table(results, doc: dict) -> pd.DataFrame | None:
 
 
 @table("Capacity and machine states",
+       "Traffic on limited paths (utilisation = vehicles on the path / capacity; the wait "
+       "is per vehicle that entered, zeros included)")
+def paths_table(results, doc: dict) -> pd.DataFrame | None:
+    paths = doc.get("paths")
+    if not paths:
+        return None
+    return pd.DataFrame([
+        {"path": name, "capacity": p["capacity"], "length (m)": _num(p["length_m"]),
+         "vehicles/h": _stat(p["passes_per_h"]),
+         "utilization": _stat(_times(p["utilization"], 100), 3) + " %",
+         "waits": _stat(p["waits"]), "wait (s)": _stat(_times(p["wait_h"], 3600), 3),
+         "vehicles waiting": _num(p["queue_mean"]["mean"], 3),
+         "longest line": _num(p["queue_max"]["mean"], 3)}
+        for name, p in paths.items()])
+
+
+@table("Capacity and machine states",
        "Warehouses (AS/RS): storage and crane cycles (means over replications)")
 def warehouses_table(results, doc: dict) -> pd.DataFrame | None:
     rows = []
@@ -499,6 +516,12 @@ def _assumptions(results, doc: dict) -> str:
         f"Peak demand: highest mean net electric power over one timeline interval; the tariff "
         f"clock starts at {start:g} h (time of day) at the start of the run, warm-up included.",
     ]
+    if doc.get("paths"):
+        items.append("Traffic: a path with a capacity holds at most that many vehicles, both "
+                     "directions counted; vehicles wait at its start, first come first served, "
+                     "and hold one path at a time (points have unlimited room, so traffic "
+                     "cannot deadlock); routes stay the shortest; a vehicle waiting for room "
+                     "is in its driving state.")
     if not len(results.timeline):
         items.append("This run has no timeline (engine without interval data): no flow or "
                      "power curves and no peak; cost uses the period's mean tariff price.")
@@ -544,7 +567,7 @@ def _anchor(section: str) -> str:
 
 def _write_tables(results, out: Path) -> list[str]:
     """Numeric tables beside the report: energy breakdown, power series, stations, products,
-    fleets, lifts, conveyors."""
+    fleets, lifts, conveyors, limited paths."""
     meta = results.meta
     written = []
     parts = {
@@ -556,6 +579,7 @@ def _write_tables(results, out: Path) -> list[str]:
         "fleets": results.fleets().reset_index(),
         "lifts": results.lifts().reset_index(),
         "conveyors": results.conveyors().reset_index(),
+        "paths": results.paths().reset_index(),
     }
     areas = energy.by_area(parts["energy"]).reset_index()
     parts["energy_areas"] = areas

@@ -98,6 +98,16 @@ def text_summary(doc: dict[str, Any]) -> str:
                 f"{_fmt(c['carried_per_h']['mean']):>10} {_fmt(c['aboard_h']['mean']):>11} "
                 f"{c['aboard_mean']['mean']:>7.2f} "
                 f"{doc['bottleneck']['conveyors'].get(name, 0.0):>6.2f}")
+    if doc.get("paths"):  # traffic on limited paths (congestion)
+        lines += ["", f"{'traffic (path)':<28} {'cap':>4} {'passes/h':>9} {'util':>6} "
+                      f"{'waits':>8} {'wait s':>8} {'queue':>6} {'max':>4}"]
+        for name, p in doc["paths"].items():
+            wait_s = p["wait_h"]["mean"]
+            lines.append(
+                f"{name:<28} {p['capacity']:>4} {_fmt(p['passes_per_h']['mean']):>9} "
+                f"{p['utilization']['mean']:>6.3f} {_fmt(p['waits']['mean']):>8} "
+                f"{_fmt(None if wait_s is None else wait_s * 3600):>8} "
+                f"{_fmt(p['queue_mean']['mean']):>6} {_fmt(p['queue_max']['mean']):>4}")
     top = doc["bottleneck"].get("resource", doc["bottleneck"]["station"])
     lines += ["", f"bottleneck (active period method): {top}",
               f"energy: {_fmt(doc['energy']['total_kwh'])} kWh, "

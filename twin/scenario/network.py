@@ -18,7 +18,7 @@ from scipy.sparse.csgraph import shortest_path
 
 from twin.errors import did_you_mean
 from twin.scenario.lifts import floor_of, lift_problems, lift_stops
-from twin.scenario.schema import Logistics, Scenario
+from twin.scenario.schema import Logistics, PathSpec, Scenario
 from twin.scenario.yamldoc import KeyPath, _Index
 
 
@@ -49,6 +49,32 @@ def _path_lengths(logistics: Logistics) -> dict[tuple[int, int], float]:
     return best
 
 
+def limited_paths(logistics: Logistics) -> list[int]:
+    """Numbers (in logistics.paths) of the paths with a `capacity`: the network's limited
+    segments, numbered in this order (docs/modelling.md, Congestion)."""
+    return [i for i, path in enumerate(logistics.paths) if path.capacity is not None]
+
+
+def segment_name(path: PathSpec) -> str:
+    """How results name a limited path: `a <-> b` (two-way) or `a -> b` (one-way)."""
+    return f"{path.from_} {'->' if path.one_way else '<->'} {path.to}"
+
+
+def _segment_arcs(logistics: Logistics) -> dict[tuple[int, int], int]:
+    """(from, to) point numbers -> number of the limited segment a vehicle drives between
+    them (both directions of a two-way path: one segment, one capacity). The load refuses
+    a limited path sharing its points with another path, so the arc is that path's."""
+    index = {n: i for i, n in enumerate(logistics.points)}
+    arcs = {}
+    for seg, i in enumerate(limited_paths(logistics)):
+        path = logistics.paths[i]
+        a, b = index[path.from_], index[path.to]
+        arcs[(a, b)] = seg
+        if not path.one_way:
+            arcs[(b, a)] = seg
+    return arcs
+
+
 def _shortest(n: int, weights: dict[tuple[int, int], float], predecessors: bool = False):
     """All-pairs shortest paths over the weighted arcs (Dijkstra), inf where unreachable."""
     if not weights:
@@ -70,8 +96,9 @@ def distances(logistics: Logistics) -> np.ndarray:
     return _shortest(len(logistics.points), _path_lengths(logistics))
 
 
-# A leg of a route: (metres driven, -1, -1, -1), or (0, lift, from stop, to stop): a ride on
-# lift number `lift` from its stop number `from stop` to `to stop` (docs/modelling.md, Lifts).
+# A leg of a route: (metres driven, -1, -1, -1), a drive along limited segment number `seg`
+# (metres, -1, seg, -1) (docs/modelling.md, Congestion), or (0, lift, from stop, to stop): a
+# ride on lift number `lift` from its stop number `from stop` to `to stop` (Lifts).
 Leg = tuple[float, int, int, int]
 
 
@@ -95,12 +122,14 @@ def lift_rides(logistics: Logistics) -> list[tuple[int, int, float, Leg]]:
 
 class Routes:
     """The fastest routes between all points for a vehicle driving at `speed` (m/s), lifts
-    taken at their nominal ride time (`lift_rides`); queueing at lifts is ignored. `time`
-    holds the expected seconds (inf where there is no way), `legs(a, b)` the route."""
+    taken at their nominal ride time (`lift_rides`); queueing at lifts and on limited
+    paths is ignored. `time` holds the expected seconds (inf where there is no way),
+    `legs(a, b)` the route."""
 
     def __init__(self, logistics: Logistics, speed: float):
+        segments = _segment_arcs(logistics)
         arcs: dict[tuple[int, int], tuple[float, Leg]] = {
-            pair: (metres / speed, (metres, -1, -1, -1))
+            pair: (metres / speed, (metres, -1, segments.get(pair, -1), -1))
             for pair, metres in _path_lengths(logistics).items()}
         for a, b, seconds, leg in lift_rides(logistics):
             if seconds < arcs.get((a, b), (math.inf,))[0]:  # ties: the path, the first lift
@@ -110,13 +139,14 @@ class Routes:
                                          {k: v[0] for k, v in arcs.items()}, True)
 
     def legs(self, a: int, b: int) -> tuple[Leg, ...]:
-        """The legs from point a to point b, consecutive drives joined (() if a == b)."""
+        """The legs from point a to point b, consecutive drives on unlimited paths joined
+        (() if a == b); each limited segment stays a leg of its own."""
         out: list[Leg] = []
         j = b
         while j != a:
             i = int(self.pred[a, j])
             leg = self.arcs[(i, j)][1]
-            if leg[1] < 0 and out and out[0][1] < 0:
+            if leg[1] < 0 and leg[2] < 0 and out and out[0][1] < 0 and out[0][2] < 0:
                 out[0] = (leg[0] + out[0][0], -1, -1, -1)
             else:
                 out.insert(0, leg)
@@ -171,7 +201,7 @@ def network_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
             found.append((("stations", sname, "at"), _unknown_point(station.at, points)))
     if found:
         return found
-    found += lift_problems(scenario)
+    found += _capacity_problems(lg) + lift_problems(scenario)
     if found:
         return found
     index = {n: i for i, n in enumerate(points)}
@@ -221,6 +251,33 @@ def network_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
                                       f"{_name(points, a)}) to pick up: "
                                       f"{_no_way(floor, _name(points, c), _name(points, a))}"))
                     break
+    return found
+
+
+def _capacity_problems(lg: Logistics) -> list[tuple[KeyPath, str]]:
+    """A limited path must be the only way between its points: a loop, or a second path
+    joining the same points in a direction it is driven, would leave its capacity unclear."""
+    found: list[tuple[KeyPath, str]] = []
+
+    def arcs(path: PathSpec) -> set[tuple[str, str]]:
+        return {(path.from_, path.to)} | (set() if path.one_way else {(path.to, path.from_)})
+
+    for i in limited_paths(lg):
+        path = lg.paths[i]
+        where = ("logistics", "paths", _Index(i), "capacity")
+        if path.from_ == path.to:
+            found.append((where, f"a path from {path.from_} to itself has a capacity, but "
+                                 f"vehicles never drive it; remove the path or its capacity"))
+            continue
+        other = next((j for j, p in enumerate(lg.paths) if j != i and arcs(p) & arcs(path)),
+                     None)
+        if other is not None:
+            found.append((where, f"the path {segment_name(path)} has a capacity, and "
+                                 f"logistics.paths[{other}] joins the same points too: "
+                                 f"vehicles drive only the shorter of the two, so how many "
+                                 f"fit between these points is unclear; list one path "
+                                 f"(with capacity: the lanes of both) or put a point on "
+                                 f"one of them"))
     return found
 
 

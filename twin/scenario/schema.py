@@ -765,6 +765,12 @@ class PathSpec(Strict):
         description="Metres along the path; omitted = the straight line between the points.",
         examples=[35.0])
     one_way: bool = Field(False, description="Vehicles travel it only from `from` to `to`.")
+    capacity: Optional[int] = Field(
+        None, strict=True, ge=1, le=MAX_SERVERS,
+        description="(extension) Vehicles on the path at once, both directions counted (1: "
+                    "a one-lane aisle); a vehicle waits at the path's start for room, first "
+                    "come first served. Omitted = unlimited (vehicles never hinder each "
+                    "other).", examples=[1])
 
 
 def _path_pair(v: Any) -> Any:
@@ -785,9 +791,16 @@ _PATH_SCHEMA = {
                         "description": "Metres; omitted = the straight line.",
                         "examples": [35.0]},
              "one_way": {"type": "boolean", "default": False,
-                         "description": "Travelled only from `from` to `to`."}}},
+                         "description": "Travelled only from `from` to `to`."},
+             "capacity": {"type": "integer", "minimum": 1, "maximum": MAX_SERVERS,
+                          "description": "(extension) Vehicles on the path at once, both "
+                                         "directions counted (1: a one-lane aisle); others "
+                                         "wait at its start, first come first served. "
+                                         "Omitted = unlimited.",
+                          "examples": [1, 2]}}},
     ],
-    "examples": [["depot", "coat"], {"from": "coat", "to": "calender", "length": 35}],
+    "examples": [["depot", "coat"], {"from": "coat", "to": "calender", "length": 35},
+                 {"from": "coat-out", "to": "calender", "capacity": 1}],
 }
 Path = Annotated[PathSpec, BeforeValidator(_path_pair), WithJsonSchema(_PATH_SCHEMA)]
 
@@ -1077,9 +1090,10 @@ class Logistics(Strict):
         examples=[{"depot": [0, 0], "coat": [20, 0], "calender": [20, 30]}])
     paths: list[Path] = Field(
         default_factory=list,
-        description="Aisles between points: [from, to] (two-way, straight-line length) or "
-                    "{from, to, length, one_way}.",
-        examples=[[["depot", "coat"], {"from": "coat", "to": "calender", "length": 35}]])
+        description="Aisles between points: [from, to] (two-way, straight-line length, "
+                    "unlimited) or {from, to, length, one_way, capacity}.",
+        examples=[[["depot", "coat"], {"from": "coat", "to": "calender", "length": 35},
+                   {"from": "calender", "to": "slit", "capacity": 1}]])
     fleets: dict[Name, Fleet] = Field(
         default_factory=dict, description="Vehicle fleets by name.",
         examples=[{"agv": {"vehicles": 4, "speed_loaded": 1.2, "speed_empty": 1.8,
