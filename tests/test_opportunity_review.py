@@ -245,6 +245,8 @@ class Watch:
 
     def __init__(self) -> None:
         self.problems: list[str] = []
+        self.begun = [0, 0]  # charges begun: [forced, by opportunity]
+        self.cut = 0  # opportunity charges left below charge_to
 
     def install(self, monkeypatch) -> None:
         original_enter = BatteryVehicle.enter
@@ -269,6 +271,14 @@ class Watch:
                                       f"{level} <= threshold")
             if state == IDLE and fleet.requests:
                 watch.problems.append(f"{v.name} at {now}: idle while a move waits")
+            if state == CHARGING and v.spare and fleet.requests:
+                watch.problems.append(f"{v.name} at {now}: charges by opportunity while a "
+                                      f"move waits")
+            if state == CHARGING and old != CHARGING:
+                watch.begun[v.spare] += 1
+            if old == CHARGING and state != CHARGING and v.spare \
+                    and level < b.charge_to - 1e-9:
+                watch.cut += 1
             original_enter(v, state, now)
             if state == CHARGING and state != old:
                 here = sum(1 for u in fleet.vehicles if u.state == CHARGING and u.at == v.at)
@@ -279,9 +289,10 @@ class Watch:
 
         def ready(fleet: Fleet, move) -> None:
             original_ready(fleet, move)
-            if fleet.requests and fleet.idle:
+            if fleet.requests and (fleet.idle or fleet.topping):
                 watch.problems.append(f"t={fleet.env.now}: a move waits with "
-                                      f"{len(fleet.idle)} idle vehicles")
+                                      f"{len(fleet.idle)} idle vehicles and "
+                                      f"{len(fleet.topping)} charging by opportunity")
 
         monkeypatch.setattr(BatteryVehicle, "enter", enter)
         monkeypatch.setattr(Fleet, "ready", ready)
@@ -296,12 +307,12 @@ def _replicate(path: Path, horizon: str, warmup: float = 0.0):
 
 
 shuttles = st.fixed_dictionaries({
-    "vehicles": st.integers(1, 3),
+    "vehicles": st.integers(1, 4),
     "home": st.sampled_from(["a", "b", "h"]),
     "initial": st.sampled_from([0.15, 0.25, 0.5, 0.8, 0.95, 1.0]),
     "chargers": st.sampled_from(["[a]", "{a: 2}", "[h]", "[h, b]", "{b: 1, h: 2}"]),
-    "every": st.sampled_from(['"200 s"', '"450 s"', '{exponential: "300 s"}',
-                              '{exponential: "900 s"}']),
+    "every": st.sampled_from(['"200 s"', '"450 s"', '{exponential: "120 s"}',
+                              '{exponential: "300 s"}', '{exponential: "900 s"}']),
     # (waiting in line for a place draws nothing: a long line is documented as unbounded)
     "power": st.sampled_from([", waiting_charger: 0", ", idle: 0.36, waiting_charger: 0",
                               ", idle: 0.9, charging: 0.2, waiting_charger: 0"]),
@@ -340,6 +351,11 @@ def test_invariants_on_random_shuttles(p, monkeypatch) -> None:
                 ends += end
             assert fleet.interrupted <= fleet.opportunity_charges <= fleet.charges
             assert watch.problems == []
+            # the counters agree with what the vehicles did (a charge still under way at
+            # the end is not cut short)
+            assert fleet.opportunity_charges == watch.begun[True]
+            assert fleet.charges == sum(watch.begun)
+            assert fleet.interrupted == watch.cut
             res = twin.run(load(path), horizon="6 h", warmup=0, replications=1)
     m = fleet_measures(res)
     states = [k for k in m if k.endswith("_h") and k[:-2] in twin.model.ALL_VEHICLE_STATES]
@@ -496,3 +512,34 @@ def test_summary_without_battery_or_without_opportunity_is_unchanged(tmp_path) -
         assert no_battery["states"][state] == 0.0
     # the spec'd fleet fields are the same with and without a battery
     assert set(no_battery) | {"battery"} == set(on)
+
+
+def test_an_opportunity_trip_across_a_lift_never_runs_the_battery_flat(tmp_path) -> None:
+    """Ground floor: a (station, charger, home) and b, 100 m apart; the only way up is a
+    one-way 1000 m loop from a to the lift (back from the lift to a: 10 m); upstairs, a
+    charger u 10 m from the lift. The car rests upstairs (home: first). Two AGVs start at a
+    with 0.56 kWh (threshold 0.3 kWh, which the load's reach check accepts: its worst case
+    is from u, 0.29 kWh). Vehicle 0 takes the place at a. Vehicle 1 may charge by
+    opportunity only at a point "its charge can reach" (modelling.md); the run up is 1000 m
+    (0.5 kWh) + a wait of 12 s for the car to come down at 36 kW (0.12 kWh) + 20 s riding at
+    1.8 kW (0.01 kWh) + 10 m (0.005 kWh) = 0.635 kWh > 0.56 kWh. So it must not set out
+    (or the model must count the wait): no battery may run flat, and the replication must
+    not fail. Counting the lift at its nominal ride time without the wait for the car (as
+    if the car were always waiting) lets it set out and run flat at ~506 s."""
+    path = shuttle(tmp_path, horizon="1 h", every='"1000 h"', vehicles=2, initial=0.28,
+                   chargers="[a, u]", home="a", power=", riding_lift: 1.8, waiting_lift: 36")
+    overrides = [
+        "logistics.fleets.agv.battery.recharge_below=0.15",
+        "logistics.points={a: [0, 0], b: [100, 0], lift-0: [10, 0], lift-1: [10, 0], "
+        "u: [20, 0]}",
+        "logistics.paths=[[a, b], {from: a, to: lift-0, length: 1000, one_way: true}, "
+        "{from: lift-0, to: a, length: 10, one_way: true}, [lift-1, u]]",
+        "logistics.floors={ground: {height: 0, points: [a, b, lift-0]}, "
+        "first: {height: 6, points: [lift-1, u]}}",
+        "logistics.lifts={lift: {points: [lift-0, lift-1], home: first, speed: 0.5, "
+        "load_time: 4, unload_time: 4}}"]
+    scenario = load(path, overrides=overrides)  # the load accepts it: threshold covers it
+    res = twin.run(scenario)
+    assert res.summary()["run"]["failed_replications"] == []
+    m = fleet_measures(res)
+    assert m["battery_end_kwh"] > 0
