@@ -550,12 +550,13 @@ def test_a_vehicle_driving_to_charge_is_not_taken_and_takes_the_waiting_move_on_
     """One AGV idle at b with 1 kWh sets out by opportunity to the charger at a (50 s).
     Units every 30 s: the first is asked for at 40 s while it drives; it is not taken on
     the way, and on arrival at 50 s it takes the waiting move without charging (loading at
-    50 s: response 10 s), carries it to b (100 s, trip ends at 150 s), and sets out to
-    the charger again (5 s of it by the 155 s horizon)."""
+    50 s: response 10 s), carries it to b (100 s, trip ends at 150 s), and drives empty
+    back to a for the next unit, waiting since 70 s (5 s of it by the 155 s horizon)."""
     m = run(shuttle(tmp_path, horizon="155 s", every='"30 s"', home="b", initial=0.5))
     assert (m["charges"], m["opportunity_charges"], m["interrupted_charges"]) == (0, 0, 0)
     assert m["charging_h"] == 0.0
     assert m["trips"] == 1
     assert m["response_h"] == pytest.approx(10 / H, rel=1e-12)
-    assert m["to_charger_h"] == pytest.approx(55 / H, rel=1e-12)
+    assert m["to_charger_h"] == pytest.approx(50 / H, rel=1e-12)
+    assert m["moving_empty_h"] == pytest.approx(5 / H, rel=1e-12)
     assert m["battery_end_kwh"] == pytest.approx(1.0 - 0.055 - 0.1, rel=1e-12)
