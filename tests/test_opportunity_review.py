@@ -158,6 +158,12 @@ def test_three_idle_vehicles_one_place_take_turns(tmp_path) -> None:
     assert m["battery_end_kwh"] == pytest.approx(3 * 1.8, rel=1e-12)
     # one place: at most one vehicle charging at a time, so the utilisation is a share <= 1
     assert m["charging_h"] <= 2.0 + 1e-12
+    res = twin.run(load(shuttle(tmp_path, horizon="2 h", every='"1000 h"', vehicles=3,
+                                home="b", initial=0.5)))
+    b = res.summary()["fleets"]["agv"]["battery"]
+    # a place reserved for a vehicle still driving to it does not count as used
+    assert b["charger_utilization"]["mean"] == pytest.approx(3 * 1912.5 / 7200, rel=1e-12)
+    assert b["charge_wait_h"]["mean"] == 0.0 and b["charger_queue_mean"]["mean"] == 0.0
 
 
 def test_initial_below_threshold_with_opportunity_is_a_forced_charge(tmp_path) -> None:
