@@ -570,3 +570,24 @@ def test_a_vehicle_driving_to_charge_is_not_taken_and_takes_the_waiting_move_on_
     assert m["to_charger_h"] == pytest.approx(50 / H, rel=1e-12)
     assert m["moving_empty_h"] == pytest.approx(5 / H, rel=1e-12)
     assert m["battery_end_kwh"] == pytest.approx(1.0 - 0.055 - 0.1, rel=1e-12)
+
+
+def test_two_fleets_naming_one_charging_point_each_have_their_own_place(tmp_path) -> None:
+    """Fleets agv and agv2, one AGV each idle at b with 1 kWh, both with one charging place
+    at a and opportunity charging: each drives 50 s and charges 0.85 kWh (1912.5 s) at
+    once, side by side (the places are the fleet's own), neither waits."""
+    path = shuttle(tmp_path, horizon="2 h", every='"1000 h"', home="b", initial=0.5)
+    res = twin.run(load(path, overrides=[
+        "logistics.fleets.agv2={vehicles: 1, speed_loaded: 1, speed_empty: 2, home: b, "
+        "power_kw: {moving_loaded: 3.6, moving_empty: 3.6}, battery: {capacity_kwh: 2, "
+        "initial: 0.5, recharge_below: 0.2, charge_to: 0.9, charge_kw: 1.6, chargers: [a], "
+        "opportunity: true}}",
+        "products.tray2={route: [a, b], release: {interarrival: '1000 h'}, transport: agv2}"]))
+    m = res.measures
+    for name in ("agv", "agv2"):
+        f = m[(m.kind == "fleet") & (m.entity == name)]
+        f = dict(zip(f["measure"], f["value"]))
+        assert (f["charges"], f["opportunity_charges"]) == (1, 1)
+        assert f["charging_h"] == pytest.approx(1912.5 / H, rel=1e-12)
+        assert f["waiting_charger_h"] == 0.0
+        assert f["battery_end_kwh"] == pytest.approx(1.8, rel=1e-12)
