@@ -652,3 +652,99 @@ def test_conveyor_invariants_on_random_lines(tmp_path, line) -> None:
                                  "off_shift_h"))
         assert machine_h * 3600 == pytest.approx(period * srow["servers"])
     del st_rows
+
+
+@pytest.mark.parametrize("at_end", ["finish", "pause"])
+def test_downstream_in_overtime_takes_nothing_from_the_belt(tmp_path, at_end) -> None:
+    """Non-accumulating belt 30 m at 1 m/s, pitch 5 m; stack every 10 s; weld 4 s without
+    buffer, its calendar stopped 93-145 s. Unit 6 reaches weld at 90: with `finish` weld
+    works on to 94 (overtime) and is then off shift; with `pause` it has 1 s left at 93 and
+    ends it at 146. Unit 7 reaches the end at 100 and waits, the belt stops, until weld is
+    back on shift and free: 145 (finish) or 146 (pause). Units 8-10 ride 30 s + the stop;
+    unit 11 (done at 110) gets on once the belt has moved 5 s more."""
+    res = run_text(tmp_path, f"""\
+name: overtime
+run: {{horizon: "200 s"}}
+calendars:
+  c: {{shifts: [["0 h", "24 h"]], stops: [["93 s", "145 s"]]}}
+products:
+  cell: {{route: [stack, weld], release: saturated}}
+stations:
+  stack: {{process_time: "10 s"}}
+  weld: {{process_time: "4 s", buffer: 0, calendar: c, at_shift_end: {at_end}}}
+logistics:
+  conveyors:
+    belt: {{from: stack, to: weld, length: 30, speed: 1, pitch: 5, accumulating: false}}
+""")
+    back = 145 if at_end == "finish" else 146
+    d = back - 145
+    assert rides(res) == [(k, 10 * k, 10 * k + 30) for k in range(1, 7)] + [
+        (7, 70, back), (8, 80, 155 + d), (9, 90, 165 + d), (10, 100, 175 + d),
+        (11, 150 + d, 180 + d), (12, 160 + d, 190 + d)]
+    c = measures(res, "conveyor", "belt")
+    assert (secs(c, "moving_h"), secs(c, "stopped_h"), secs(c, "empty_h")) == (
+        145 - d, 45 + d, 10)
+    assert secs(measures(res, "station", "stack"), "blocked_h") == 40 + d
+
+
+def test_peak_demand_and_totals_include_the_conveyor(tmp_path) -> None:
+    """Only the conveyor draws power: 1.5 kW moving all the time (fed at capacity from
+    t = 2 s, empty before: 0.1 kW). Net electricity = conveyor energy; the peak 15-min
+    demand is 1.5 kW (any interval after the first)."""
+    res = run_text(tmp_path, """\
+name: belt power
+run: {horizon: "1 h"}
+products:
+  cell: {route: [stack, weld], release: saturated}
+stations:
+  stack: {process_time: "2 s"}
+  weld: {process_time: "1 s"}
+logistics:
+  conveyors:
+    belt: {from: stack, to: weld, length: 24, speed: 0.4, pitch: 1.2,
+           power_kw: {moving: 1.5, stopped: 0.2, empty: 0.1}}
+""")
+    doc = res.summary()
+    e = doc["energy"]
+    assert e["total_kwh"]["mean"] == pytest.approx((1.5 * 3598 + 0.1 * 2) / 3600)
+    assert e["peak_kw"]["mean"] == pytest.approx(1.5)
+    finished = doc["products"]["cell"]["finished"]["mean"]
+    assert e["kwh_per_unit"]["mean"] == pytest.approx(e["total_kwh"]["mean"] / finished)
+
+
+# --- capacity v / p whatever the length -------------------------------------------------------
+
+FREE = """\
+name: free flow
+run: {{horizon: "1 h", warmup: "1 min"}}
+products:
+  cell: {{route: [stack, weld], release: saturated}}
+stations:
+  stack: {{process_time: "1 s"}}
+  weld: {{process_time: "0.5 s", buffer: 0}}
+logistics:
+  conveyors:
+    belt: {{from: stack, to: weld, length: {length}, speed: 1, pitch: 1,
+           accumulating: {acc}}}
+"""
+
+
+@pytest.mark.parametrize("acc", ["true", "false"])
+@pytest.mark.parametrize("length", [1.9, 2.5, 3.0, 7.5])
+def test_a_free_flowing_belt_carries_speed_over_pitch_whatever_its_length(tmp_path, length,
+                                                                          acc) -> None:
+    """docs/modelling.md: 'The conveyor's capacity is v / p units per second'. Stack every
+    1 s, v / p = 1 unit/s, weld (0.5 s) never in the way: nothing ever waits at the end,
+    so the belt runs freely with units exactly a pitch apart, like any belt conveyor: it
+    carries v / p = 3600 units/h whatever its length (length adds only travel time L / v),
+    the stack is never blocked, utilisation is 1 and L / v x rate = L / p units are aboard
+    on average (Little). Units a pitch apart on a 2.5 m belt are at 0, 1 and 2 m: three fit.
+    A longer belt must never carry more than a shorter one fed the same way."""
+    res = run_text(tmp_path, FREE.format(length=length, acc=acc))
+    doc = res.summary()
+    belt = doc["conveyors"]["belt"]
+    assert belt["carried_per_h"]["mean"] == pytest.approx(3600, abs=2)
+    assert belt["utilization"]["mean"] == pytest.approx(1.0, abs=1e-3)
+    assert belt["aboard_h"]["mean"] * 3600 == pytest.approx(length)
+    assert belt["aboard_mean"]["mean"] == pytest.approx(length, rel=2e-3)
+    assert doc["stations"]["stack"]["states"]["blocked"] == pytest.approx(0, abs=1e-9)
