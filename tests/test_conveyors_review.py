@@ -748,3 +748,55 @@ def test_a_free_flowing_belt_carries_speed_over_pitch_whatever_its_length(tmp_pa
     assert belt["aboard_h"]["mean"] * 3600 == pytest.approx(length)
     assert belt["aboard_mean"]["mean"] == pytest.approx(length, rel=2e-3)
     assert doc["stations"]["stack"]["states"]["blocked"] == pytest.approx(0, abs=1e-9)
+
+
+def test_a_station_joined_only_by_a_conveyor_needs_no_point_for_the_fleet(tmp_path) -> None:
+    """docs: 'the vehicle carries the product's other moves only, and the load check of the
+    path network skips the moves conveyors carry'. Route stack -> weld -> grade with
+    transport agv: stack -> weld rides the conveyor, only weld -> grade is a vehicle move.
+    No vehicle ever goes to stack, so stack needs no point of the path network."""
+    path = write_scenario(tmp_path, """\
+name: conveyor-only station
+run: {horizon: "10 min"}
+products:
+  cell: {route: [stack, weld, grade], release: saturated, transport: agv}
+stations:
+  stack: {process_time: "20 s"}
+  weld: {process_time: "1 s"}
+  grade: {process_time: "1 s"}
+logistics:
+  points: {weld: [0, 0], grade: [10, 0]}
+  paths: [[weld, grade]]
+  fleets: {agv: {vehicles: 1, speed_loaded: 1, home: weld}}
+  conveyors:
+    belt: {from: stack, to: weld, length: 24, speed: 0.4, pitch: 1.2}
+""")
+    try:
+        scenario = load(path)
+    except ScenarioError as e:
+        pytest.fail(f"refused although no vehicle move touches stack: {e}")
+    res = twin.run(scenario)
+    assert measures(res, "conveyor", "belt")["carried"] > 0
+    assert measures(res, "fleet", "agv")["trips"] > 0
+
+
+def test_a_deadlock_record_names_the_conveyors_in_it(tmp_path) -> None:
+    """docs/modelling.md: 'the replication ends with a deadlock naming the stations and the
+    conveyors'; the record counts the units aboard (units = machines + conveyors), and
+    names `vehicles` when fleets are part of one: the conveyors should be named there too,
+    not only in the free-text error."""
+    res = run_text(tmp_path, """\
+name: loop
+run: {horizon: "200 h"}
+products:
+  cell: {route: [stack, {station: weld, rework: {p: 0.9, to: stack}}], release: {conwip: 40}}
+stations:
+  stack: {process_time: {exponential: "5 s"}, buffer: 0}
+  weld: {process_time: {exponential: "5 s"}, buffer: 0}
+logistics:
+  conveyors:
+    ahead: {from: stack, to: weld, length: 2, speed: 1, pitch: 1}
+    back: {from: weld, to: stack, length: 2, speed: 1, pitch: 1}
+""")
+    dead = res.summary()["deadlocks"][0]
+    assert dead.get("conveyors") == ["ahead", "back"], dead
