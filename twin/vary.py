@@ -22,6 +22,7 @@ from twin.analysis.compare import replication_kpis
 from twin.analysis.stats import ci95
 from twin.errors import Problem, ScenarioError
 from twin.results import Results, write_atomic
+from twin.scenario.yamldoc import scalar
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ def parse_vary_option(texts: Sequence[str]) -> dict[str, list[Any]]:
             raise ScenarioError(f"--vary {text!r}: expected KEY.PATH=v1,v2,... "
                                 f"(e.g. stations.weld.servers=1,2,3)")
         try:
-            factors[key.strip()] = [yaml.safe_load(v) for v in _split_levels(values)]
+            factors[key.strip()] = [scalar(v) for v in _split_levels(values)]
         except yaml.YAMLError as e:
             raise ScenarioError(f"--vary {text!r}: a value is not valid YAML ({e})") from None
     return factors

@@ -764,7 +764,8 @@ class PathSpec(Strict):
         None, gt=0, allow_inf_nan=False,
         description="Metres along the path; omitted = the straight line between the points.",
         examples=[35.0])
-    one_way: bool = Field(False, description="Vehicles travel it only from `from` to `to`.")
+    one_way: bool = Field(False, strict=True,
+                          description="Vehicles travel it only from `from` to `to`.")
     capacity: Optional[int] = Field(
         None, strict=True, ge=1, le=MAX_SERVERS,
         description="(extension) Vehicles on the path at once, both directions counted (1: "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,7 +78,7 @@ def _unreadable(exc: OSError) -> str:
 class _Builder:
     """Turns a composed YAML node tree into plain values, recording each key's position."""
 
-    def __init__(self, loader: yaml.SafeLoader, file: str) -> None:
+    def __init__(self, loader: ScenarioLoader, file: str) -> None:
         self.loader, self.file = loader, file
         self.origins: dict[KeyPath, _Origin] = {}
         self.problems: list[Problem] = []
@@ -165,6 +166,28 @@ class _Builder:
         return result
 
 
+_BOOL = "tag:yaml.org,2002:bool"
+
+
+class ScenarioLoader(yaml.SafeLoader):
+    """PyYAML's safe loader with YAML 1.2's booleans: only true and false (any case) are
+    booleans. YAML 1.1 also reads yes, no, on, off, y and n as booleans, so a station named
+    `no` or a `buffer: yes` would silently change type; here they stay text, and a key that
+    wants a boolean or a number says so."""
+
+
+ScenarioLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != _BOOL]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+ScenarioLoader.add_implicit_resolver(
+    _BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+
+
+def scalar(text: str) -> Any:
+    """A value written on the command line, read as in a scenario file."""
+    return yaml.load(text, Loader=ScenarioLoader)
+
+
 def _mark(mark: yaml.Mark) -> tuple[int, int]:
     """A YAML mark as 1-based (line, column)."""
     return mark.line + 1, mark.column + 1
@@ -173,7 +196,7 @@ def _mark(mark: yaml.Mark) -> tuple[int, int]:
 def _parse(text: str, file: str) -> _Doc:
     """Parse one YAML document keeping positions; syntax errors become located Problems."""
     try:
-        loader = yaml.SafeLoader(text)
+        loader = ScenarioLoader(text)
     except yaml.reader.ReaderError as e:
         line = text[: e.position].count("\n") + 1
         raise ScenarioError(Problem(file, "", f"unacceptable character #x{e.character:04x} "
