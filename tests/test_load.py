@@ -291,3 +291,16 @@ def test_hash_depends_on_content_not_spelling(tmp_path: Path) -> None:
     assert scenario_hash(a) == scenario_hash(b)
     assert scenario_hash(a) != scenario_hash(c)
     assert len(scenario_hash(a)) == 64 and int(scenario_hash(a), 16) >= 0
+
+
+def test_yaml_1_1_words_are_names_not_booleans(tmp_path) -> None:
+    """YAML 1.1 would read `no` and `on` as booleans; as names of a product and a station
+    they must stay text (YAML 1.2 booleans: true and false only)."""
+    path = tmp_path / "line.yaml"
+    path.write_text("name: words\nrun: {horizon: 1 h}\n"
+                    "products: {no: {route: [on, off]}}\n"
+                    "stations: {on: {process_time: 10 s}, off: {process_time: 5 s}}\n")
+    scenario = load(path)
+    assert list(scenario.products) == ["no"]
+    assert list(scenario.stations) == ["on", "off"]
+    assert [s.station for s in scenario.products["no"].route] == ["on", "off"]
