@@ -6,6 +6,7 @@ vehicles, deadlocks, results and reports, and the flowline engine's refusal."""
 from __future__ import annotations
 
 import json
+import math
 import textwrap
 
 import pytest
@@ -81,7 +82,8 @@ def test_defaults_and_places() -> None:
     from twin.model import ConveyorModel
     places = [ConveyorModel(0, "c", 0, 1, length, 1.0, pitch, True, (0, 0, 0)).places
               for length, pitch in ((24, 1.2), (25, 1.2), (0.3, 0.1), (2, 2))]
-    assert places == [20, 20, 3, 1]  # floor(length / pitch), not fooled by 0.3 / 0.1
+    # ceil(length / pitch), a part pitch counting as a place; not fooled by 0.3 / 0.1
+    assert places == [20, 21, 3, 1]
 
 
 def test_every_new_key_has_a_description_and_an_example() -> None:
@@ -394,7 +396,7 @@ def test_spacing_travel_fifo_and_places_hold_on_any_belt(tmp_path, length, speed
     assert (off[1:] - off[:-1] >= gap - 1e-6).all()
     assert (off - on >= travel - 1e-6).all()
     c = measures(res, "conveyor", "belt")
-    assert c["aboard_max"] <= max(1, int(length / pitch + 1e-9))
+    assert c["aboard_max"] <= max(1, math.ceil(length / pitch - 1e-9))
     assert c["moving_h"] + c["stopped_h"] + c["empty_h"] == pytest.approx(20 / 60)
 
 

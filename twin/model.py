@@ -230,8 +230,11 @@ class ConveyorModel:
 
     @property
     def places(self) -> int:
-        """Units the conveyor holds at most: floor(length / pitch) (at least 1)."""
-        return max(1, math.floor(self.length / self.pitch * (1 + 1e-12)))  # (24 / 1.2 is 20)
+        """Units the conveyor holds at most: ceil(length / pitch), the pitches along it, a
+        part pitch counting as one (units a pitch apart free-flowing sit at 0, p, 2p, ... <
+        L; closed up at the end at L, L - p, ... >= 0). So a free-flowing belt carries
+        speed / pitch whatever its length."""
+        return max(1, math.ceil(self.length / self.pitch * (1 - 1e-12)))  # (24 / 1.2 is 20)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Conveyors as SimPy processes: a FIFO belt between two stations (docs/modelling.md,
 Conveyors).
 
-A conveyor of length L, speed v and pitch p holds `places` = floor(L / p) units. A unit
+A conveyor of length L, speed v and pitch p holds `places` = ceil(L / p) units. A unit
 finished at `from` gets on when fewer than `places` units are aboard and the unit before it
 has moved p along the belt (its entry is free again); otherwise its machine is blocked and
 waits in the conveyor's line of senders. It travels L / v of belt movement and waits at the

@@ -600,8 +600,10 @@ class Deadlock(RunError):
     """
 
     def __init__(self, message: str, time_h: float = 0.0, stations: tuple[str, ...] = (),
-                 units: int = 0, vehicles: tuple[str, ...] = ()):
-        super().__init__(message, time_h, tuple(stations), units, tuple(vehicles))
+                 units: int = 0, vehicles: tuple[str, ...] = (),
+                 conveyors: tuple[str, ...] = ()):
+        super().__init__(message, time_h, tuple(stations), units, tuple(vehicles),
+                         tuple(conveyors))
 
     @classmethod
     def of(cls, now: float, stations: list[Station], fleets: list = (),
@@ -625,7 +627,7 @@ class Deadlock(RunError):
         return cls(
             f"deadlock at t = {now / 3600:.6g} h: {what}, each waiting for room in a full "
             f"buffer of the same set ({units} units stuck); {fix}",
-            now / 3600, names, units, vehicles)
+            now / 3600, names, units, vehicles, tuple(c.spec.name for c in belts))
 
     def __str__(self) -> str:
         return self.args[0]
@@ -635,6 +637,8 @@ class Deadlock(RunError):
         doc = {"time_h": self.args[1], "stations": list(self.args[2]), "units": self.args[3]}
         if self.args[4]:
             doc["vehicles"] = list(self.args[4])
+        if self.args[5]:
+            doc["conveyors"] = list(self.args[5])
         return doc
 
 

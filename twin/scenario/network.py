@@ -214,18 +214,19 @@ def network_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
     for pname, product in scenario.products.items():
         if product.transport is None:
             continue
-        names = [step.station for step in product.route]
-        missing = [n for n in dict.fromkeys(names) if station_point(scenario, n) is None]
+        # (a move a conveyor carries is no vehicle's: its stations need no point for it)
+        carried = [(("products", pname, "route", _Index(i)), src, dst)
+                   for i, src, dst in _moves(product) if (src, dst) not in belts]
+        served = dict.fromkeys(n for _, src, dst in carried for n in (src, dst))
+        missing = [n for n in served if station_point(scenario, n) is None]
         for n in missing:
             found.append((("stations", n),
                           f"no point of the path network for station {n} (its product "
                           f"{pname} travels by fleet {product.transport}); give "
                           f"stations.{n}.at: POINT or add a point named {n} to "
                           f"logistics.points"))
-        if not missing:  # (a move a conveyor carries is no vehicle's)
-            moves.setdefault(product.transport, []).extend(
-                (("products", pname, "route", _Index(i)), src, dst)
-                for i, src, dst in _moves(product) if (src, dst) not in belts)
+        if not missing:
+            moves.setdefault(product.transport, []).extend(carried)
     for fname, fleet_moves in moves.items():
         home = index[lg.fleets[fname].home]
         drops = {}

@@ -1061,7 +1061,7 @@ class Conveyor(Strict):
         description="Metres per second of belt movement (> 0).", examples=[0.4])
     pitch: Annotated[Speed, Field(strict=True)] = Field(
         description="Metres between two units aboard (> 0, at most `length`); the conveyor "
-                    "holds floor(length / pitch) units and takes a unit every pitch / speed.",
+                    "holds ceil(length / pitch) units and takes a unit every pitch / speed.",
         examples=[1.2])
     accumulating: bool = Field(
         True, strict=True,
@@ -1072,13 +1072,14 @@ class Conveyor(Strict):
         default_factory=ConveyorPower, description="Power in each conveyor state (kW).",
         examples=[{"moving": 1.5, "stopped": 0.2, "empty": 0.0}])
 
-    @model_validator(mode="after")
-    def _pitch_within_length(self) -> "Conveyor":
-        if self.pitch > self.length:
-            raise ValueError(f"pitch {self.pitch:g} m is longer than the conveyor "
-                             f"({self.length:g} m), so no unit fits on it; give a pitch of at "
-                             f"most {self.length:g} m")
-        return self
+    @field_validator("pitch")
+    @classmethod
+    def _pitch_within_length(cls, pitch: float, info: ValidationInfo) -> float:
+        length = info.data.get("length")  # (validated before the pitch, if valid)
+        if length is not None and pitch > length:
+            raise ValueError(f"pitch {pitch:g} m is longer than the conveyor ({length:g} m), "
+                             f"so no unit fits on it; give a pitch of at most {length:g} m")
+        return pitch
 
 
 class Logistics(Strict):
