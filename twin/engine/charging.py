@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import simpy
 
 from twin.engine.vehicles import BatteryVehicle, ChargingPoint, Fleet, Move, carry, travel
-from twin.model import CHARGING, IDLE, RIDING_LIFT, TO_CHARGER, WAITING_CHARGER
+from twin.model import CHARGING, IDLE, RIDING_LIFT, TO_CHARGER, WAITING_CHARGER, WAITING_LIFT
 
 if TYPE_CHECKING:
     from twin.engine.replication import Replication
@@ -55,8 +55,11 @@ def free_charger(fleet: Fleet, v: BatteryVehicle, now: float) -> ChargingPoint |
 
 
 def need_to(fleet: Fleet, v: BatteryVehicle, point: int) -> float:
-    """kWh to drive empty (as to a charger) from where `v` stands to `point`; lifts on the
-    way at their nominal ride time, in state riding_lift, with no wait for a car."""
+    """kWh to drive empty (as to a charger) from where `v` stands to `point`. A lift on the
+    way counts as the load check counts it (twin.scenario.battery): a wait, in state
+    waiting_lift, for a car coming from the lift's farthest stop, and a ride, in state
+    riding_lift, with the longest drive-in and drive-out; a line for the car is not
+    bounded."""
     spec = fleet.spec
     per_metre = -v.rate[TO_CHARGER] / spec.speed_empty  # kWh per metre
     if spec.routes_empty is None:
@@ -67,8 +70,9 @@ def need_to(fleet: Fleet, v: BatteryVehicle, point: int) -> float:
             kwh += metres * per_metre
         else:
             ls = fleet.lifts[lift].spec
-            ride = ls.load_time.mean + ls.travel(frm, to) + ls.unload_time.mean
-            kwh += -v.rate[RIDING_LIFT] * ride
+            wait = max(ls.travel(s, frm) for s in range(len(ls.stops)))
+            ride = ls.load_time.longest + ls.travel(frm, to) + ls.unload_time.longest
+            kwh += -v.rate[WAITING_LIFT] * wait - v.rate[RIDING_LIFT] * ride
     return kwh
 
 
@@ -119,7 +123,8 @@ def top_up(env: simpy.Environment, v: BatteryVehicle, fleet: Fleet, point: Charg
         _free(fleet, point, env.now)
         return fleet.requests.popleft() if fleet.requests else None
     v.spare = True  # (inactive while charging so)
-    v.enter(CHARGING, env.now)  # (brings v.level up to now)
+    began = env.now
+    v.enter(CHARGING, began)  # (brings v.level up to now)
     fleet.charges += 1
     fleet.opportunity_charges += 1
     v.wake = wake = env.event()
@@ -130,8 +135,12 @@ def top_up(env: simpy.Environment, v: BatteryVehicle, fleet: Fleet, point: Charg
     v.wake = None
     if move is FULL:
         v.topped = True
-    else:
-        fleet.interrupted += 1
+    elif began >= fleet.since:  # counted where it began (charges begun in the period)
+        if env.now > began:
+            fleet.interrupted += 1
+        else:  # taken the instant it began: no charge at all
+            fleet.charges -= 1
+            fleet.opportunity_charges -= 1
     if move is FULL or move is YIELD:
         move = None
     _free(fleet, point, env.now)

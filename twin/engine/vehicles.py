@@ -217,6 +217,7 @@ class Fleet:
         self.charges = 0  # charges begun
         self.opportunity_charges = 0  # of which by opportunity
         self.interrupted = 0  # opportunity charges cut short (for a move or a vehicle in line)
+        self.since = now  # start of the period the counters count (charges begun since)
         self.charger_metres = 0.0  # driven to chargers
         for v in self.vehicles:
             v.restart(now)

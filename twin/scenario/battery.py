@@ -26,18 +26,11 @@ import math
 import numpy as np
 
 from twin.errors import did_you_mean
-from twin.scenario.distributions import Dist
 from twin.scenario.lifts import lift_problems, lift_stops
 from twin.scenario.network import Routes, _moves, distances, station_point
 from twin.scenario.schema import Fleet, Logistics, Scenario, vehicle_power
 from twin.scenario.yamldoc import KeyPath
 
-BOUNDED = ("constant", "uniform", "triangular", "empirical")
-
-
-def longest(d: Dist) -> float:
-    """The longest value of a bounded distribution, else its mean (seconds)."""
-    return max(d.params) if d.kind in BOUNDED else d.mean
 
 
 def battery_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
@@ -115,8 +108,8 @@ class _Cost:
                 continue
             lift, h = self.lifts[li], self.heights[li]
             wait = max(abs(x - h[frm]) for x in h) / lift.speed
-            ride = (longest(lift.load_time) + abs(h[to] - h[frm]) / lift.speed
-                    + longest(lift.unload_time))
+            ride = (lift.load_time.longest + abs(h[to] - h[frm]) / lift.speed
+                    + lift.unload_time.longest)
             kwh += (self.waiting * wait + self.riding * ride) / 3600
         return kwh
 
@@ -160,8 +153,8 @@ def _reach_problems(scenario: Scenario, fname: str, fleet: Fleet, d: np.ndarray 
         return found
     # kWh per second spent handling; the runs to the nearest charger (by `reach`)
     kw = fleet.power_kw
-    handling = (kw.loading * longest(fleet.load_time)
-                + kw.unloading * longest(fleet.unload_time)) / 3600
+    handling = (kw.loading * fleet.load_time.longest
+                + kw.unloading * fleet.unload_time.longest) / 3600
     home_run = {s: cost("to_charger", s, min(chargers, key=lambda c: d[s, c]))
                 for s in stands}
     worst, what = 0.0, ""

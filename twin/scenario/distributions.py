@@ -26,6 +26,9 @@ KINDS = (
 )
 
 
+BOUNDED = ("constant", "uniform", "triangular", "empirical")  # kinds with a largest value
+
+
 @dataclass(frozen=True)
 class Dist:
     """A distribution of durations in seconds: `kind` and its parameters (seconds)."""
@@ -52,6 +55,12 @@ class Dist:
             shape, scale = p
             return scale * math.gamma(1 + 1 / shape)
         return float(np.mean(p))  # empirical
+
+    @property
+    def longest(self) -> float:
+        """The longest value of a bounded distribution, else its mean (seconds): what the
+        battery checks count a load or a lift's drive-in as."""
+        return max(self.params) if self.kind in BOUNDED else self.mean
 
     @property
     def is_constant(self) -> bool:
