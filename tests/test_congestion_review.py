@@ -700,3 +700,32 @@ def test_a_battery_that_runs_flat_in_line_for_an_aisle_stops_the_replication(tmp
     [failed] = res.meta["failed"]
     assert "ran flat at t = 0.01 h" in failed["error"]
     assert "agv/1" in failed["error"] or "agv/2" in failed["error"]
+
+
+def test_loader_and_json_schema_agree_on_a_null_capacity(tmp_path) -> None:
+    """`capacity: null`: the loader and the published JSON Schema must give the same
+    verdict (an editor validating with the schema must not reject what twin runs, nor the
+    reverse). The docs allow a whole number >= 1 or the key omitted."""
+    jsonschema = pytest.importorskip("jsonschema")
+    from twin.scenario.load import scenario_json_schema
+    doc = head_on([{"from": "A", "to": "B", "capacity": None}])
+    schema_ok = not list(jsonschema.Draft202012Validator(scenario_json_schema())
+                         .iter_errors(doc))
+    try:
+        load(write(tmp_path, doc))
+        loader_ok = True
+    except ScenarioError as e:
+        loader_ok = False
+        assert [p.where for p in e.problems] == ["logistics.paths[0].capacity"]
+    assert schema_ok == loader_ok, (schema_ok, loader_ok)
+
+
+def test_a_vehicle_waiting_for_room_draws_its_driving_power(tmp_path) -> None:
+    """Docs: the waiting vehicle draws the power of its driving state. f2 (2 kW driving
+    loaded, 0.5 kW loading/unloading, 0 idle) waits 19 s and drives 20 s loaded:
+    2 x 39 + 0.5 x 2 = 79 kJ = 79/3600 kWh."""
+    doc = head_on(ONE_LANE)
+    doc["logistics"]["fleets"]["f2"]["power_kw"] = {"moving_loaded": 2.0, "loading": 0.5,
+                                                    "unloading": 0.5}
+    _, out = run_doc(tmp_path, doc)
+    assert mean(out["fleets"]["f2"]["energy_kwh"]) == pytest.approx(79 / 3600, rel=1e-12)
