@@ -729,3 +729,22 @@ def test_a_vehicle_waiting_for_room_draws_its_driving_power(tmp_path) -> None:
                                                     "unloading": 0.5}
     _, out = run_doc(tmp_path, doc)
     assert mean(out["fleets"]["f2"]["energy_kwh"]) == pytest.approx(79 / 3600, rel=1e-12)
+
+
+def test_a_saturated_one_lane_aisle_bounds_the_fleet_and_is_its_bottleneck(tmp_path) -> None:
+    """Three AGVs shuttle over one 20 m one-lane aisle at 1 m/s, stations of 5 s: every
+    trip takes the aisle twice (loaded there, empty back), 20 s each, one vehicle at a
+    time, so at most 3600 / 40 = 90 trips per hour, and with three vehicles the aisle is
+    never idle: ~90 trips/h, utilisation ~1, and the fleet (whose waiting vehicles count
+    active) is the bottleneck resource."""
+    doc = three_vehicles(1)
+    doc["run"]["horizon"] = "2 h"
+    for k in range(3):
+        doc["stations"][f"t{k}"]["process_time"] = "5 s"
+        doc["stations"][f"s{k}"]["process_time"] = "5 s"
+    _, out = run_doc(tmp_path, doc)
+    trips = mean(out["fleets"]["agv"]["trips_per_h"])
+    assert trips <= 90 + 1e-9
+    assert trips == pytest.approx(90, rel=0.01)
+    assert mean(out["paths"]["A <-> B"]["utilization"]) == pytest.approx(1.0, abs=0.01)
+    assert out["bottleneck"]["resource"] == "agv"
