@@ -49,17 +49,19 @@ class Segment:
         now = self.env.now
         if self.free:
             self.free -= 1
-            self._enter(now, now)
+            self._enter(now, now, False)
             return None
         turn = self.env.event()
         self.line.append((turn, now))
         self.waiting.add(1, now)
-        self.waits += 1
         self.queue_max = max(self.queue_max, len(self.line))
         return turn
 
-    def _enter(self, asked: float, now: float) -> None:
+    def _enter(self, asked: float, now: float, waited: bool) -> None:
+        """A vehicle that asked for room at `asked` enters now; `waited`: it found none and
+        waited in line (counted with the entries, in the period it enters)."""
         self.entries += 1
+        self.waits += waited
         self.wait_sum += now - asked
         self.on.add(1, now)
 
@@ -73,7 +75,7 @@ class Segment:
         if self.line:
             turn, asked = self.line.popleft()
             self.waiting.add(-1, now)
-            self._enter(asked, now)
+            self._enter(asked, now, True)
             turn.succeed()
         else:
             self.free += 1

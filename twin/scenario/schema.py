@@ -788,16 +788,16 @@ _PATH_SCHEMA = {
          "properties": {
              "from": {"type": "string", "minLength": 1, "description": "Point where it starts."},
              "to": {"type": "string", "minLength": 1, "description": "Point where it ends."},
-             "length": {"type": "number", "exclusiveMinimum": 0,
-                        "description": "Metres; omitted = the straight line.",
+             "length": {"type": ["number", "null"], "exclusiveMinimum": 0,
+                        "description": "Metres; omitted (or null) = the straight line.",
                         "examples": [35.0]},
              "one_way": {"type": "boolean", "default": False,
                          "description": "Travelled only from `from` to `to`."},
-             "capacity": {"type": "integer", "minimum": 1, "maximum": MAX_SERVERS,
+             "capacity": {"type": ["integer", "null"], "minimum": 1, "maximum": MAX_SERVERS,
                           "description": "(extension) Vehicles on the path at once, both "
                                          "directions counted (1: a one-lane aisle); others "
                                          "wait at its start, first come first served. "
-                                         "Omitted = unlimited.",
+                                         "Omitted (or null) = unlimited.",
                           "examples": [1, 2]}}},
     ],
     "examples": [["depot", "coat"], {"from": "coat", "to": "calender", "length": 35},
