@@ -250,6 +250,7 @@ class Watch:
         self.problems: list[str] = []
         self.begun = [0, 0]  # charges begun: [forced, by opportunity]
         self.cut = 0  # opportunity charges left below charge_to
+        self.started: dict[str, float] = {}  # when each vehicle's charge began
 
     def install(self, monkeypatch) -> None:
         original_enter = BatteryVehicle.enter
@@ -279,9 +280,12 @@ class Watch:
                                       f"move waits")
             if state == CHARGING and old != CHARGING:
                 watch.begun[v.spare] += 1
-            if old == CHARGING and state != CHARGING and v.spare \
-                    and level < b.charge_to - 1e-9:
-                watch.cut += 1
+                watch.started[v.name] = now
+            if old == CHARGING and state != CHARGING and v.spare:
+                if now == watch.started[v.name]:  # taken the instant it began: no charge
+                    watch.begun[True] -= 1
+                elif level < b.charge_to - 1e-9:
+                    watch.cut += 1
             original_enter(v, state, now)
             if state == CHARGING and state != old:
                 here = sum(1 for u in fleet.vehicles if u.state == CHARGING and u.at == v.at)
