@@ -265,3 +265,39 @@ def test_python_dash_m_twin_is_the_same_command_line(tmp_path):
     good = subprocess.run([sys.executable, "-m", "twin", "validate", str(path)],
                           capture_output=True, text=True)
     assert good.returncode == 0, good.stderr
+
+
+def test_a_closed_pipe_ends_twin_quietly() -> None:
+    """`twin schema | head -c 10`: the reader goes away; twin ends with SIGPIPE's status
+    and no error message (before, it reported an internal error)."""
+    proc = subprocess.Popen(twin_command() + ["schema"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert proc.stdout.read(10)
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 141
+    assert b"error" not in err and b"Traceback" not in err
+
+
+def test_compare_takes_auto_replications_and_writes_safe_folder_names(tmp_path, capsys):
+    """Scenario names with spaces give folders without them; `--replications auto` lets
+    the baseline decide how many replications every scenario runs (paired)."""
+    a = write_scenario(tmp_path, """\
+        name: one machine
+        run: {horizon: "2 h", seed: 3}
+        products: {u: {route: [m], release: {interarrival: {exponential: "60 s"}}}}
+        stations: {m: {process_time: {exponential: "40 s"}}}
+    """, "a.yaml")
+    text = a.read_text().replace("name: one machine", 'name: "one machine: faster"')
+    b = write_scenario(tmp_path, text.replace('"40 s"', '"30 s"'), "b.yaml")
+    out = tmp_path / "cmp"
+    status = main(["compare", str(a), str(b), "--replications", "auto", "--quiet",
+                   "--json", "--out", str(out), "--set", "run.max_replications=4"])
+    assert status == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert 2 <= doc["replications"] <= 4
+    assert sorted(p.name for p in out.iterdir() if p.is_dir() and p.name != "figures") == \
+        ["one-machine", "one-machine-faster"]
+    # the total energy gets no "better" verdict: it grows with the output
+    assert all("better" not in v for v in doc["kpis"].get("energy_kwh", {}).get(
+        "verdict", {}).values())

@@ -64,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("compare", help="run scenarios with the same seeds; paired differences")
     c.add_argument("scenarios", nargs="+", metavar="SCENARIO")
-    for flag, kw in (("--replications", {"type": _positive_int, "metavar": "N"}),
+    for flag, kw in (("--replications", {"type": _replications, "metavar": "N|auto"}),
                      ("--seed", {"type": _nonnegative_int, "metavar": "S"}),
                      ("--horizon", {"metavar": "DUR"}), ("--warmup", {"metavar": "DUR"}),
                      ("--workers", {"type": _positive_int, "metavar": "N"}),
@@ -131,6 +131,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("twin: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of stdout went away (e.g. `| head`): end quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # (so that the exit's flush fails no more)
+        return 141  # as a program killed by SIGPIPE
     except Exception as e:  # a bug in twin: say so briefly, full trace only on request
         if os.environ.get("TWIN_DEBUG"):
             raise
@@ -230,7 +234,8 @@ def _sweep(args: argparse.Namespace) -> int:
         print(json.dumps(sweep.summary(), indent=2, default=str))
     else:
         cols = [c for c in table.columns if not c.endswith(("_lo", "_hi"))]
-        print(table[cols].to_string(index=False))
+        from twin.analysis.stats import number
+        print(table[cols].to_string(index=False, float_format=lambda x: number(x, 4)))
     return 0
 
 
@@ -243,6 +248,7 @@ def _compare(args: argparse.Namespace) -> int:
         raise ScenarioError("compare needs at least two scenarios")
     scenarios = [twin.load(path, args.set) for path in args.scenarios]
     labels = _labels(args.scenarios, [s.name for s in scenarios])
+    folders = _folders(labels)
     # one seed and one number of replications for all: the first scenario's unless given
     seed = scenarios[0].run.seed if args.seed is None else args.seed
     reps = scenarios[0].run.replications if args.replications is None else args.replications
@@ -250,7 +256,7 @@ def _compare(args: argparse.Namespace) -> int:
     for label, scenario in zip(labels, scenarios):
         if reps == "auto" and results:  # the baseline decided how many: pair them all
             reps = next(iter(results.values())).meta["replications"]
-        out = None if not args.out else f"{args.out}/{label}"
+        out = None if not args.out else f"{args.out}/{folders[label]}"
         results[label] = twin.run(
             scenario, replications=reps, seed=seed, horizon=args.horizon, warmup=args.warmup,
             workers=args.workers or default_workers(), dask=args.dask, out=out,
@@ -278,6 +284,18 @@ def _compare(args: argparse.Namespace) -> int:
     else:
         print(compare_text(doc))
     return 0
+
+
+def _folders(labels: list[str]) -> dict[str, str]:
+    """A folder name for each label under `compare --out`: letters, digits, '.', '_' and
+    '-' only (a space or ':' becomes '-'), made unique with the scenario's number."""
+    import re
+
+    safe = [re.sub(r"[^A-Za-z0-9._-]+", "-", label).strip("-.") or "scenario"
+            for label in labels]
+    if len(set(safe)) < len(safe):
+        safe = [f"{i + 1}-{s}" for i, s in enumerate(safe)]
+    return dict(zip(labels, safe))
 
 
 def _labels(paths: list[str], names: list[str]) -> list[str]:

@@ -17,11 +17,13 @@ import pandas as pd
 from twin.analysis.energy import totals
 from twin.analysis.kpis import (conveyor_table, fleet_table, lift_table, path_table,
                                station_table, wide)
-from twin.analysis.stats import ci95
+from twin.analysis.stats import ci95, number
 
-# KPI -> +1 if more is better, -1 if less is better
+# KPI -> +1 if more is better, -1 if less is better; a KPI not listed gets no "better"
+# verdict, only "higher" or "lower": so the total energy (energy_kwh), which grows with the
+# output, is judged per unit (kwh_per_unit), not as a total
 DIRECTION = {"throughput_per_h": +1, "gwh_per_year": +1, "lead_time_h": -1, "wip": -1,
-             "energy_kwh": -1, "kwh_per_unit": -1, "fleet_charging_share": -1,
+             "kwh_per_unit": -1, "fleet_charging_share": -1,
              "lift_wait_h": -1, "path_wait_h": -1}
 
 
@@ -160,6 +162,4 @@ def compare_text(doc: dict[str, Any]) -> str:
 
 
 def _g(x: float | None, sign: bool = False) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "-"
-    return f"{x:+.4g}" if sign else f"{x:.4g}"
+    return number(x, 4, sign)

@@ -52,3 +52,14 @@ def ci95(values: Iterable[float]) -> dict[str, float | None | list[float | None]
     mean = float(np.mean(arr))
     hw = 0.0 if arr.size < 2 else t_halfwidth(arr, 0.95)
     return {"mean": mean, "ci95": [float(mean - hw), float(mean + hw)]}
+
+
+def number(x: float | None, digits: int = 3, sign: bool = False) -> str:
+    """`x` for reading: `digits` significant digits, but a number of more whole digits in
+    full with thousands separators (88,830 kWh rather than 8.88e+04); "-" for no value."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    plus = "+" if sign else ""
+    if math.isfinite(x) and abs(x) >= 10 ** digits:
+        return f"{x:{plus},.0f}"
+    return f"{x:{plus}.{digits}g}"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from twin.analysis.stats import number
+
 
 def _fmt(stat: dict | float | None, digits: int = 3) -> str:
     if isinstance(stat, dict):
@@ -11,17 +13,19 @@ def _fmt(stat: dict | float | None, digits: int = 3) -> str:
         if m is None:
             return "-"
         if lo == hi:
-            return f"{m:.{digits}g}"
-        return f"{m:.{digits}g} [{lo:.{digits}g}, {hi:.{digits}g}]"
-    return "-" if stat is None else f"{stat:.{digits}g}"
+            return number(m, digits)
+        return f"{number(m, digits)} [{number(lo, digits)}, {number(hi, digits)}]"
+    return number(stat, digits)
 
 
 def text_summary(doc: dict[str, Any]) -> str:
     """Products, stations and the bottleneck as aligned text, with 95% intervals."""
+    rule = doc.get("run", {}).get("replications_rule", "fixed")
     lines = [
         f"{doc['scenario']}: {doc['replications']} replication(s), seed {doc['seed']}, "
         f"horizon {doc['horizon_h']:g} h after warm-up {doc['warmup_h']:g} h "
         f"({doc['engine']} engine)",
+        *([f"replications {rule}"] if rule != "fixed" else []),
         "",
         f"{'product':<20} {'throughput/h':>28} {'lead time h':>28} {'GWh/year':>24}",
     ]
