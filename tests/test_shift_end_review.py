@@ -1,0 +1,424 @@
+"""Review of `at_shift_end: finish`, arrivals by calendar, booleans/YAML 1.2 and the CLI.
+
+Every expected value below is computed by hand from the documented rules
+(docs/modelling.md "Shift calendars", /work/shared/spec/*.md), never copied from a run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import twin
+from twin.cli import main
+from twin.engine import replication
+from twin.model import build
+from twin.scenario.schema import Scenario
+
+from support import twin_command
+
+H = 3600.0
+STATES = ("busy", "starved", "blocked", "down", "setup", "off_shift")
+DAY = {"day": {"shifts": [["0 h", "8 h"]]}}
+
+
+def _measures(doc: dict) -> dict:
+    sc = Scenario.model_validate({"name": "review", **doc})
+    model = build(sc)
+    result = replication.simulate(model, 0, 1, float(sc.run.warmup))  # (warm-up in s)
+    return {(kind, entity, name): v for kind, entity, name, v in result.measures}
+
+
+def _st(m: dict, station: str, what: str) -> float:
+    return m[("station", station, what)]
+
+
+def _states_sum(m: dict, station: str) -> float:
+    return sum(_st(m, station, f"{s}_h") for s in STATES)
+
+
+def _cure(horizon: str, **station) -> dict:
+    st = {"process_time": "3 h", "calendar": "day", "at_shift_end": "finish", **station}
+    return {"run": {"horizon": horizon}, "calendars": DAY,
+            "products": {"u": {"route": ["cure"], "release": "saturated"}},
+            "stations": {"cure": st}}
+
+
+# --- 1. at_shift_end: finish ------------------------------------------------------------
+
+def test_operation_failure_before_shift_end_pauses_the_repair_and_the_unit() -> None:
+    """Operation-dependent failure after 7.5 busy hours (constant), repair 1 h, 3 h units,
+    shift 0-8 h, finish. Units 0-3, 3-6; the third starts at 6 and fails at 7.5 (1.5 h
+    done). At 8 h the machine is DOWN under repair -> per the docs it "stops as under
+    pause": 0.5 h of repair is left for the next shift (24-24.5 h), then 1.5 h of work
+    (24.5-26 h). So by 20 h only 2 units are finished, and the machine never works off
+    shift (no unit can be finished between 8 h and 24 h)."""
+    doc = _cure("20 h", failures={"mtbf": "7.5 h", "mttr": "1 h", "mode": "operation"})
+    m = _measures(doc)
+    assert m[("product", "u", "finished")] == 2
+    assert _st(m, "cure", "busy_h") == pytest.approx(7.5, abs=1e-9)
+    assert _st(m, "cure", "down_h") == pytest.approx(0.5, abs=1e-9)
+    assert _st(m, "cure", "off_shift_h") == pytest.approx(12.0, abs=1e-9)
+
+
+def test_operation_failure_before_shift_end_next_day_schedule() -> None:
+    """Same as above, horizon 27 h: day 2 repair 24-24.5, unit 3 24.5-26, unit 4 from 26.
+    Finished 3; busy 7.5 + 2.5 = 10 h; down 0.5 + 0.5 = 1 h; off 16 h."""
+    doc = _cure("27 h", failures={"mtbf": "7.5 h", "mttr": "1 h", "mode": "operation"})
+    m = _measures(doc)
+    assert m[("product", "u", "finished")] == 3
+    assert _st(m, "cure", "busy_h") == pytest.approx(10.0, abs=1e-9)
+    assert _st(m, "cure", "down_h") == pytest.approx(1.0, abs=1e-9)
+    assert _st(m, "cure", "off_shift_h") == pytest.approx(16.0, abs=1e-9)
+
+
+def test_time_failure_right_before_shift_end_pauses() -> None:
+    """Time-dependent failure at 7.5 h of on-shift up time, repair 1 h (on-shift time).
+    Unit 3 (6 h) has 1.5 h left at 7.5; the machine is down at 8 -> paused; repair
+    finishes 24.5 h; unit 3 ends 26 h; unit 4 from 26 h. Horizon 27 h: finished 3, busy
+    7.5 + 2.5, down 0.5 + 0.5, off 16."""
+    doc = _cure("27 h", failures={"mtbf": "7.5 h", "mttr": "1 h"})
+    m = _measures(doc)
+    assert m[("product", "u", "finished")] == 3
+    assert _st(m, "cure", "busy_h") == pytest.approx(10.0, abs=1e-9)
+    assert _st(m, "cure", "down_h") == pytest.approx(1.0, abs=1e-9)
+    assert _st(m, "cure", "off_shift_h") == pytest.approx(16.0, abs=1e-9)
+
+
+def test_operation_failure_during_overtime_is_down_in_overtime() -> None:
+    """mtbf 8.5 busy hours: unit 3 (6-...) fails at 8.5 h in overtime, repair 1 h ->
+    9.5 h (the docs: `down` after an operation-dependent failure in overtime), then 0.5 h
+    -> done at 10 h, off shift after. Horizon 20 h: 3 finished, busy 0-8.5 and 9.5-10 = 9,
+    down 1, off 10."""
+    doc = _cure("20 h", failures={"mtbf": "8.5 h", "mttr": "1 h", "mode": "operation"})
+    m = _measures(doc)
+    assert m[("product", "u", "finished")] == 3
+    assert _st(m, "cure", "busy_h") == pytest.approx(9.0, abs=1e-9)  # 0-8.5, 9.5-10
+    assert _st(m, "cure", "down_h") == pytest.approx(1.0, abs=1e-9)
+    assert _st(m, "cure", "off_shift_h") == pytest.approx(10.0, abs=1e-9)
+
+
+def test_next_step_on_the_same_station_does_not_start_off_shift() -> None:
+    """Route [cure, cure] (two operations on one station), 3 h each, finish. Unit 1: steps
+    0-3, 3-6; unit 2 step 1: 6-9 in overtime. "Nothing new starts off shift under either
+    rule": its second operation starts the next day at 0 h. So by 20 h one unit is finished
+    and the machine is busy 9 h (not 12)."""
+    doc = _cure("20 h")
+    doc["products"]["u"]["route"] = ["cure", "cure"]
+    m = _measures(doc)
+    assert m[("product", "u", "finished")] == 1
+    assert _st(m, "cure", "busy_h") == pytest.approx(9.0, abs=1e-9)
+    assert _st(m, "cure", "off_shift_h") == pytest.approx(11.0, abs=1e-9)
+
+
+def test_setup_in_overtime_two_products() -> None:
+    """Two saturated products taking turns (campaign 1), setup 1.5 h, process 3 h,
+    shift 0-8 h, finish. u 0-3; setup 3-4.5; v 4.5-7.5; setup 7.5-9 (under way at 8:
+    finished in overtime, "the unit's setup and processing"), u 9-12; then off.
+    One day: 3 finished, busy 9, setup 3, off 12, 2 changeovers."""
+    doc = _cure("1 d", setup="1.5 h")
+    doc["products"] = {"u": {"route": ["cure"], "release": "saturated"},
+                       "v": {"route": ["cure"], "release": "saturated"}}
+    m = _measures(doc)
+    assert m[("product", "u", "finished")] + m[("product", "v", "finished")] == 3
+    assert _st(m, "cure", "busy_h") == pytest.approx(9.0, abs=1e-9)
+    assert _st(m, "cure", "setup_h") == pytest.approx(3.0, abs=1e-9)
+    assert _st(m, "cure", "off_shift_h") == pytest.approx(12.0, abs=1e-9)
+    assert _st(m, "cure", "changeovers") == 2
+
+
+def test_overtime_running_into_the_next_shift() -> None:
+    """Shifts 0-8 and 8.5-16.5 h daily, 3 h units, finish: units end 3,6,9 (over the
+    8-8.5 gap: overtime, busy), 12, 15, 18 (overtime past 16.5); off 18-24. Two days:
+    12 units, busy 36 h, off 12 h, never starved."""
+    doc = _cure("2 d")
+    doc["calendars"] = {"day": {"shifts": [["0 h", "8 h"], ["8.5 h", "16.5 h"]]}}
+    m = _measures(doc)
+    assert m[("product", "u", "finished")] == 12
+    assert _st(m, "cure", "busy_h") == pytest.approx(36.0, abs=1e-9)
+    assert _st(m, "cure", "off_shift_h") == pytest.approx(12.0, abs=1e-9)
+    assert _st(m, "cure", "starved_h") == pytest.approx(0.0, abs=1e-9)
+
+
+def test_planned_stop_during_work_finishes_the_unit() -> None:
+    """Shift 0-8 h, planned stop 5-7 h on day 1, 3 h units, finish. Unit 2 (3-6) is under
+    way when the stop begins: finished at 6, off 6-7, unit 3 7-10 (overtime past 8).
+    Day 2: 0-3, 3-6, 6-9. Two days: 6 finished, busy 18, off 30."""
+    doc = _cure("2 d")
+    doc["calendars"] = {"day": {"shifts": [["0 h", "8 h"]], "stops": [["5 h", "7 h"]]}}
+    m = _measures(doc)
+    assert m[("product", "u", "finished")] == 6
+    assert _st(m, "cure", "busy_h") == pytest.approx(18.0, abs=1e-9)
+    assert _st(m, "cure", "off_shift_h") == pytest.approx(30.0, abs=1e-9)
+
+
+def test_warmup_ending_in_overtime_states_and_energy() -> None:
+    """Warm-up 8.5 h ends in overtime (unit 3: 6-9). Measured 8.5-32.5 h: busy 8.5-9 and
+    24-32.5 = 9 h, off 15 h; states sum to 24; energy = 10 kW x busy + 1 kW x off."""
+    doc = _cure("1 d", power_kw={"busy": 10, "off_shift": 1})
+    doc["run"]["warmup"] = "8.5 h"
+    m = _measures(doc)
+    assert _states_sum(m, "cure") == pytest.approx(24.0, abs=1e-9)
+    assert _st(m, "cure", "busy_h") == pytest.approx(9.0, abs=1e-9)
+    assert _st(m, "cure", "off_shift_h") == pytest.approx(15.0, abs=1e-9)
+    assert _st(m, "cure", "energy_busy_kwh") == pytest.approx(90.0, abs=1e-6)
+    assert _st(m, "cure", "energy_off_shift_kwh") == pytest.approx(15.0, abs=1e-6)
+
+
+def test_oee_availability_never_above_one_with_overtime(tmp_path: Path) -> None:
+    """With overtime the planned time is the time not off shift; availability = busy /
+    planned <= 1 and OEE <= 1. One machine, finish: busy 9 h of 9 h planned a day."""
+    doc = _cure("3 d")
+    sc = Scenario.model_validate({"name": "oee", **doc})
+    s = twin.run(sc, replications=1, seed=0).summary()
+    oee = s["stations"]["cure"]["oee"]["mean"]
+    assert 0.0 <= oee <= 1.0 + 1e-9
+    # 3 h planned per unit x 3 units a day / 9 h planned a day = 1 exactly
+    assert oee == pytest.approx(1.0, abs=1e-9)
+
+
+def test_batch_oven_cycle_spanning_two_shift_ends() -> None:
+    """A 20 h oven cycle (batch 2) under an 8 h shift (0-8 h) with finish: a batch starts at
+    2 s (the feeder's two 1 s units) and runs in overtime to 20 h + 2 s; the next at 24 h
+    (its units fed overnight), the third at 48 h. Over 3 days: 3 batches = 6 units, busy
+    60 h, starved 2 s, off 12 h - 2 s."""
+    doc = {"run": {"horizon": "3 d"}, "calendars": DAY,
+           "products": {"u": {"route": ["feed", "oven"], "release": "saturated"}},
+           "stations": {"feed": {"process_time": "1 s", "buffer": 0},
+                        "oven": {"process_time": "20 h", "batch": {"size": 2}, "buffer": 4,
+                                 "calendar": "day", "at_shift_end": "finish"}}}
+    m = _measures(doc)
+    assert m[("product", "u", "finished")] == 6
+    assert _st(m, "oven", "busy_h") == pytest.approx(60.0, abs=1e-9)
+    assert _st(m, "oven", "starved_h") == pytest.approx(2 / H, abs=1e-9)
+    assert _st(m, "oven", "off_shift_h") == pytest.approx(12.0 - 2 / H, abs=1e-9)
+
+
+def test_unit_finished_in_overtime_goes_onto_a_round_the_clock_line() -> None:
+    """cure (finish, 3 h) hands to pack (round the clock, 1 h, unlimited buffer). Units
+    leave cure at 3, 6, 9 each day and pack finishes them 1 h later: 3 a day, the third
+    at 10 h. 2 days: 6 finished; pack busy 6 h, cure busy 18 h, cure never blocked."""
+    doc = _cure("2 d")
+    doc["products"]["u"]["route"] = ["cure", "pack"]
+    doc["stations"]["pack"] = {"process_time": "1 h"}
+    m = _measures(doc)
+    assert m[("product", "u", "finished")] == 6
+    assert _st(m, "pack", "busy_h") == pytest.approx(6.0, abs=1e-9)
+    assert _st(m, "cure", "busy_h") == pytest.approx(18.0, abs=1e-9)
+    assert _st(m, "cure", "blocked_h") == pytest.approx(0.0, abs=1e-9)
+
+
+# --- 2. arrivals by calendar -------------------------------------------------------------
+
+def _arrivals(horizon: str, gap: str, cal: dict, **run) -> dict:
+    return {"run": {"horizon": horizon, **run}, "calendars": {"deliv": cal},
+            "products": {"u": {"route": ["a"],
+                               "release": {"interarrival": gap, "calendar": "deliv"}}},
+            "stations": {"a": {"process_time": "1 s"}}}
+
+
+def test_arrivals_with_breaks_hand_computed() -> None:
+    """Calendar 0-8 h with a 3-4 h break (7 worked h a day), gap 2 h of worked time:
+    day 1 at 2, 5, 7 (worked 2, 4, 6); day 2 (worked 7 at 24 h) at 25, 27, 30 (and 32 =
+    end of shift, worked 14). Horizon 31 h: 6 released and finished."""
+    cal = {"shifts": [["0 h", "8 h"]], "breaks": [["3 h", "4 h"]]}
+    m = _measures(_arrivals("31 h", "2 h", cal))
+    assert m[("product", "u", "released")] == 6
+    assert m[("product", "u", "finished")] == 6
+
+
+def test_arrivals_with_a_stop_and_warmup() -> None:
+    """Calendar 0-8 h daily, stop 24-30 h, gap 2 h: arrivals 2, 4, 6, 8?, then worked 10 h
+    is 2 h past 30 h... precisely: worked 8 h at the end of day 1; day 2 works only 30-32,
+    so the next arrival (worked 10) is at 32 h. Warm-up 4.5 h, horizon 27.5 h (4.5-32.0
+    exclusive of 32): released in the measured period: 6, 8 -> 2 (the 32 h one is at the
+    horizon's end: not counted with horizon 27 h -> measured to 31.5 h)."""
+    cal = {"shifts": [["0 h", "8 h"]], "stops": [["24 h", "30 h"]]}
+    m = _measures(_arrivals("27 h", "2 h", cal, warmup="4.5 h"))
+    assert m[("product", "u", "released")] == 2
+
+
+def test_arrivals_follow_run_starts_at_offset() -> None:
+    """energy.run_starts_at 6 h: time 0 is Monday 06:00. A calendar 06:00-14:00 is then
+    on at 0-8 h of the run. Gap 2 h: arrivals at 2, 4, 6, (8); horizon 7 h -> 3; and
+    with run_starts_at 0 the same calendar is on 6-14 h -> arrivals 8, 10 -> 0 by 7 h."""
+    cal = {"shifts": [["6 h", "14 h"]]}
+    doc = _arrivals("7 h", "2 h", cal)
+    doc["energy"] = {"run_starts_at": "6 h"}
+    assert _measures(doc)[("product", "u", "released")] == 3
+    assert _measures(_arrivals("7 h", "2 h", cal))[("product", "u", "released")] == 0
+
+
+def test_two_products_with_their_own_arrival_calendars() -> None:
+    """u: calendar 0-8 h, gap 2 h -> 4 a day (2, 4, 6, 8); v: calendar 12-20 h, gap 3 h ->
+    15, 18 (21 would be worked 9 h: next day 13 h) ... per day: v worked 3, 6 -> 15, 18;
+    day 2: worked 9, 12 -> 37, 40 (13 h, 16 h of day 2); 15 -> 43. Horizon 44 h:
+    u: 2,4,6,8, 26,28,30,32 -> 8; v: 15, 18, 37, 40, 43 -> 5."""
+    doc = {"run": {"horizon": "44 h"},
+           "calendars": {"early": {"shifts": [["0 h", "8 h"]]},
+                         "late": {"shifts": [["12 h", "20 h"]]}},
+           "products": {"u": {"route": ["a"],
+                              "release": {"interarrival": "2 h", "calendar": "early"}},
+                        "v": {"route": ["a"],
+                              "release": {"interarrival": "3 h", "calendar": "late"}}},
+           "stations": {"a": {"process_time": "1 s"}}}
+    m = _measures(doc)
+    assert m[("product", "u", "released")] == 8
+    assert m[("product", "v", "released")] == 5
+
+
+def test_every_arrival_is_on_shift() -> None:
+    """"units arrive only on shift" (docs). Calendar 0-8 h (half-open: off at 8 h), stations
+    round the clock with a 1 s process: a unit released at 8 h exactly would arrive off
+    shift. Gap 2 h: worked 8 h is reached at 8 h, but the first on-shift moment with 8
+    worked hours behind it is 24 h. Horizon 8.5 h: arrivals at 2, 4, 6 only."""
+    m = _measures(_arrivals("8.5 h", "2 h", {"shifts": [["0 h", "8 h"]]}))
+    assert m[("product", "u", "released")] == 3
+
+
+# --- 3. booleans and YAML 1.2 ------------------------------------------------------------
+
+BASE = """\
+name: b
+run: {{horizon: "1 d"}}
+products:
+  u: {{route: [a], release: saturated}}
+stations:
+  a: {{process_time: {pt}, buffer: {buf}}}
+"""
+
+
+def _load(tmp_path: Path, text: str):
+    p = tmp_path / "s.yaml"
+    p.write_text(text)
+    return twin.load(str(p))
+
+
+@pytest.mark.parametrize("pt", ["{empirical: [60, true]}", "{uniform: [false, 70]}",
+                                "{lognormal: {mean: 60, cv: true}}", "true"])
+def test_booleans_in_distributions_are_errors(tmp_path: Path, pt: str) -> None:
+    with pytest.raises(twin.ScenarioError if hasattr(twin, "ScenarioError") else Exception):
+        _load(tmp_path, BASE.format(pt=pt, buf=2))
+
+
+def test_yes_is_text_and_an_error_for_a_number(tmp_path: Path) -> None:
+    with pytest.raises(Exception) as e:
+        _load(tmp_path, BASE.format(pt=60, buf="yes"))
+    assert "buffer" in str(e.value)
+
+
+def test_sexagesimal_shift_time_is_not_silently_seconds(tmp_path: Path) -> None:
+    """YAML 1.1 reads 6:00 as the base-60 integer 360. A shift written [6:00, 14:00] means
+    06:00-14:00 to anyone; the scenario must either mean that or fail loudly — never a
+    calendar on from 6 min to 14 min (spec: "fail loudly on any mistake"; YAML 1.2 has
+    no base-60 numbers)."""
+    text = BASE.format(pt=60, buf=2) + textwrap.dedent("""\
+        calendars:
+          day: {shifts: [[6:00, 14:00]]}
+    """).replace("stations:\n  a: {process_time: 60, buffer: 2}",
+                 "stations:\n  a: {process_time: 60, buffer: 2}")
+    text = text.replace("buffer: 2}", "buffer: 2, calendar: day}")
+    try:
+        sc = _load(tmp_path, text)
+    except Exception:
+        return  # a loud error is fine
+    shift = sc.calendars["day"].shifts[0]
+    assert (shift.from_, shift.to) == (6 * H, 14 * H)
+
+
+def test_1e3_is_a_number_for_a_count_too(tmp_path: Path) -> None:
+    """YAML 1.2 reads 1e3 as the number 1000; process_time: 1e3 is accepted as 1000 s, so
+    buffer: 1e3 (1000, a whole number) must be accepted the same way (or both refused)."""
+    sc = _load(tmp_path, BASE.format(pt="1e3", buf=2))
+    assert sc.stations["a"].process_time is not None
+    sc = _load(tmp_path, BASE.format(pt=60, buf="1e3"))
+    assert sc.stations["a"].buffer == 1000
+
+
+def _write(tmp_path: Path, name: str, text: str) -> Path:
+    p = tmp_path / name
+    p.write_text(textwrap.dedent(text))
+    return p
+
+
+LINE = """\
+    name: cli line
+    run: {horizon: "2 h", replications: 2, seed: 4}
+    products:
+      p: {route: [a], release: {interarrival: {exponential: "3 min"}}}
+    stations:
+      a: {process_time: {exponential: "2 min"}, buffer: 3, power_kw: {busy: 4}}
+"""
+
+
+def test_set_yes_is_a_clear_error_status_2(tmp_path: Path, capsys) -> None:
+    path = _write(tmp_path, "l.yaml", LINE)
+    code = main(["run", str(path), "--set", "stations.a.buffer=yes", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "buffer" in err and "Traceback" not in err
+
+
+def test_vary_on_off_is_a_clear_error_status_2(tmp_path: Path, capsys) -> None:
+    path = _write(tmp_path, "l.yaml", LINE)
+    code = main(["run", str(path), "--vary", "stations.a.buffer=on,off", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "Traceback" not in err
+
+
+def test_set_true_for_a_number_is_error(tmp_path: Path, capsys) -> None:
+    path = _write(tmp_path, "l.yaml", LINE)
+    code = main(["run", str(path), "--set", "run.seed=true", "--quiet"])
+    assert code == 2
+
+
+# --- 4. CLI -----------------------------------------------------------------------------
+
+def test_json_into_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    path = _write(tmp_path, "l.yaml", LINE)
+    cmd = " ".join(twin_command()) + f" run {path} --json --quiet --workers 1 | head -c 5"
+    out = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], capture_output=True,
+                         text=True, timeout=300)
+    assert out.stdout == "{\n  \""[:5] or len(out.stdout) == 5
+    assert "Traceback" not in out.stderr and "BrokenPipe" not in out.stderr
+    assert out.returncode in (0, 141)
+
+
+def test_compare_two_scenarios_with_the_same_name(tmp_path: Path, capsys) -> None:
+    a = _write(tmp_path, "a.yaml", LINE)
+    b = _write(tmp_path, "b.yaml", LINE.replace("buffer: 3", "buffer: 1"))
+    out = tmp_path / "out"
+    code = main(["compare", str(a), str(b), "--out", str(out), "--quiet", "--workers", "1"]
+                if False else ["compare", str(a), str(b), "--out", str(out), "--quiet"])
+    assert code == 0
+    folders = sorted(p.name for p in out.iterdir() if p.is_dir())
+    assert len(folders) == 2 and folders[0] != folders[1]
+
+
+def test_compare_replications_auto(tmp_path: Path, capsys) -> None:
+    a = _write(tmp_path, "a.yaml", LINE)
+    b = _write(tmp_path, "b.yaml", LINE.replace("name: cli line", "name: other").replace(
+        "buffer: 3", "buffer: 1"))
+    code = main(["compare", str(a), str(b), "--replications", "auto", "--json", "--quiet"])
+    out = capsys.readouterr().out
+    assert code == 0
+    json.loads(out)
+
+
+def test_compare_total_energy_has_no_better_verdict(tmp_path: Path, capsys) -> None:
+    """More units in the same time use more energy: total energy is no goodness measure."""
+    a = _write(tmp_path, "a.yaml", LINE)
+    b = _write(tmp_path, "b.yaml", LINE.replace("name: cli line", "name: other").replace(
+        "3 min", "2.5 min"))
+    code = main(["compare", str(a), str(b), "--quiet"])
+    text = capsys.readouterr().out
+    assert code == 0
+    lines = [ln for ln in text.splitlines() if "total" in ln and "kwh" in ln.lower()]
+    assert lines, text
+    assert all("better" not in ln and "worse" not in ln for ln in lines), lines
