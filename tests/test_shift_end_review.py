@@ -492,3 +492,43 @@ def test_unit_finished_in_overtime_onto_a_conveyor() -> None:
     assert _st(m, "cure", "busy_h") == pytest.approx(18.0, abs=1e-9)
     assert _st(m, "cure", "blocked_h") == pytest.approx(0.0, abs=1e-9)
     assert _st(m, "pack", "busy_h") == pytest.approx(6.0, abs=1e-9)
+
+
+@pytest.mark.parametrize("x, text", [(999.6, "1,000"), (999.97, "1,000"), (-999.7, "-1,000"),
+                                     (12345.6, "12,346"), (999.4, "999"), (0.5, "0.5")])
+def test_number_never_falls_back_to_scientific_at_the_rounding_edge(x: float,
+                                                                    text: str) -> None:
+    """`number` promises 3 significant digits, and numbers of 4+ whole digits in full with
+    separators ("88,830 kWh rather than 8.88e+04"). 999.6 rounds to 1000 at 3 digits: it
+    must read 1,000, not 1e+03."""
+    from twin.analysis.stats import number
+    assert number(x) == text
+
+
+def test_yaml12_words_are_names(tmp_path: Path) -> None:
+    """Under YAML 1.2 `no`, `on`, `off` are text: a calendar named `no` and a station named
+    `on` work (YAML 1.1 would read them as booleans)."""
+    text = textwrap.dedent("""\
+        name: words
+        run: {horizon: "1 d"}
+        calendars:
+          no: {shifts: [["0 h", "8 h"]]}
+        products:
+          u: {route: [on], release: saturated}
+        stations:
+          on: {process_time: "3 h", calendar: no, at_shift_end: finish}
+    """)
+    sc = _load(tmp_path, text)
+    m = twin.run(sc, replications=1, seed=0).summary()
+    # 3 units a day, as in the finish schedule (0-3, 3-6, 6-9)
+    assert m["products"]["u"]["throughput_per_h"]["mean"] == pytest.approx(3 / 24)
+
+
+def test_set_sexagesimal_value_is_not_silently_seconds(tmp_path: Path, capsys) -> None:
+    """--set values are read "as in a scenario file": --set run.horizon=1:30 would be 90 s
+    under YAML 1.1's base-60 integers; YAML 1.2 has none, so it is the text "1:30", which
+    is no duration: a clear error (status 2) -- not a 90 s run."""
+    path = _write(tmp_path, "l.yaml", LINE)
+    code = main(["run", str(path), "--set", "run.horizon=1:30", "--quiet", "--json"])
+    out = capsys.readouterr().out
+    assert code == 2, out[:300]
