@@ -532,3 +532,75 @@ def test_set_sexagesimal_value_is_not_silently_seconds(tmp_path: Path, capsys) -
     code = main(["run", str(path), "--set", "run.horizon=1:30", "--quiet", "--json"])
     out = capsys.readouterr().out
     assert code == 2, out[:300]
+
+
+def test_open_line_on_a_calendar_is_the_round_the_clock_line_on_worked_hours() -> None:
+    """Docs: with the stations on the arrivals' calendar, the open line is the
+    round-the-clock one on the worked hours' clock, exactly. Calendar: 6-14 and 14-22 h on
+    weekdays, break 10-10.5 h, run starting Monday 06:00 (run_starts_at 6 h): 15.5 worked h
+    a weekday, 77.5 h a week; 14 d = 2 whole weeks = 155 worked h. So the calendar run over
+    14 d finishes exactly the units of the round-the-clock run over 155 h, with the same
+    busy hours."""
+    cal = {"shifts": [["6 h", "14 h"], ["14 h", "22 h"]],
+           "days": ["mon", "tue", "wed", "thu", "fri"], "breaks": [["10 h", "10.5 h"]]}
+
+    def doc(with_cal: bool, horizon: str) -> dict:
+        c = {"calendar": "c"} if with_cal else {}
+        rel = {"interarrival": {"exponential": "4 min"}, **c}
+        return {"run": {"horizon": horizon, "seed": 3}, "calendars": {"c": cal},
+                "energy": {"run_starts_at": "6 h"},
+                "products": {"u": {"route": ["a", "b"], "release": rel}},
+                "stations": {"a": {"process_time": {"exponential": "3 min"}, **c},
+                             "b": {"process_time": {"exponential": "3.5 min"}, "buffer": 3,
+                                   **c}}}
+
+    on = _measures(doc(True, "14 d"))
+    clock = _measures(doc(False, "155 h"))
+    assert on[("product", "u", "finished")] == clock[("product", "u", "finished")]
+    for s in ("a", "b"):
+        assert _st(on, s, "busy_h") == pytest.approx(_st(clock, s, "busy_h"), abs=1e-6)
+        assert _st(on, s, "blocked_h") == pytest.approx(_st(clock, s, "blocked_h"), abs=1e-6)
+        assert _st(on, s, "off_shift_h") == pytest.approx(14 * 24 - 155.0, abs=1e-6)
+
+
+def test_arrivals_over_weekends() -> None:
+    """Calendar all day Monday to Friday (120 worked h a week), gap 10 h of worked time:
+    arrivals at worked 10, 20, ..., so over 13 days (to Sunday of week 2) worked time is
+    120 + 120 = 240 h -> 24 arrivals, none on Saturday or Sunday: over 12.5 d (to
+    Saturday noon of week 2) also 24, and over 11.5 d (Friday noon: worked 228 h) 22."""
+    cal = {"shifts": [["0 h", "24 h"]], "days": ["mon", "tue", "wed", "thu", "fri"]}
+    assert _measures(_arrivals("13 d", "10 h", cal))[("product", "u", "released")] == 24
+    assert _measures(_arrivals("11.5 d", "10 h", cal))[("product", "u", "released")] == 22
+
+
+def test_batch_oven_operation_failure_before_shift_end_pauses() -> None:
+    """Oven: batch of 2, 6 h cycle, shift 6-14 h, finish, operation-dependent failures
+    after 7 busy hours (constant), repair 2 h; feeder 1 s (the buffer is full by 6 h).
+    Batch 1: 6-12 h. Batch 2 starts 12 h and fails at 13 h (7 busy h): down at 14 h, so it
+    "stops as under pause": 1 h of repair left for 30-31 h, then 5 h of cycle 31-36 h.
+    Over 30 h only batch 1 (2 units) is finished; the oven is busy 7 h, down 1 h."""
+    doc = {"run": {"horizon": "30 h"}, "calendars": {"day": {"shifts": [["6 h", "14 h"]]}},
+           "products": {"u": {"route": ["feed", "oven"], "release": "saturated"}},
+           "stations": {"feed": {"process_time": "1 s", "buffer": 0},
+                        "oven": {"process_time": "6 h", "batch": {"size": 2}, "buffer": 4,
+                                 "calendar": "day", "at_shift_end": "finish",
+                                 "failures": {"mtbf": "7 h", "mttr": "2 h",
+                                              "mode": "operation"}}}}
+    m = _measures(doc)
+    assert m[("product", "u", "finished")] == 2
+    assert _st(m, "oven", "busy_h") == pytest.approx(7.0, abs=1e-9)
+    assert _st(m, "oven", "down_h") == pytest.approx(1.0, abs=1e-9)
+
+
+def test_zero_gap_arrival_does_not_arrive_off_shift() -> None:
+    """Gaps drawn from {empirical: [0 s, 2 h]} under a calendar on from 6 h: a zero gap
+    counts no worked time, but "units arrive only on shift", so nothing may arrive before
+    6 h. Over a 5 h horizon (all off shift) no unit is released, whatever the seed."""
+    cal = {"shifts": [["6 h", "14 h"]]}
+    for seed in range(8):
+        doc = _arrivals("5 h", {"empirical": ["0 s", "2 h"]}, cal)
+        doc["run"]["seed"] = seed
+        sc = Scenario.model_validate({"name": "zero gap", **doc})
+        result = replication.simulate(build(sc), 0, seed, 0.0)
+        released = {(k, e, n): v for k, e, n, v in result.measures}[("product", "u", "released")]
+        assert released == 0, f"seed {seed}: {released} units arrived off shift"
