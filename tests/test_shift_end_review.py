@@ -604,3 +604,25 @@ def test_zero_gap_arrival_does_not_arrive_off_shift() -> None:
         result = replication.simulate(build(sc), 0, seed, 0.0)
         released = {(k, e, n): v for k, e, n, v in result.measures}[("product", "u", "released")]
         assert released == 0, f"seed {seed}: {released} units arrived off shift"
+
+
+def test_compare_folders_differ_on_case_insensitive_file_systems() -> None:
+    """Two scenarios named `Line` and `line` (unique names, so they are the labels): their
+    output folders must not collide on macOS/Windows file systems, which ignore case, or
+    one scenario's tables overwrite the other's."""
+    from twin.cli import _folders
+    folders = _folders(["Line", "line"])
+    assert len({f.lower() for f in folders.values()}) == 2, folders
+
+
+@pytest.mark.parametrize("args", [["schema"], ["compare", "A", "B", "--json", "--quiet"]])
+def test_other_commands_into_a_closed_pipe_end_quietly(tmp_path: Path, args) -> None:
+    a = _write(tmp_path, "a.yaml", LINE)
+    b = _write(tmp_path, "b.yaml", LINE.replace("buffer: 3", "buffer: 1"))
+    args = [str(a) if x == "A" else str(b) if x == "B" else x for x in args]
+    cmd = " ".join(twin_command() + args) + " | head -c 5"
+    out = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], capture_output=True,
+                         text=True, timeout=300)
+    assert len(out.stdout) == 5
+    assert "Traceback" not in out.stderr and "Broken" not in out.stderr, out.stderr
+    assert out.returncode in (0, 141)
