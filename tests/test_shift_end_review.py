@@ -626,3 +626,51 @@ def test_other_commands_into_a_closed_pipe_end_quietly(tmp_path: Path, args) -> 
     assert len(out.stdout) == 5
     assert "Traceback" not in out.stderr and "Broken" not in out.stderr, out.stderr
     assert out.returncode in (0, 141)
+
+
+def test_unit_finished_in_overtime_handed_to_a_vehicle() -> None:
+    """cure (finish, 3 h, 0-8 h) -> AGV (20 m at 1 m/s) -> pack (1 h, round the clock, no
+    buffer). Units leave cure at 3, 6 and 9 h (the third finished in overtime, then picked
+    up off shift: "finished units may leave"), each reaches pack within a minute and is
+    done an hour later. Two days: 6 finished, pack busy 6 h, cure busy 18 h, and cure is
+    off shift from the moment its overtime unit is done: at least 30 h - (on-shift waits
+    for the vehicle, under a minute each) off shift; never starved."""
+    doc = _cure("2 d")
+    doc["products"]["u"]["route"] = ["cure", "pack"]
+    doc["products"]["u"]["transport"] = "agv"
+    doc["stations"]["cure"]["buffer"] = 0
+    doc["stations"]["pack"] = {"process_time": "1 h", "buffer": 0}
+    doc["logistics"] = {"points": {"cure": [0, 0], "pack": [20, 0]},
+                        "paths": [["cure", "pack"]],
+                        "fleets": {"agv": {"vehicles": 1, "speed_loaded": 1, "home": "cure"}}}
+    m = _measures(doc)
+    assert m[("product", "u", "finished")] == 6
+    assert _st(m, "pack", "busy_h") == pytest.approx(6.0, abs=1e-9)
+    assert _st(m, "cure", "busy_h") == pytest.approx(18.0, abs=1e-9)
+    assert _st(m, "cure", "starved_h") == pytest.approx(0.0, abs=1e-9)
+    assert _st(m, "cure", "off_shift_h") >= 30.0 - 6 * 60 / H
+    assert _states_sum(m, "cure") == pytest.approx(48.0, abs=1e-9)
+
+
+def test_pause_control_operation_failure_before_shift_end() -> None:
+    """Control for the `finish` case above, under `pause`: units 0-3, 3-6, unit 3 from 6 h
+    fails at 7.5 h, repair 7.5-8 and 24-24.5 h (on-shift time), work 24.5-26 h. By 20 h:
+    2 finished, busy 7.5 h, down 0.5 h, off 12 h."""
+    doc = _cure("20 h", failures={"mtbf": "7.5 h", "mttr": "1 h", "mode": "operation"},
+                at_shift_end="pause")
+    m = _measures(doc)
+    assert m[("product", "u", "finished")] == 2
+    assert _st(m, "cure", "busy_h") == pytest.approx(7.5, abs=1e-9)
+    assert _st(m, "cure", "down_h") == pytest.approx(0.5, abs=1e-9)
+    assert _st(m, "cure", "off_shift_h") == pytest.approx(12.0, abs=1e-9)
+
+
+def test_flowline_refuses_arrival_calendars() -> None:
+    """Docs: "The flowline engine refuses it" -- a clear scenario error, not a run that
+    ignores the calendar."""
+    doc = _arrivals("1 d", "2 h", {"shifts": [["0 h", "8 h"]]})
+    doc["run"]["engine"] = "flowline"
+    with pytest.raises(Exception) as e:
+        sc = Scenario.model_validate({"name": "fl", **doc})
+        twin.run(sc, replications=1, seed=0)
+    assert "calendar" in str(e.value)
