@@ -634,9 +634,12 @@ def test_conveyor_invariants_on_random_lines(tmp_path, line) -> None:
                 assert (np.diff(off) >= gap - 1e-6).all(), "exit spacing"
             assert ((off - on) >= travel - 1e-6).all(), "travel"
             # units carried in the period, and their mean time aboard
+            # (a unit going off in the very instant the warm-up ends may fall on either side:
+            # SimPy's order of simultaneous events decides)
             carried = off > w + 1e-9
-            assert c["carried"] == carried.sum()
-            if carried.any():
+            at_end = np.abs(off - w) <= 1e-9
+            assert carried.sum() <= c["carried"] <= carried.sum() + at_end.sum()
+            if carried.any() and not at_end.any():
                 assert c["aboard_h"] * 3600 == pytest.approx((off - on)[carried].mean())
             # Little on the conveyor: the area of units aboard over the period
             area = np.clip(np.minimum(off, w + period) - np.maximum(on, w), 0, None).sum()
