@@ -254,10 +254,12 @@ def test_arrivals_follow_run_starts_at_offset() -> None:
 
 
 def test_two_products_with_their_own_arrival_calendars() -> None:
-    """u: calendar 0-8 h, gap 2 h -> 4 a day (2, 4, 6, 8); v: calendar 12-20 h, gap 3 h ->
-    15, 18 (21 would be worked 9 h: next day 13 h) ... per day: v worked 3, 6 -> 15, 18;
-    day 2: worked 9, 12 -> 37, 40 (13 h, 16 h of day 2); 15 -> 43. Horizon 44 h:
-    u: 2,4,6,8, 26,28,30,32 -> 8; v: 15, 18, 37, 40, 43 -> 5."""
+    """u: calendar 0-8 h, gap 2 h -> 2, 4, 6 a day, and the 4th at worked 8 h, which is 8 h
+    on the clock, the very end of the shift: shifts are half-open (off at 8 h), so it
+    arrives at the next shift's start, 24 h (see test_every_arrival_is_on_shift); v:
+    calendar 12-20 h, gap 3 h -> 15, 18 (21 would be worked 9 h: next day 13 h) ... day 2:
+    worked 9, 12 -> 37, 40 (13 h, 16 h of day 2); 15 -> 43. Horizon 44 h:
+    u: 2, 4, 6, 24, 26, 28, 30 -> 7; v: 15, 18, 37, 40, 43 -> 5."""
     doc = {"run": {"horizon": "44 h"},
            "calendars": {"early": {"shifts": [["0 h", "8 h"]]},
                          "late": {"shifts": [["12 h", "20 h"]]}},
@@ -267,7 +269,7 @@ def test_two_products_with_their_own_arrival_calendars() -> None:
                               "release": {"interarrival": "3 h", "calendar": "late"}}},
            "stations": {"a": {"process_time": "1 s"}}}
     m = _measures(doc)
-    assert m[("product", "u", "released")] == 8
+    assert m[("product", "u", "released")] == 7
     assert m[("product", "v", "released")] == 5
 
 
@@ -560,11 +562,13 @@ def test_open_line_on_a_calendar_is_the_round_the_clock_line_on_worked_hours() -
 
 def test_arrivals_over_weekends() -> None:
     """Calendar all day Monday to Friday (120 worked h a week), gap 10 h of worked time:
-    arrivals at worked 10, 20, ..., so over 13 days (to Sunday of week 2) worked time is
-    120 + 120 = 240 h -> 24 arrivals, none on Saturday or Sunday: over 12.5 d (to
-    Saturday noon of week 2) also 24, and over 11.5 d (Friday noon: worked 228 h) 22."""
+    arrivals at worked 10, 20, ..., none on Saturday or Sunday. The 12th and the 24th fall
+    at worked 120 h and 240 h, the very ends of the Fridays (off shift: shifts are
+    half-open), so they arrive on the Mondays at 0:00 (168 h and 336 h). Over 13 days (to
+    Sunday of week 2): 23; over 11.5 d (Friday noon of week 2: worked 228 h) 22, the 12th
+    (Monday 168 h) included."""
     cal = {"shifts": [["0 h", "24 h"]], "days": ["mon", "tue", "wed", "thu", "fri"]}
-    assert _measures(_arrivals("13 d", "10 h", cal))[("product", "u", "released")] == 24
+    assert _measures(_arrivals("13 d", "10 h", cal))[("product", "u", "released")] == 23
     assert _measures(_arrivals("11.5 d", "10 h", cal))[("product", "u", "released")] == 22
 
 

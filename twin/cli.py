@@ -288,12 +288,13 @@ def _compare(args: argparse.Namespace) -> int:
 
 def _folders(labels: list[str]) -> dict[str, str]:
     """A folder name for each label under `compare --out`: letters, digits, '.', '_' and
-    '-' only (a space or ':' becomes '-'), made unique with the scenario's number."""
+    '-' only (a space or ':' becomes '-'), made unique, whatever the case, with the
+    scenario's number."""
     import re
 
     safe = [re.sub(r"[^A-Za-z0-9._-]+", "-", label).strip("-.") or "scenario"
             for label in labels]
-    if len(set(safe)) < len(safe):
+    if len({s.lower() for s in safe}) < len(safe):  # (some file systems ignore case)
         safe = [f"{i + 1}-{s}" for i, s in enumerate(safe)]
     return dict(zip(labels, safe))
 

@@ -60,6 +60,7 @@ def number(x: float | None, digits: int = 3, sign: bool = False) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "-"
     plus = "+" if sign else ""
-    if math.isfinite(x) and abs(x) >= 10 ** digits:
+    # (judged after rounding: 999.7 shows as 1,000, not 1e+03)
+    if math.isfinite(x) and abs(float(f"{x:.{digits}g}")) >= 10 ** digits:
         return f"{x:{plus},.0f}"
     return f"{x:{plus}.{digits}g}"

@@ -300,8 +300,10 @@ class Replication:
         while True:
             if cal is None:
                 yield timeout(next(gaps))
-            else:
-                yield timeout(cal.advance(env.now, next(gaps)) - env.now)
+            else:  # (a gap ending exactly at a shift's end, or of 0 off shift, arrives at
+                # the next shift's start: shifts are half-open)
+                t = cal.advance(env.now, next(gaps))
+                yield timeout((t if cal.is_on(t) else cal.next_on(t)) - env.now)
             self._add_backlog(p)
 
     def _release(self, p: int, first: Station):

@@ -348,6 +348,7 @@ def run_machine(env: simpy.Environment, m: Machine, st: Station, rep: Replicatio
     log = rep.events  # None unless an event log was asked for
     cal = st.calendar
     wcal = st.work_calendar  # the time work runs in
+    finish = spec.finish_in_hand  # (under a calendar) work in hand goes on past a shift
     hold = holder(env, wcal)  # waits for t seconds of work (on shift, under a calendar)
     while True:
         if m.down:
@@ -394,8 +395,15 @@ def run_machine(env: simpy.Environment, m: Machine, st: Station, rep: Replicatio
             m.product = unit.product
         m.set(BUSY, env.now)
         again = True
+        passes = 0
         while again:  # more than once only for rework on this same station
             again = False
+            if passes and finish and not cal.is_on(env.now):
+                # the unit's next pass here is new work: none starts off shift, even in hand
+                if m.overtime:
+                    m.off_duty(env.now)
+                yield timeout(cal.next_on(env.now) - env.now)
+            passes += 1
             t = next(step_times[unit.product][unit.step] or ptimes)
             started = env.now
             if time_failures:
@@ -536,6 +544,18 @@ def work(env: simpy.Environment, m: Machine, t: float, hold, cal: ShiftCalendar 
             yield m.repaired
 
 
+def repair_wait(env: simpy.Environment, m: Machine, t: float, hold) -> simpy.Timeout:
+    """The repair of `t` seconds of a machine broken down while processing: as its work runs
+    (`hold`), except under `finish_in_hand`, where work runs in clock time but a repair
+    counts on-shift time (a machine down at a shift's end stops until the next), unless the
+    machine broke down in overtime."""
+    station = m.station
+    if not station.spec.finish_in_hand or m.overtime:
+        return hold(t)
+    now = env.now
+    return env.timeout(station.calendar.advance(now, t) - now)
+
+
 def operate(env: simpy.Environment, m: Machine, t: float, ttf, ttr, hold):
     """`t` seconds of processing under operation-dependent failures: the machine's busy time
     to failure runs down while it processes; when it is used up, the machine is repaired
@@ -547,7 +567,7 @@ def operate(env: simpy.Environment, m: Machine, t: float, ttf, ttr, hold):
         m.down = True
         if not m.off:
             m.enter(DOWN, env.now)
-        yield hold(next(ttr))
+        yield repair_wait(env, m, next(ttr), hold)
         m.down = False
         if not m.off:
             m.enter(BUSY, env.now)

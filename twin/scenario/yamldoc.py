@@ -166,21 +166,44 @@ class _Builder:
         return result
 
 
-_BOOL = "tag:yaml.org,2002:bool"
+_BOOL, _INT, _FLOAT = ("tag:yaml.org,2002:" + t for t in ("bool", "int", "float"))
 
 
 class ScenarioLoader(yaml.SafeLoader):
-    """PyYAML's safe loader with YAML 1.2's booleans: only true and false (any case) are
-    booleans. YAML 1.1 also reads yes, no, on, off, y and n as booleans, so a station named
-    `no` or a `buffer: yes` would silently change type; here they stay text, and a key that
-    wants a boolean or a number says so."""
+    """PyYAML's safe loader with YAML 1.2's booleans and numbers (its core schema).
+
+    YAML 1.1 reads yes, no, on, off, y and n as booleans, 6:00 as the base-60 number 360,
+    010 as octal 8 and 1_000 as 1000, and 1e3 as text; so a station named `no`, a
+    `buffer: yes` or a shift written [6:00, 14:00] would silently change meaning. Here only
+    true and false are booleans, and numbers are decimal (1e3 included), 0o octal or 0x
+    hexadecimal; anything else stays text, and a key that wants a boolean or a number says
+    so."""
 
 
 ScenarioLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != _BOOL]
+    first: [(tag, rx) for tag, rx in resolvers if tag not in (_BOOL, _INT, _FLOAT)]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
 ScenarioLoader.add_implicit_resolver(
     _BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+ScenarioLoader.add_implicit_resolver(
+    _INT, re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"), list("-+0123456789"))
+ScenarioLoader.add_implicit_resolver(
+    _FLOAT, re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+                       r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
+    list("-+.0123456789"))
+
+
+def _construct_int(loader: ScenarioLoader, node: yaml.ScalarNode) -> int:
+    """A YAML 1.2 integer: decimal (leading zeros too), 0o octal or 0x hexadecimal."""
+    text = loader.construct_scalar(node)
+    if text.startswith("0o"):
+        return int(text[2:], 8)
+    if text.startswith("0x"):
+        return int(text[2:], 16)
+    return int(text, 10)
+
+
+ScenarioLoader.add_constructor(_INT, _construct_int)
 
 
 def scalar(text: str) -> Any:
