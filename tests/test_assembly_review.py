@@ -549,10 +549,11 @@ REFUSED = [
     ("rework right after assembly", lambda d: d["products"]["C"].update(
         route=[{"station": "asm", "rework": {"p": 0.1, "to": "asm"}}, "w"]),
      "products.C.route[0].rework", "rework"),
-    ("part by vehicle", lambda d: (d["products"]["A"].update(transport="agv"), d.update(
+    ("part released into its lane, by vehicle", lambda d: (d["products"]["A"].update(
+        route=["asm"], release={"interarrival": 10}, transport="agv"), d.update(
         logistics={"points": {"ca": [0, 0], "asm": [10, 0]}, "paths": [["ca", "asm"]],
                    "fleets": {"agv": {"vehicles": 1, "speed_loaded": 1, "home": "ca"}}})),
-     "products.A.transport", "vehicle"),
+     "products.A.transport", "released straight into its lane"),
     ("initial wip at asm", lambda d: d.update(initial_wip={"asm": {"A": 1}}),
      "initial_wip.asm", "initial work in process"),
     ("setup", lambda d: d["stations"]["asm"].update(setup={"time": 5}), "stations.asm",
