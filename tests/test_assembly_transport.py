@@ -18,10 +18,9 @@ from twin.errors import ScenarioError
 from twin.scenario.load import load
 from twin.scenario.schema import Scenario
 
-from support import write_scenario
+from support import check_kits_and_flow, write_scenario
 
 H = 3600.0
-STATES = ("busy", "starved", "blocked", "down", "setup", "off_shift")
 VEHICLE_STATES = ("moving_loaded", "moving_empty", "loading", "unloading", "waiting", "idle")
 
 # A is cut at ca (10 s) and carried 10 m at 1 m/s by one AGV (load 2 s, unload 3 s) into its
@@ -184,21 +183,8 @@ def test_parts_consumed_in_kit_proportion_flow_balance_and_little(probed_run) ->
     to the horizon; and WIP = Σ rate x time in system (Little's law, units on vehicles
     included)."""
     result, _ = probed_run
-    m = result.measures
-    for _, rows in m.groupby("replication"):
-        v = {(k, e, n): x for k, e, n, x in rows[["kind", "entity", "measure", "value"]]
-             .itertuples(index=False)}
-        kits = v[("product", "C", "released")]
-        assert kits > 400
-        for part, n in (("A", 2), ("B", 1), ("K", 1)):
-            assert v[("product", part, "consumed")] == n * kits
-        left = sum(v[("product", p, "finished")] + v[("product", p, "scrapped")]
-                   + v.get(("product", p, "consumed"), 0) for p in "ABKC")
-        released = sum(v[("product", p, "released")] for p in "ABKC")
-        assert released - left == v[("system", "", "wip_end")] - v[("system", "", "wip_start")]
-        for name, st in RANDOM["stations"].items():
-            total = sum(v[("station", name, f"{s}_h")] for s in STATES)
-            assert total == pytest.approx(12 * st.get("servers", 1))
+    check_kits_and_flow(result.measures, "C", {"A": 2, "B": 1, "K": 1}, RANDOM["stations"],
+                        12, least=400)
     s = result.summary()
     agv = s["fleets"]["agv"]["states"]
     assert sum(agv[k] for k in VEHICLE_STATES) == pytest.approx(1)
