@@ -4,10 +4,10 @@ Parts are units of products whose routes end at the assembly station. Each part 
 own lane of the station's buffer (`buffer` places per part); a sender whose lane is full is
 blocked, as at any station. A part carried by vehicle reserves a place in its lane before the
 vehicle is sent (`ask_place`), as at any station's buffer: a reserved place is not free for
-others, and the unit always finds it when the vehicle sets it down. A free machine starts as soon as every lane holds its part's
-quantity: it takes one kit, the parts leave the system (consumed) and one unit of the product
-made here enters it (released), to be processed at this, the first step of its route, and
-sent on like any other unit.
+others, and the unit always finds it when the vehicle sets it down. A free machine starts as
+soon as every lane holds its part's quantity: it takes one kit, the parts leave the system
+(consumed) and one unit of the product made here enters it (released), to be processed at
+this, the first step of its route, and sent on like any other unit.
 """
 
 from __future__ import annotations

@@ -76,7 +76,7 @@ class Station:
         self.machines: list[Machine] = []
         self.n_blocked = 0  # machines holding a finished unit they cannot pass on
         self.incoming = 0  # units on vehicles coming here, each with a place reserved
-        self.on_vehicles = 0  # of which loaded (no longer on the sender's machine)
+        self.on_vehicles = 0  # units loaded on vehicles coming here (deadlock reports)
         self.calendar = spec.calendar  # working time (None: round the clock)
         self.restart(0.0)
 
