@@ -57,3 +57,31 @@ def period_sets(draw) -> dict[str, list[tuple[float, float]]]:
             t += length
         out[f"r{r}"] = spans
     return out
+
+
+MACHINE_STATES = ("busy", "starved", "blocked", "down", "setup", "off_shift")
+
+
+def check_kits_and_flow(measures, made: str, kit: dict[str, int], stations: dict,
+                        horizon_h: float, least: int) -> None:
+    """Per replication of an assembly run's tidy `measures`: at least `least` units of
+    `made` released, each consuming exactly `kit` ({part: units}); released = finished +
+    scrapped + consumed + (wip_end - wip_start) over all products; and every station's state
+    hours sum to the horizon times its machines (`stations` as in the scenario)."""
+    import pytest
+
+    for _, rows in measures.groupby("replication"):
+        v = {(k, e, n): x for k, e, n, x in rows[["kind", "entity", "measure", "value"]]
+             .itertuples(index=False)}
+        kits = v[("product", made, "released")]
+        assert kits >= least
+        for part, n in kit.items():
+            assert v[("product", part, "consumed")] == n * kits
+        products = {e for k, e, _ in v if k == "product"}
+        left = sum(v[("product", p, "finished")] + v[("product", p, "scrapped")]
+                   + v.get(("product", p, "consumed"), 0) for p in products)
+        released = sum(v[("product", p, "released")] for p in products)
+        assert released - left == v[("system", "", "wip_end")] - v[("system", "", "wip_start")]
+        for name, spec in stations.items():
+            total = sum(v[("station", name, f"{s}_h")] for s in MACHINE_STATES)
+            assert total == pytest.approx(horizon_h * spec.get("servers", 1))

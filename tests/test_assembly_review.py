@@ -26,11 +26,10 @@ from twin.report.text import text_summary
 from twin.scenario.load import load, scenario_json_schema
 from twin.scenario.schema import Scenario
 
-from support import twin_command, without_timing
+from support import check_kits_and_flow, twin_command, without_timing
 
 ROOT = Path(__file__).resolve().parents[1]
 H = 3600.0
-STATES = ("busy", "starved", "blocked", "down", "setup", "off_shift")
 
 
 def scenario(doc: dict) -> Scenario:
@@ -403,21 +402,8 @@ def test_flow_balance_kit_proportions_and_state_sums(random_run) -> None:
     """Per replication: released = finished + scrapped + consumed + (wip_end - wip_start),
     per product's kit and in total; parts consumed exactly in kit proportion to the C units
     released; every station's states sum to 1."""
-    m = random_run.measures
-    for r, rows in m.groupby("replication"):
-        v = {(k, e, n): x for k, e, n, x in rows[["kind", "entity", "measure", "value"]]
-             .itertuples(index=False)}
-        kits = v[("product", "C", "released")]
-        assert kits > 1000
-        for part, n in (("A", 2), ("B", 1), ("K", 1)):
-            assert v[("product", part, "consumed")] == n * kits
-        left = sum(v[("product", p, "finished")] + v[("product", p, "scrapped")]
-                   + v.get(("product", p, "consumed"), 0) for p in "ABKC")
-        released = sum(v[("product", p, "released")] for p in "ABKC")
-        assert released - left == v[("system", "", "wip_end")] - v[("system", "", "wip_start")]
-        for st in RANDOM["stations"]:
-            total = sum(v[("station", st, f"{s}_h")] for s in STATES)
-            assert total == pytest.approx(24 * RANDOM["stations"][st].get("servers", 1))
+    check_kits_and_flow(random_run.measures, "C", {"A": 2, "B": 1, "K": 1},
+                        RANDOM["stations"], 24, least=1001)
     s = random_run.summary()
     assert mean(s["wip"]) == pytest.approx(mean(s["checks"]["littles_law_wip"]), rel=0.05)
 
@@ -549,10 +535,11 @@ REFUSED = [
     ("rework right after assembly", lambda d: d["products"]["C"].update(
         route=[{"station": "asm", "rework": {"p": 0.1, "to": "asm"}}, "w"]),
      "products.C.route[0].rework", "rework"),
-    ("part by vehicle", lambda d: (d["products"]["A"].update(transport="agv"), d.update(
+    ("part released into its lane, by vehicle", lambda d: (d["products"]["A"].update(
+        route=["asm"], release={"interarrival": 10}, transport="agv"), d.update(
         logistics={"points": {"ca": [0, 0], "asm": [10, 0]}, "paths": [["ca", "asm"]],
                    "fleets": {"agv": {"vehicles": 1, "speed_loaded": 1, "home": "ca"}}})),
-     "products.A.transport", "vehicle"),
+     "products.A.transport", "released straight into its lane"),
     ("initial wip at asm", lambda d: d.update(initial_wip={"asm": {"A": 1}}),
      "initial_wip.asm", "initial work in process"),
     ("setup", lambda d: d["stations"]["asm"].update(setup={"time": 5}), "stations.asm",

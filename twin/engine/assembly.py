@@ -2,10 +2,12 @@
 
 Parts are units of products whose routes end at the assembly station. Each part waits in its
 own lane of the station's buffer (`buffer` places per part); a sender whose lane is full is
-blocked, as at any station. A free machine starts as soon as every lane holds its part's
-quantity: it takes one kit, the parts leave the system (consumed) and one unit of the product
-made here enters it (released), to be processed at this, the first step of its route, and
-sent on like any other unit.
+blocked, as at any station. A part carried by vehicle reserves a place in its lane before the
+vehicle is sent (`ask_place`), as at any station's buffer: a reserved place is not free for
+others, and the unit always finds it when the vehicle sets it down. A free machine starts as
+soon as every lane holds its part's quantity: it takes one kit, the parts leave the system
+(consumed) and one unit of the product made here enters it (released), to be processed at
+this, the first step of its route, and sent on like any other unit.
 """
 
 from __future__ import annotations
@@ -15,13 +17,14 @@ from typing import TYPE_CHECKING
 
 import simpy
 
-from twin.engine.stations import (Station, Unit, failure_modes, hand_on, holder, next_work,
-                                  process)
+from twin.engine.stations import (PLACE, Station, Unit, failure_modes, hand_on, holder,
+                                  next_work, process)
 from twin.model import BUSY, StationModel
 
 if TYPE_CHECKING:
     from twin.engine.replication import Replication
     from twin.engine.stations import Machine
+    from twin.engine.vehicles import Move
 
 
 class AssemblyStation(Station):
@@ -32,6 +35,8 @@ class AssemblyStation(Station):
         self.kit = spec.assembly.parts
         self.makes = spec.assembly.makes
         self.lanes: dict[int, deque[Unit]] = {p: deque() for p, _ in self.kit}
+        # places of each lane reserved for units on their way by vehicle
+        self.coming: dict[int, int] = {p: 0 for p, _ in self.kit}
         self.feeders: dict[int, list[Station]] = {}  # stations passing each part here
         # (filled in by `link`, once every station exists)
 
@@ -45,35 +50,45 @@ class AssemblyStation(Station):
     def waiting(self) -> int:
         return sum(len(lane) for lane in self.lanes.values())
 
+    def free(self, p: int) -> int:
+        """Places of part `p`'s lane neither taken nor reserved for a unit on a vehicle."""
+        return self.capacity - len(self.lanes[p]) - self.coming[p]
+
     def room(self) -> float:
-        """Free places of the fullest lane (parts never come by vehicle: refused at load)."""
-        return self.capacity - max(len(lane) for lane in self.lanes.values())
+        """Free places of the fullest lane, reservations counted."""
+        return min(self.free(p) for p, _ in self.kit)
 
     def stuck(self) -> bool:
         """No machine works and none can: each is blocked, or idle for a kit that some part
         still misses, whose every feeding station is itself waited on (see `waits_on`)."""
         if self.n_blocked == self.spec.servers:
             return True
-        return (len(self.idle) + self.n_blocked == self.spec.servers and not self.complete()
-                and all(self.feeders[p] for p in self.missing()))
+        missing = self.missing()
+        return (len(self.idle) + self.n_blocked == self.spec.servers and bool(missing)
+                and all(self.feeders[p] for p in missing))
 
     def waits_on(self) -> list:
         """What its blocked machines wait on, and the stations that feed its missing parts."""
         return super().waits_on() + [f for p in self.missing() for f in self.feeders[p]]
 
     def missing(self) -> list[int]:
-        """The parts short of a kit."""
-        return [p for p, n in self.kit if len(self.lanes[p]) < n]
+        """The parts short of a kit even once the units on their way by vehicle arrive (a
+        loaded vehicle always sets its unit down: its place is reserved)."""
+        return [p for p, n in self.kit if len(self.lanes[p]) + self.coming[p] < n]
 
     def complete(self) -> bool:
         """Does every lane hold its part's quantity?"""
         return all(len(self.lanes[p]) >= n for p, n in self.kit)
 
     def offer(self, unit: Unit, now: float, reserved: bool = False) -> bool:
-        """Into its part's lane if that has a place; an idle machine starts once a kit is
-        complete."""
-        lane = self.lanes[unit.product]
-        if len(lane) >= self.capacity:
+        """Into its part's lane if that has a place not reserved for a unit on a vehicle (the
+        vehicle's own unit, `reserved`, takes its place); an idle machine starts once a kit
+        is complete."""
+        p = unit.product
+        lane = self.lanes[p]
+        if reserved:
+            self.coming[p] -= 1
+        elif self.free(p) <= 0:
             return False
         unit.entered = now
         self.queue_area.add(1, now)
@@ -81,6 +96,17 @@ class AssemblyStation(Station):
         if self.idle and self.complete() and self.on_shift(now):
             self.idle.popleft().wake.succeed(None)
         return True
+
+    def ask_place(self, move: Move) -> None:
+        """A vehicle move of a part to here: reserve a place in its lane if one is free and
+        no sender of that part waits, else wait in line with the blocked senders."""
+        p = move.unit.product
+        if self.free(p) > 0 and not any(_part(u, e) == p for u, e in self.blocked):
+            self.coming[p] += 1
+            move.fleet.ready(move)
+        else:
+            self.blocked.append((move, PLACE))
+            move.machine.blocked_on = self
 
     def work_for_idle(self, now: float) -> bool | None:
         """An idle machine wakes (and takes its kit itself) when a kit is complete."""
@@ -100,20 +126,30 @@ class AssemblyStation(Station):
         return kit
 
     def _admit(self, p: int, places: int, now: float) -> None:
-        """Let up to `places` blocked senders of part `p` into its lane, first come first."""
+        """Let up to `places` blocked senders of part `p` into its lane, first come first; a
+        vehicle move waiting there gets its place reserved and goes to its fleet."""
         blocked, i = self.blocked, 0
         while places and i < len(blocked):
             unit, event = blocked[i]
-            if unit.product != p:
+            if _part(unit, event) != p:
                 i += 1
                 continue
             del blocked[i]
+            places -= 1
+            if event is PLACE:
+                self.coming[p] += 1
+                unit.fleet.ready(unit)
+                continue
             unit.entered = now
             self.lanes[p].append(unit)
             self.queue_area.add(1, now)
             if event is not None:
                 event.succeed()
-            places -= 1
+
+
+def _part(sender, event) -> int:
+    """The part of an entry of the blocked line: a unit, or a vehicle move (PLACE)."""
+    return sender.unit.product if event is PLACE else sender.product
 
 
 def run_assembly(env: simpy.Environment, m: Machine, st: AssemblyStation, rep: Replication):

@@ -76,6 +76,7 @@ class Station:
         self.machines: list[Machine] = []
         self.n_blocked = 0  # machines holding a finished unit they cannot pass on
         self.incoming = 0  # units on vehicles coming here, each with a place reserved
+        self.on_vehicles = 0  # units loaded on vehicles coming here (deadlock reports)
         self.calendar = spec.calendar  # working time (None: round the clock)
         self.restart(0.0)
 
@@ -630,7 +631,9 @@ class Deadlock(RunError):
            belts: list[Conveyor] = ()) -> Deadlock:
         names = tuple(st.spec.name for st in stations)
         vehicles = tuple(v.name for f in fleets for v in f.vehicles)
-        units = sum(st.waiting() + st.n_blocked +  # (a blocked batch machine holds more)
+        # (a blocked batch machine holds more; units loaded on vehicles bound for a station
+        # of the set will be stuck there too)
+        units = sum(st.waiting() + st.n_blocked + st.on_vehicles +
                     sum(m.holding - 1 for m in st.machines if m.blocked_on is not None)
                     for st in stations) + len(vehicles) + sum(len(c.aboard) for c in belts)
         what = f"every machine of {', '.join(names)} is blocked"

@@ -330,6 +330,7 @@ def carry(env: simpy.Environment, v: Vehicle, fleet: Fleet, rep: Replication, mo
     v.enter(LOADING, loading_at)
     yield timeout(next(fleet.load_times))
     move.loaded.succeed()  # the machine is free again
+    move.dst.on_vehicles += 1
     loaded = yield from travel(env, v, fleet, drop, MOVING_LOADED, True)
     v.enter(UNLOADING, env.now)
     yield timeout(next(fleet.unload_times))
@@ -342,6 +343,7 @@ def carry(env: simpy.Environment, v: Vehicle, fleet: Fleet, rep: Replication, mo
     if log is not None:
         log.append((unit.id, unit.product, "transport", move.src.spec.index, move.asked, now))
     target = move.dst
+    target.on_vehicles -= 1
     if not target.offer(unit, now, reserved=True):  # its machine broke down meanwhile
         from twin.engine.stations import check_deadlock  # stations imports this module
         v.enter(WAITING, now)

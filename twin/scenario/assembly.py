@@ -86,9 +86,11 @@ def assembly_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
             if last != parts_at[pname]:
                 found.append((at + ("route",), f"{pname} is a part at {parts_at[pname]}: its "
                               f"route must end there (it ends at {last})"))
-            if spec.transport is not None:
-                found.append((at + ("transport",), "parts carried by vehicle to an assembly "
-                              "station are not modelled; leave transport out for the part"))
+            if spec.transport is not None and len(route) == 1:
+                found.append((at + ("transport",), f"{pname} is released straight into its "
+                              f"lane at {parts_at[pname]}, so fleet {spec.transport} never "
+                              f"carries it; leave transport out, or begin its route at the "
+                              f"station the vehicles fetch it from"))
     found += _cycles(scenario, parts_at)
     return found
 
