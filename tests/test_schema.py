@@ -130,3 +130,28 @@ def test_a_boolean_is_no_number_for_the_loader_nor_for_the_schema(name: str) -> 
         assert loader_refuses == schema_refuses, path
         refused += loader_refuses
     assert refused >= len(_numbers(doc)) - 2  # vary values may be anything
+
+
+def _properties(schema: dict) -> list[tuple[str, str, dict]]:
+    return [(name, key, prop) for name, d in schema.get("$defs", {}).items()
+            for key, prop in d.get("properties", {}).items()]
+
+
+def test_every_key_has_a_description_and_valid_examples() -> None:
+    """An editor shows each key's description and examples: every property of the JSON
+    Schema has both (or refers to a definition that has them), and each example is valid
+    for that very key."""
+    schema = scenario_json_schema()
+    defs = schema["$defs"]
+    checked = 0
+    for name, key, prop in _properties(schema):
+        if "$ref" in prop and "examples" not in prop:
+            continue  # (its definition is checked where it is defined)
+        assert prop.get("description") or "anyOf" in prop, (name, key)
+        assert prop.get("examples"), (name, key)
+        sub = jsonschema.Draft202012Validator({**prop, "$defs": defs})
+        for example in prop["examples"]:
+            errors = list(sub.iter_errors(example))
+            assert not errors, (name, key, example, errors[0].message)
+            checked += 1
+    assert checked > 100

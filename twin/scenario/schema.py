@@ -98,15 +98,20 @@ def _boolean_in(v: Any) -> str | None:
 class Run(Strict):
     """How to run the scenario."""
 
-    horizon: Duration = Field(description="Measured period after warm-up, e.g. \"30 d\".")
+    horizon: Duration = Field(description="Measured period after warm-up, e.g. \"30 d\".",
+                              examples=["30 d"])
     warmup: Union[Duration, Literal["auto"]] = Field(
-        0.0, description="Warm-up deleted from the statistics (not units); \"auto\" = MSER-5.")
+        0.0, description="Warm-up deleted from the statistics (not units); \"auto\" = MSER-5.",
+        examples=["2 d", "auto"])
     replications: Union[Annotated[int, Field(strict=True, ge=1, le=MAX_REPLICATIONS)],
                         Literal["auto"]] = Field(
         1, description="Independent replications; \"auto\" = add replications until the "
-                       "throughput's relative 95% half-width is below `precision`.")
-    seed: int = Field(0, strict=True, ge=0, le=2**63 - 1, description="Root seed: same seed, same results.")
-    engine: Literal["simpy", "flowline"] = Field("simpy", description="simpy (full model) or flowline.")
+                       "throughput's relative 95% half-width is below `precision`.",
+        examples=[10, "auto"])
+    seed: int = Field(0, strict=True, ge=0, le=2**63 - 1,
+                      description="Root seed: same seed, same results.", examples=[42])
+    engine: Literal["simpy", "flowline"] = Field(
+        "simpy", description="simpy (full model) or flowline.", examples=["flowline"])
     precision: float = Field(
         0.02, gt=0, lt=1, allow_inf_nan=False,
         description="(extension) Target relative half-width of the throughput's 95% interval "
@@ -144,8 +149,10 @@ class Run(Strict):
 class Rework(Strict):
     """After this step, with probability p the unit goes back to station `to`."""
 
-    p: Probability
-    to: Name
+    p: Probability = Field(description="Probability that a unit goes back after this step.",
+                           examples=[0.02])
+    to: Name = Field(description="Station it goes back to: at or before this step on the "
+                                 "route.", examples=["stack"])
 
 
 def _step_or_name(schema: dict[str, Any]) -> None:
@@ -182,7 +189,8 @@ class RouteStep(Strict):
 
 
 class Interarrival(Strict):
-    interarrival: Distribution = Field(description="Time between releases (open arrivals).")
+    interarrival: Distribution = Field(description="Time between releases (open arrivals).",
+                                       examples=[{"exponential": "20 s"}])
     calendar: Optional[Name] = Field(
         None, description="(extension) Working calendar (a name in `calendars`) of the "
                           "arrivals: units arrive only on shift, the times between them "
@@ -191,7 +199,8 @@ class Interarrival(Strict):
 
 
 class Conwip(Strict):
-    conwip: int = Field(strict=True, ge=1, le=MAX_BUFFER, description="Units kept in the system (closed loop).")
+    conwip: int = Field(strict=True, ge=1, le=MAX_BUFFER,
+                        description="Units kept in the system (closed loop).", examples=[12])
 
 
 def _release_kind(v: Any) -> str | None:
@@ -228,7 +237,11 @@ Release = Annotated[
 class Product(Strict):
     """A product: its route through the stations and how units are released."""
 
-    route: list[RouteStep] = Field(min_length=1)
+    route: list[RouteStep] = Field(
+        min_length=1, description="Steps in order: station names, or {station, rework, "
+                                  "process_time}.",
+        examples=[["coat", "calender", {"station": "weld",
+                                        "rework": {"p": 0.02, "to": "calender"}}]])
     release: Release = Field(
         "saturated", description="saturated | {interarrival: DIST} | {conwip: N} | assembly "
                                  "(extension: units are made by the assembly station that "
@@ -236,7 +249,8 @@ class Product(Strict):
         examples=["saturated", {"interarrival": {"exponential": "20 s"}}, {"conwip": 12},
                   "assembly", {"interarrival": {"exponential": "2 h"}, "calendar": "day_shift"}])
     energy_kwh: float | None = Field(
-        None, gt=0, allow_inf_nan=False, description="Nameplate energy of one unit (kWh).")
+        None, gt=0, allow_inf_nan=False, description="Nameplate energy of one unit (kWh).",
+        examples=[3.76])
     campaign: int = Field(
         1, strict=True, ge=1, le=MAX_BUFFER,
         description="(extension) With release: saturated, units released in a row before "
@@ -261,9 +275,15 @@ class Product(Strict):
 class Failures(Strict):
     """Each machine of the station fails independently; repair is preemptive-resume."""
 
-    mtbf: Distribution
-    mttr: Distribution
-    mode: Literal["time", "operation"] = "time"
+    mtbf: Distribution = Field(description="Time between failures: time up (mode: time) or "
+                                           "busy time (mode: operation).",
+                               examples=[{"exponential": "8 h"}])
+    mttr: Distribution = Field(description="Time to repair.",
+                               examples=[{"exponential": "30 min"}])
+    mode: Literal["time", "operation"] = Field(
+        "time", description="time: the clock to failure runs whenever the machine is up "
+                            "(and on shift); operation: only while it processes.",
+        examples=["operation"])
 
     @field_validator("mtbf", "mttr")
     @classmethod
@@ -276,12 +296,18 @@ class Failures(Strict):
 class Power(Strict):
     """Power draw per machine (kW) in each state; missing states draw 0."""
 
-    busy: float = Field(0.0, ge=0, allow_inf_nan=False)
-    starved: float = Field(0.0, ge=0, allow_inf_nan=False)
-    blocked: float = Field(0.0, ge=0, allow_inf_nan=False)
-    down: float = Field(0.0, ge=0, allow_inf_nan=False)
-    setup: float = Field(0.0, ge=0, allow_inf_nan=False)
-    off_shift: float = Field(0.0, ge=0, allow_inf_nan=False)
+    busy: float = Field(0.0, ge=0, allow_inf_nan=False,
+                        description="kW while processing.", examples=[150])
+    starved: float = Field(0.0, ge=0, allow_inf_nan=False,
+                        description="kW while idle, waiting for a unit.", examples=[60])
+    blocked: float = Field(0.0, ge=0, allow_inf_nan=False,
+                        description="kW while holding a finished unit that cannot move on.", examples=[60])
+    down: float = Field(0.0, ge=0, allow_inf_nan=False,
+                        description="kW while failed or under repair.", examples=[5])
+    setup: float = Field(0.0, ge=0, allow_inf_nan=False,
+                        description="kW while changing over.", examples=[80])
+    off_shift: float = Field(0.0, ge=0, allow_inf_nan=False,
+                        description="kW while off shift (extension, with a calendar).", examples=[2])
 
 
 def _buffer(v: Any) -> Any:
@@ -422,13 +448,20 @@ class Assembly(Strict):
 class Station(Strict):
     """A station: identical parallel machines fed by one input buffer."""
 
-    servers: int = Field(1, strict=True, ge=1, le=MAX_SERVERS, description="Identical parallel machines.")
-    process_time: Distribution
+    servers: int = Field(1, strict=True, ge=1, le=MAX_SERVERS,
+                         description="Identical parallel machines.", examples=[2])
+    process_time: Distribution = Field(description="Time a machine takes per unit.",
+                                       examples=["18 s", {"lognormal": {"mean": "18 s",
+                                                                        "cv": 0.1}}])
     buffer: Annotated[int | None, BeforeValidator(_buffer)] = Field(
         None, ge=0, le=MAX_BUFFER,
-        description="Input buffer places, not counting machines; omitted = unlimited.")
-    scrap: Probability = 0.0
-    failures: Failures | None = None
+        description="Input buffer places, not counting machines; omitted = unlimited.",
+        examples=[4])
+    scrap: Probability = Field(0.0, description="Probability that a processed unit is "
+                                                "scrapped here.", examples=[0.01])
+    failures: Failures | None = Field(
+        None, description="Breakdowns of each machine; omitted = none.",
+        examples=[{"mtbf": {"exponential": "8 h"}, "mttr": {"exponential": "30 min"}}])
     power_kw: Power = Field(default_factory=Power)
     heat_kw: Power = Field(
         default_factory=Power,
