@@ -45,7 +45,8 @@ def lane_probe():
     """Checks, after every SimPy event, every assembly station's lanes: units in the lane
     plus places reserved for units on vehicles never exceed `buffer`, and reservations are
     never negative. Yields a dict with the fullest lane seen and the number of checks."""
-    seen = {"fullest": 0, "checks": 0, "max_coming": 0, "violations": []}
+    seen = {"fullest": 0, "checks": 0, "max_coming": 0, "violations": [], "idle_kit": []}
+    pending: dict[int, float] = {}
     made: list[AssemblyStation] = []
     init, step = AssemblyStation.__init__, simpy.Environment.step
 
@@ -67,6 +68,15 @@ def lane_probe():
                 seen["fullest"] = max(seen["fullest"], used)
                 seen["max_coming"] = max(seen["max_coming"], st.coming[p])
             seen["checks"] += 1
+            # an up machine, on shift, idle in the line while every lane holds its kit:
+            # allowed only within one instant (its wake-up is on its way)
+            idle_up = [m for m in st.idle if not m.down]
+            if idle_up and st.on_shift(self.now) and st.complete():
+                first = pending.setdefault(id(st), self.now)
+                if self.now > first:
+                    seen["idle_kit"].append((first, self.now, st.spec.name))
+            else:
+                pending.pop(id(st), None)
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(AssemblyStation, "__init__", probed_init)
@@ -170,7 +180,24 @@ def test_kitting_deadlock_formed_off_shift_is_reported_at_the_latest_next_shift(
     assert len(s["deadlocks"]) == 1, s["deadlocks"]
     [d] = s["deadlocks"]
     assert set(d["stations"]) == {"cut", "asm"}
-    assert d["time_h"] * H <= 20 + 1e-9
+    assert d["time_h"] * H == pytest.approx(16)  # asm idle (off shift) when it forms
+
+
+def test_kitting_deadlock_while_the_assembler_waits_out_a_stop_after_overtime() -> None:
+    """As above with a stop 13.5-20 s and `at_shift_end: finish`: kit 2 (12.75-13.75 s)
+    runs on in overtime to 13.75 s, so the trace is unchanged and the deadlock forms at
+    16 s exactly as when asm sits idle through the stop (previous test). Whether asm's one
+    machine waits for the shift in the idle line or after overtime is no difference to
+    the plant: nothing can ever move again from 16 s, and the record's time is 16 s."""
+    doc = copy.deepcopy(DEADLOCK)
+    doc["calendars"] = {"c": {"shifts": [["0 h", "24 h"]], "stops": [["13.5 s", "20 s"]]}}
+    doc["stations"]["asm"]["calendar"] = "c"
+    doc["stations"]["asm"]["at_shift_end"] = "finish"
+    s = run(doc).summary()
+    [d] = s["deadlocks"]
+    assert set(d["stations"]) == {"cut", "asm"}
+    assert d["units"] == 4
+    assert d["time_h"] * H == pytest.approx(16)
 
 
 # --- two parts, one vehicle: first come first served ------------------------------------
@@ -554,6 +581,8 @@ def small_plants(draw):
             products[name] = {"route": ["asm"],
                               "release": {"interarrival": {"exponential":
                                                            f"{draw(hst.integers(5, 30))} s"}}}
+    if draw(hst.booleans()):
+        stations.setdefault("asm_calendar", None)
     onward = draw(hst.booleans())
     products["C"] = {"route": ["asm", "pack"] if onward else ["asm"], "release": "assembly"}
     if onward:
@@ -568,16 +597,23 @@ def small_plants(draw):
     if draw(hst.booleans()):
         stations["asm"]["failures"] = {"mtbf": {"exponential": "10 min"},
                                        "mttr": {"exponential": "1 min"}}
+    calendar = stations.pop("asm_calendar", "none")
+    calendars = {}
+    if calendar is None:  # on 0-0.3 h and 0.5-24 h of each day
+        calendars = {"c": {"shifts": [["0 h", "0.3 h"], ["0.5 h", "24 h"]]}}
+        stations["asm"]["calendar"] = "c"
+        stations["asm"]["at_shift_end"] = draw(hst.sampled_from(["pause", "finish"]))
     doc = {"name": "random plant",
            "run": {"horizon": "1 h", "warmup": f"{draw(hst.integers(0, 20))} min",
                    "seed": draw(hst.integers(1, 1000))},
-           "products": products, "stations": stations,
+           "products": products, "stations": stations, **({"calendars": calendars}
+                                                           if calendars else {}),
            "logistics": {"points": points, "paths": paths,
                          "fleets": {"agv": {"vehicles": draw(hst.integers(1, 3)),
                                             "speed_loaded": 1, "speed_empty": 2,
                                             "load_time": 1, "unload_time": 1,
                                             "home": "asm"}}}}
-    return doc, kit
+    return doc, kit, not shared
 
 
 @settings(max_examples=25, deadline=None, derandomize=True,
@@ -586,16 +622,20 @@ def small_plants(draw):
 def test_random_small_plants(plant_and_kit) -> None:
     """Random small plants (1-3 parts, carried or released into their lanes, shared or own
     sources, lanes of 1-3, kits up to the lane size, 1-2 assemblers with or without
-    failures, the product carried on or not, 1-3 AGVs): the run ends (no hang); lanes +
-    reservations ≤ buffer at every event; exact kit proportions; flow balance; state
+    failures, on a calendar or not, the product carried on or not, 1-3 AGVs): the run
+    ends (no hang); lanes + reservations ≤ buffer at every event; no up, on-shift machine
+    stays idle past the instant a kit is complete; no deadlock in a tree (own sources); exact kit proportions; flow balance; state
     hours; a deadlock, if any, is a record naming asm."""
-    doc, kit = plant_and_kit
+    doc, kit, tree = plant_and_kit
     with lane_probe() as seen, time_limit(60):
         res = run(doc)
     assert seen["violations"] == [], seen["violations"][:3]
+    assert seen["idle_kit"] == [], seen["idle_kit"][:3]
     s = res.summary()
     for d in s["deadlocks"]:
         assert "asm" in d["stations"] and d["units"] >= 1 and d["time_h"] <= 1
+    if tree:  # own source per carried part, no loop: a deadlock is impossible
+        assert s["deadlocks"] == []
     check_balance(res, {"C": kit}, doc["stations"], 1,
                   {"agv": doc["logistics"]["fleets"]["agv"]["vehicles"]})
 
