@@ -710,3 +710,49 @@ def test_bad_input_assembly_station_out_of_the_fleets_reach(tmp_path) -> None:
         load(f)
     text = str(info.value)
     assert "asm" in text and "agv" in text, text
+
+
+# --- a sub-assembly carried by vehicle, by hand --------------------------------------------
+
+def test_hand_computed_sub_assembly_carried_by_the_same_vehicle() -> None:
+    """A (cut at ca, 50 s) goes by the one AGV (1 m/s, no handling time; parked at asm1)
+    into asm1, whose kit {A: 1} makes C (20 s); C goes by the same AGV into asm2, whose
+    kit {C: 1, D: 1} makes E (30 s); D is cut at d0 (60 s) and carried into asm2. Points:
+    ca-asm1 10 m, asm1-asm2 10 m, asm2-d0 10 m. By hand (moves served first come):
+    A1 asked 50: empty 50-60, loaded 60-70 (ca cuts A2 60-110); D1 asked 60: empty from
+    asm1 to d0 (20 m) 70-90, loaded 90-100 (d0 cuts D2 90-150); kit A1 70-90, C1 asked 90:
+    empty 100-110, loaded 110-120; kit C1+D1 at asm2 120-150; A2 asked 110: empty asm2 to
+    ca (20 m) 120-140, loaded 140-150 (A3 140-190); D2 asked 150: empty asm1 to d0 150-170,
+    loaded 170-180; kit A2 150-170, C2 asked 170: empty 180-190, loaded 190-200; kit
+    C2+D2 at 200."""
+    doc = {
+        "name": "sub-assembly by vehicle",
+        "run": {"horizon": 205},
+        "products": {"A": {"route": ["ca", "asm1"], "transport": "agv"},
+                     "C": {"route": ["asm1", "asm2"], "release": "assembly",
+                           "transport": "agv"},
+                     "D": {"route": ["d0", "asm2"], "transport": "agv"},
+                     "E": {"route": ["asm2"], "release": "assembly"}},
+        "stations": {"ca": {"process_time": 50}, "d0": {"process_time": 60},
+                     "asm1": {"process_time": 20, "buffer": 1,
+                              "assembly": {"parts": {"A": 1}}},
+                     "asm2": {"process_time": 30, "buffer": 1,
+                              "assembly": {"parts": {"C": 1, "D": 1}}}},
+        "logistics": {"points": {"ca": [0, 0], "asm1": [10, 0], "asm2": [20, 0],
+                                 "d0": [20, 10]},
+                      "paths": [["ca", "asm1"], ["asm1", "asm2"], ["asm2", "d0"]],
+                      "fleets": {"agv": {"vehicles": 1, "speed_loaded": 1, "speed_empty": 1,
+                                         "home": "asm1"}}},
+    }
+    log = run(doc, event_log=True).events
+    moves = log[log.activity == "transport"].sort_values("end_h")
+    assert list(moves.end_h * H) == pytest.approx([70, 100, 120, 150, 180, 200])
+    assert list(moves.start_h * H) == pytest.approx([50, 60, 90, 110, 150, 170])
+    assert list(moves["product"]) == ["A", "D", "C", "A", "D", "C"]
+    consumed = log[log.activity == "consumed"]
+    at_asm2 = consumed[consumed["product"].isin(["C", "D"])]
+    assert sorted(set(at_asm2.start_h * H)) == pytest.approx([120, 200])
+    at_asm1 = consumed[consumed["product"] == "A"]
+    assert sorted(at_asm1.start_h * H) == pytest.approx([70, 150])
+    e = log[(log["product"] == "E") & (log.activity == "process")]
+    assert list(e.end_h * H)[:1] == pytest.approx([150])
