@@ -756,3 +756,37 @@ def test_hand_computed_sub_assembly_carried_by_the_same_vehicle() -> None:
     assert sorted(at_asm1.start_h * H) == pytest.approx([70, 150])
     e = log[(log["product"] == "E") & (log.activity == "process")]
     assert list(e.end_h * H)[:1] == pytest.approx([150])
+
+
+def test_deadlock_through_a_carried_sub_assembly_names_all_three_stations() -> None:
+    """One cutter (1 s) makes A and D in turn; A goes by AGV into asm1 (kit {A: 1} -> C,
+    1 s), C by AGV into asm2, D by AGV into asm2 (kit {C: 2, D: 1} -> E; lanes of 2).
+    The cutter makes one D per A, i.e. one D per C, while a kit takes two C per D: D piles
+    up. Once lane D is full (2) the cutter blocks with its next D, so no A (hence no C)
+    can come, and if lane C cannot reach 2 with what is on its way the plant stops for
+    ever: a deadlock of cut, asm1 and asm2, reported within seconds (not a hang, not
+    missed)."""
+    doc = {
+        "name": "deadlock through a sub-assembly",
+        "run": {"horizon": "1 h"},
+        "products": {"A": {"route": ["cut", "asm1"], "transport": "agv"},
+                     "D": {"route": ["cut", "asm2"], "transport": "agv"},
+                     "C": {"route": ["asm1", "asm2"], "release": "assembly",
+                           "transport": "agv"},
+                     "E": {"route": ["asm2"], "release": "assembly"}},
+        "stations": {"cut": {"process_time": 1},
+                     "asm1": {"process_time": 1, "buffer": 2,
+                              "assembly": {"parts": {"A": 1}}},
+                     "asm2": {"process_time": 1, "buffer": 2,
+                              "assembly": {"parts": {"C": 2, "D": 1}}}},
+        "logistics": {"points": {"cut": [0, 0], "asm1": [5, 0], "asm2": [10, 0]},
+                      "paths": [["cut", "asm1"], ["asm1", "asm2"]],
+                      "fleets": {"agv": {"vehicles": 2, "speed_loaded": 5,
+                                         "speed_empty": 5, "home": "cut"}}},
+    }
+    with time_limit(60):
+        s = run(doc).summary()
+    [d] = s["deadlocks"]
+    assert set(d["stations"]) == {"cut", "asm1", "asm2"}
+    assert d["time_h"] * H < 120
+    assert "vehicles" not in d  # no vehicle ever waits loaded at a lane
