@@ -790,3 +790,38 @@ def test_deadlock_through_a_carried_sub_assembly_names_all_three_stations() -> N
     assert set(d["stations"]) == {"cut", "asm1", "asm2"}
     assert d["time_h"] * H < 120
     assert "vehicles" not in d  # no vehicle ever waits loaded at a lane
+
+
+@pytest.mark.parametrize("servers", [1, 2])
+def test_batch_oven_before_the_move_hands_a_batch_into_a_short_lane(servers) -> None:
+    """A is cured in batches of 3 (oven, 60 s, fed by a cutter of 10 s) and each unit of
+    the batch is carried by AGV into a lane of 2 at asm (kit: 1 A + 1 K, K every 25 s;
+    asm 5 s). The batch machine holds the units its lane cannot take yet and hands them on
+    as kits free places. By hand: the oven can give 3 A per 60 s (+ handing over), up to
+    180 A/h, more than K's 144/h, so kits are paced by K: 143-144 in the hour. Lanes + reservations ≤ 2 always; exact kits; no
+    deadlock; flow balance."""
+    doc = {
+        "name": "batch before the move",
+        "run": {"horizon": "1 h"},
+        "products": {"A": {"route": ["cut", "oven", "asm"], "transport": "agv"},
+                     "K": {"route": ["asm"], "release": {"interarrival": "25 s"}},
+                     "C": {"route": ["asm"], "release": "assembly"}},
+        "stations": {"cut": {"process_time": 10},
+                     "oven": {"servers": servers, "process_time": 60, "batch": {"size": 3},
+                              "buffer": 6},
+                     "asm": {"process_time": 5, "buffer": 2,
+                             "assembly": {"parts": {"A": 1, "K": 1}}}},
+        "logistics": {"points": {"cut": [0, 0], "oven": [5, 0], "asm": [10, 0]},
+                      "paths": [["cut", "oven"], ["oven", "asm"]],
+                      "fleets": {"agv": {"vehicles": 2, "speed_loaded": 5, "speed_empty": 5,
+                                         "home": "asm"}}},
+    }
+    with lane_probe() as seen, time_limit(60):
+        res = run(doc)
+    assert seen["violations"] == []
+    assert seen["idle_kit"] == []
+    s = res.summary()
+    assert s["deadlocks"] == []
+    c = mean(s["products"]["C"]["released"])
+    assert 143 <= c <= 144
+    check_balance(res, {"C": {"A": 1, "K": 1}}, doc["stations"], 1, {"agv": 2})
