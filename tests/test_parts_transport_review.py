@@ -744,9 +744,16 @@ def test_hand_computed_sub_assembly_carried_by_the_same_vehicle() -> None:
                       "fleets": {"agv": {"vehicles": 1, "speed_loaded": 1, "speed_empty": 1,
                                          "home": "asm1"}}},
     }
-    log = run(doc, event_log=True).events
+    res = run(doc, event_log=True)
+    log = res.events
     moves = log[log.activity == "transport"].sort_values("end_h")
     assert list(moves.end_h * H) == pytest.approx([70, 100, 120, 150, 180, 200])
+    st = res.summary()["stations"]
+    # lane waits at asm2: C1 0, D1 100 -> 120, C2 0, D2 180 -> 200: mean 10 s; lane
+    # occupancy 40 unit-s over 205 s; asm1's A never wait
+    assert mean(st["asm2"]["wait_h"]) * H == pytest.approx(10)
+    assert mean(st["asm2"]["queue_mean"]) == pytest.approx(40 / 205)
+    assert mean(st["asm1"]["wait_h"]) == pytest.approx(0)
     assert list(moves.start_h * H) == pytest.approx([50, 60, 90, 110, 150, 170])
     assert list(moves["product"]) == ["A", "D", "C", "A", "D", "C"]
     consumed = log[log.activity == "consumed"]
