@@ -464,6 +464,12 @@ def test_warmup_mid_run_flow_balance_counts_parts_on_vehicles() -> None:
             rate_time += mean(q["consumed"]) / 8 * mean(q["consumed_time_h"])
     assert rate_time > 1
     assert mean(s["wip"]) == pytest.approx(rate_time, rel=0.03)
+    # Little's law for the lanes alone: mean units in asm's lanes = parts entering them
+    # per hour x mean lane wait (each part waits from its set-down to its kit's start)
+    asm = s["stations"]["asm"]
+    into_lanes = (mean(p["A"]["consumed"]) + mean(p["B"]["consumed"])) / 8
+    assert mean(asm["queue_mean"]) == pytest.approx(into_lanes * mean(asm["wait_h"]),
+                                                    rel=0.03)
 
 
 # --- batteries, opportunity charging, limited path, sub-assembly, scrap, rework ----------
