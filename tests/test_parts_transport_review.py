@@ -876,3 +876,32 @@ def test_batch_oven_before_the_move_hands_a_batch_into_a_short_lane(servers) -> 
     c = mean(s["products"]["C"]["released"])
     assert 143 <= c <= 144
     check_balance(res, {"C": {"A": 1, "K": 1}}, doc["stations"], 1, {"agv": 2})
+
+
+def test_conwip_part_carried_by_vehicle_keeps_its_loop_full() -> None:
+    """A circulates under CONWIP 3 (cut at ca 10 s, carried by AGV into a lane of 3; a
+    consumed A makes room for the next release), K comes every 20 s. Always exactly 3 A
+    in the system: over the run A released = A consumed + 3 (no warm-up, no scrap); kits
+    are paced by K (A's loop of 3 with ~12 s per pass is ample): 179-180 C in the hour."""
+    doc = {
+        "name": "conwip part by vehicle",
+        "run": {"horizon": "1 h"},
+        "products": {"A": {"route": ["ca", "asm"], "transport": "agv",
+                           "release": {"conwip": 3}},
+                     "K": {"route": ["asm"], "release": {"interarrival": "20 s"}},
+                     "C": {"route": ["asm"], "release": "assembly"}},
+        "stations": {"ca": {"process_time": 10},
+                     "asm": {"process_time": 2, "buffer": 3,
+                             "assembly": {"parts": {"A": 1, "K": 1}}}},
+        "logistics": {"points": {"ca": [0, 0], "asm": [10, 0]}, "paths": [["ca", "asm"]],
+                      "fleets": {"agv": {"vehicles": 1, "speed_loaded": 5, "speed_empty": 5,
+                                         "home": "ca"}}},
+    }
+    with lane_probe() as seen:
+        res = run(doc)
+    assert seen["violations"] == []
+    s = res.summary()
+    p = s["products"]
+    assert mean(p["A"]["released"]) == mean(p["A"]["consumed"]) + 3
+    assert 179 <= mean(p["C"]["released"]) <= 180
+    check_balance(res, {"C": {"A": 1, "K": 1}}, doc["stations"], 1, {"agv": 1})
