@@ -194,6 +194,9 @@ class Station:
         work = self.work_for_idle(now) if self.on_shift(now) else None
         if work is None:
             self.idle.append(m)
+            # (back in the idle line: with the rest of its station waiting, an assembly
+            # station may now be stuck for good)
+            check_deadlock(self, now)
         else:
             m.wake.succeed(work)
 
@@ -478,14 +481,14 @@ def next_work(env: simpy.Environment, m: Machine, st: Station, take):
     while True:
         if m.down:
             yield m.repaired
-        if not st.on_shift(env.now):  # it waits for the shift to begin
-            if m.overtime:  # (its work done after the shift ended, and passed on)
-                m.off_duty(env.now)
-            yield env.timeout(st.calendar.next_on(env.now) - env.now)
-            continue
-        units = take(env.now)
+        on = st.on_shift(env.now)
+        if not on and m.overtime:  # (its work done after the shift ended, and passed on)
+            m.off_duty(env.now)
+        units = take(env.now) if on else None
         if units:
             break
+        # it waits in the idle line (off shift too: the shift's start serves it), so that
+        # a kitting deadlock is seen whenever it begins
         m.set(STARVED, env.now)
         m.wake = env.event()
         st.idle.append(m)

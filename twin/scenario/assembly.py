@@ -18,6 +18,12 @@ def assembly_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
         if st.assembly is None:
             continue
         where: KeyPath = ("stations", sname, "assembly")
+        most = max(st.assembly.parts.values())
+        if st.buffer is not None and st.buffer < most:
+            found.append((("stations", sname, "buffer"),
+                          f"each part waits in a lane of `buffer` places, and a kit takes up "
+                          f"to {most} of one part: give buffer at least {most}, not "
+                          f"{st.buffer} (no kit could ever be complete)"))
         for part in st.assembly.parts:
             if part not in products:
                 found.append((where + ("parts", part), f"unknown product {part!r}."

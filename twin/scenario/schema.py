@@ -536,12 +536,6 @@ class Station(Strict):
                                           or self.warehouse is not None):
             raise ValueError("an assembly station makes one product from its parts: batches, "
                              "setups and warehouses are not modelled with it; leave them out")
-        if self.assembly is not None and self.buffer is not None:
-            most = max(self.assembly.parts.values())
-            if self.buffer < most:
-                raise ValueError(f"each part waits in a lane of `buffer` places, and a kit "
-                                 f"takes up to {most} of one part: give buffer at least {most}, "
-                                 f"not {self.buffer} (no kit could ever be complete)")
         if self.batch is not None:
             least = self.batch.min or self.batch.size
             if self.buffer is not None and self.buffer < least:
