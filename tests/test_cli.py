@@ -301,3 +301,28 @@ def test_compare_takes_auto_replications_and_writes_safe_folder_names(tmp_path, 
     # the total energy gets no "better" verdict: it grows with the output
     assert all("better" not in v for v in doc["kpis"].get("energy_kwh", {}).get(
         "verdict", {}).values())
+
+
+def test_a_sweep_under_out_writes_a_comparison_report_of_its_points(tmp_path):
+    """A sweep's points are layouts to compare: under --out it writes compare.json and
+    compare.html, every point against the first (paired differences on common random
+    numbers), as `twin compare` does."""
+    path = write_scenario(tmp_path, """\
+        name: sweep
+        run: {horizon: "3 h", replications: 2, seed: 5}
+        products: {u: {route: [a, b], release: saturated}}
+        stations:
+          a: {process_time: {exponential: "50 s"}, buffer: 1}
+          b: {process_time: {exponential: "55 s"}, buffer: 1}
+    """)
+    out = tmp_path / "out"
+    status = main(["run", str(path), "--vary", "stations.b.buffer=0,4", "--quiet",
+                   "--out", str(out)])
+    assert status == 0
+    doc = json.loads((out / "compare.json").read_text())
+    assert doc["scenarios"] == ["b.buffer=0", "b.buffer=4"]
+    assert doc["baseline"] == "b.buffer=0"
+    # more room before b can only help a saturated line: the paired difference is >= 0
+    diff = doc["kpis"]["throughput_per_h:u"]["difference"]["b.buffer=4"]
+    assert diff["mean"] >= 0
+    assert (out / "compare.html").stat().st_size > 1000

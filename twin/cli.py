@@ -229,7 +229,9 @@ def _sweep(args: argparse.Namespace) -> int:
         out = Path(args.out)
         write_table(table, out / "sweep", args.format)
         write_table(sweep.measures(), out / "measures", args.format)
-        print(f"twin: wrote {out}/ ({len(sweep.points)} points)", file=sys.stderr)
+        _write_comparison(sweep.results, out)
+        print(f"twin: wrote {out}/ ({len(sweep.points)} points; report: "
+              f"{out / 'compare.html'})", file=sys.stderr)
     if args.json:
         print(json.dumps(sweep.summary(), indent=2, default=str))
     else:
@@ -270,20 +272,32 @@ def _compare(args: argparse.Namespace) -> int:
     if args.out:
         from pathlib import Path
 
-        from twin.results import write_atomic
-        Path(args.out).mkdir(parents=True, exist_ok=True)
-        write_atomic(Path(args.out) / "compare.json", json.dumps(doc, indent=2).encode())
-        try:
-            from twin.report.html import write_comparison
-        except ImportError:
-            pass
-        else:
-            write_comparison(results, doc, Path(args.out))
+        _write_comparison(results, Path(args.out), doc)
     if args.json:
         print(json.dumps(doc, indent=2))
     else:
         print(compare_text(doc))
     return 0
+
+
+def _write_comparison(results: dict, out, doc: dict | None = None) -> None:
+    """compare.json and compare.html under `out`: every result against the first (paired
+    differences; for a sweep, every point against the first point)."""
+    from twin.analysis.compare import compare
+    from twin.results import write_atomic
+
+    if doc is None:
+        doc = compare({k: r.measures for k, r in results.items()},
+                      {k: r.meta for k, r in results.items()})
+        first = next(iter(results.values())).meta
+        doc.update(seed=first.get("seed"), replications=first.get("replications"))
+    out.mkdir(parents=True, exist_ok=True)
+    write_atomic(out / "compare.json", json.dumps(doc, indent=2).encode())
+    try:
+        from twin.report.html import write_comparison
+    except ImportError:  # (without the report's extras: the JSON only)
+        return
+    write_comparison(results, doc, out)
 
 
 def _folders(labels: list[str]) -> dict[str, str]:
