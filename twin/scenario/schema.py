@@ -6,6 +6,7 @@ Keys and meanings follow ../shared/spec/scenario.md (version 1). Extensions are 
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Annotated, Any, Literal, Optional, Union, get_args, get_origin
 
@@ -62,6 +63,7 @@ class Strict(BaseModel):
         return v
 
 
+@functools.cache  # (a property of the model's class: judged once, not per value validated)
 def _takes_booleans(model: type[BaseModel], field: str) -> bool:
     """Whether a boolean may stand in `field` (or in a model it holds, which checks itself)."""
     return _admits_booleans(model.model_fields[field].annotation)
