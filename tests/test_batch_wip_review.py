@@ -242,7 +242,7 @@ def test_a_deadlock_behind_a_batch_reports_every_unit_stuck() -> None:
     units, all the WIP there is."""
     res = run({
         "run": {"horizon": 1000},
-        "products": {"a": {"route": ["oven", {"station": "b", "rework": {"p": 1.0, "to": "oven"}}],
+        "products": {"a": {"route": ["oven", {"station": "b", "rework": {"p": 0.999999, "to": "oven"}}],
                            "release": {"conwip": 7}}},
         "stations": {"oven": {"process_time": 10, "batch": {"size": 3}, "buffer": 3},
                      "b": {"process_time": 10, "buffer": 0}}})

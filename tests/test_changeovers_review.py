@@ -419,7 +419,7 @@ def test_deadlock_detection_is_unaffected_by_setups():
     doc = {
         "name": "loop with changeovers",
         "run": {"horizon": 20000 * H, "replications": 1, "seed": 1},
-        "products": {"p": {"route": ["a", {"station": "b", "rework": {"p": 1.0, "to": "a"}}]},
+        "products": {"p": {"route": ["a", {"station": "b", "rework": {"p": 0.999999, "to": "a"}}]},
                      "q": {"route": ["a"]}},
         "stations": {"a": {"process_time": 60, "buffer": 0, "setup": 30},
                      "b": {"process_time": 60, "buffer": 0}},

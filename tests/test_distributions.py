@@ -147,14 +147,21 @@ def test_bad_parameters_say_what_is_wrong(text: str, expected: str) -> None:
 
 @pytest.mark.parametrize("text, seconds", [
     ("18 s", 18.0), ("20 min", 1200.0), ("2 h", 7200.0), ("14 d", 14 * 86400.0),
-    ("1 w", 7 * 86400.0), ("1.5 h", 5400.0), ("90", 90.0),
+    ("1 w", 7 * 86400.0), ("1.5 h", 5400.0), (" 90 s ", 90.0),
 ])
 def test_durations_with_units(text: str, seconds: float) -> None:
     assert parse_duration(text) == seconds
     assert parse(f'"{text}"') == Dist("constant", (seconds,))
 
 
-@pytest.mark.parametrize("value", ["5 sec", "h", "", "2 hours", True, None, [1], float("nan"), float("inf")])
+# text needs a unit (the spec's "<number> <unit>", as the JSON Schema says): "90" and
+# YAML 1.2's text 5_0 are no durations; the number 90 is
+@pytest.mark.parametrize("value", ["5 sec", "h", "", "2 hours", True, None, [1], float("nan"),
+                                   float("inf"), "90", "5_0"])
 def test_bad_durations(value: Any) -> None:
     with pytest.raises(ValueError):
         parse_duration(value)
+
+
+def test_a_number_is_seconds() -> None:
+    assert parse_duration(90) == 90.0 and parse("90") == Dist("constant", (90.0,))

@@ -126,7 +126,7 @@ def test_a_boolean_is_no_number_for_the_loader_nor_for_the_schema(name: str) -> 
             loader_refuses = False
         except ValidationError as e:
             loader_refuses = True
-            assert "expected a number, got true" in str(e) or "bool" not in str(e), (path, e)
+            assert "got true" in str(e) or "bool" not in str(e), (path, e)
         assert loader_refuses == schema_refuses, path
         refused += loader_refuses
     assert refused >= len(_numbers(doc)) - 2  # vary values may be anything

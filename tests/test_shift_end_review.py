@@ -385,7 +385,7 @@ def test_json_into_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
                          text=True, timeout=300)
     assert out.stdout == "{\n  \""[:5] or len(out.stdout) == 5
     assert "Traceback" not in out.stderr and "BrokenPipe" not in out.stderr
-    assert out.returncode in (0, 141)
+    assert out.returncode in (0, 1)  # (results.md: 1 for anything but success)
 
 
 def test_compare_two_scenarios_with_the_same_name(tmp_path: Path, capsys) -> None:
@@ -624,7 +624,7 @@ def test_other_commands_into_a_closed_pipe_end_quietly(tmp_path: Path, args) -> 
                          text=True, timeout=300)
     assert len(out.stdout) == 5
     assert "Traceback" not in out.stderr and "Broken" not in out.stderr, out.stderr
-    assert out.returncode in (0, 141)
+    assert out.returncode in (0, 1)  # (results.md: 1 for anything but success)
 
 
 def test_unit_finished_in_overtime_handed_to_a_vehicle() -> None:

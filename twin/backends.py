@@ -7,7 +7,9 @@ task, so the backend never changes the numbers.
 
 from __future__ import annotations
 
+import logging
 import os
+import signal
 import traceback
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -94,8 +96,15 @@ def run_dask(model: Model, todo: Iterable[int], seed: int, warmup: float,
 
     cluster = None
     if address == "local":
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+        # the workers ignore Ctrl-C (a terminal sends it to the whole process group): this
+        # process stops them, so they print no tracebacks of their own. A Python child
+        # started with SIGINT ignored keeps ignoring it.
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=None, silence_logs=logging.CRITICAL)
+        finally:
+            signal.signal(signal.SIGINT, previous)
         client = Client(cluster)
     else:
         try:

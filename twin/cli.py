@@ -9,11 +9,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
-from twin.errors import RunError, ScenarioError
+from twin.errors import Problem, RunError, ScenarioError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -48,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="override a scenario key (repeatable)")
     r.add_argument("--workers", type=_positive_int, metavar="N",
                    help="local worker processes (default: all cores)")
-    r.add_argument("--dask", metavar="ADDRESS|local",
+    r.add_argument("--dask", metavar="ADDRESS|local", type=_dask_address,
                    help="run the replications on a Dask cluster ('local' starts one here)")
     r.add_argument("--resume", action="store_true",
                    help="keep the replications already saved under --out; run the rest")
@@ -68,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
                      ("--seed", {"type": _nonnegative_int, "metavar": "S"}),
                      ("--horizon", {"metavar": "DUR"}), ("--warmup", {"metavar": "DUR"}),
                      ("--workers", {"type": _positive_int, "metavar": "N"}),
-                     ("--dask", {"metavar": "ADDRESS|local"}), ("--out", {"metavar": "DIR"})):
+                     ("--dask", {"metavar": "ADDRESS|local", "type": _dask_address}), ("--out", {"metavar": "DIR"})):
         c.add_argument(flag, **kw)
     c.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE",
                    help="override a key in every scenario (repeatable)")
@@ -102,14 +104,43 @@ def _replications(text: str) -> int | str:
     return "auto" if text == "auto" else _positive_int(text)
 
 
+_DASK_ADDRESS = re.compile(r"^(?:(?:tcp|tls|ucx|ws|wss)://)?[^\s:/]+:\d{1,5}/?$")
+
+
+def _dask_address(text: str) -> str:
+    """'local', or a scheduler address: [tcp|tls|ucx|ws|wss://]host:port."""
+    if text == "local" or _DASK_ADDRESS.match(text):
+        return text
+    raise argparse.ArgumentTypeError(
+        f"expected 'local' or a Dask scheduler address such as tcp://10.0.0.5:8786 "
+        f"(scheme tcp, tls, ucx, ws or wss; host and port), got {text!r}")
+
+
 def _version() -> str:
     from twin import __version__
     return __version__
 
 
+def _process_start() -> float:
+    """Wall-clock time (epoch seconds) this process started, so that `timing.total_s`
+    covers the whole command, Python's start and imports included (Linux's /proc; else
+    the time this module was imported)."""
+    try:
+        with open("/proc/self/stat") as f:
+            ticks = int(f.read().rpartition(")")[2].split()[19])  # field 22: starttime
+        with open("/proc/stat") as f:
+            boot = next(int(line.split()[1]) for line in f if line.startswith("btime"))
+        return boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return _IMPORTED
+
+
+_IMPORTED = time.time()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `twin` console script; returns the exit status."""
-    started = time.perf_counter()
+    started = _process_start() if argv is None else time.time()
     args = _parser().parse_args(argv)
     try:
         if args.command == "validate":
@@ -134,7 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # the reader of stdout went away (e.g. `| head`): end quietly
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # (so that the exit's flush fails no more)
-        return 141  # as a program killed by SIGPIPE
+        return 1  # (results.md: 1 for anything but success and a wrong input)
     except Exception as e:  # a bug in twin: say so briefly, full trace only on request
         if os.environ.get("TWIN_DEBUG"):
             raise
@@ -143,12 +174,51 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+@contextmanager
+def _placed(path: str, overrides: Sequence[str]) -> Iterator[None]:
+    """Problems found in the scenario of `path` after loading it (the flowline engine's
+    reach, for one) are placed in that file, at their key's line."""
+    try:
+        yield
+    except ScenarioError as e:
+        from twin.scenario.load import UNPLACED, place
+
+        if any(p.file == UNPLACED for p in e.problems):
+            raise ScenarioError(place(e.problems, path, overrides)) from None
+        raise
+
+
+def _check_out(out: str | None) -> None:
+    """--out names a folder (made if missing), never an existing file."""
+    if out and os.path.exists(out) and not os.path.isdir(out):
+        raise ScenarioError(f"--out {out}: that is a file, not a folder; name a folder "
+                            f"(it is made if missing)")
+
+
+def _deep_problems(path: str, overrides: Sequence[str]) -> list[Problem]:
+    """What `twin run` would refuse in a file that loads: the levels of its `vary:` points,
+    and the flowline engine's reach when the file asks for it."""
+    import twin
+    from twin.experiment import prepare
+    from twin.vary import load_points
+
+    scenario = twin.load(path, overrides)
+    try:
+        if scenario.vary is not None:
+            load_points(path, overrides)
+        with _placed(path, overrides):
+            prepare(scenario)
+    except ScenarioError as e:
+        return e.problems
+    return []
+
+
 def _validate(args: argparse.Namespace) -> int:
     from twin.scenario.load import validate_file
 
     bad = 0
     for path in args.scenarios:
-        problems = validate_file(path, args.set)
+        problems = validate_file(path, args.set) or _deep_problems(path, args.set)
         for problem in problems:
             print(f"error: {problem}", file=sys.stderr)
         if problems:
@@ -165,37 +235,48 @@ def _run(args: argparse.Namespace, started: float) -> int:
 
     if args.resume and not args.out:
         raise ScenarioError("--resume needs --out DIR (the folder of the interrupted run)")
+    _check_out(args.out)
     scenario = twin.load(args.scenario, args.set)
     if scenario.vary is not None or args.vary:
         return _sweep(args)
     try:
-        results = twin.run(scenario, replications=args.replications, seed=args.seed,
-                           horizon=args.horizon, warmup=args.warmup, engine=args.engine,
-                           workers=args.workers or default_workers(), dask=args.dask, out=args.out,
-                           resume=args.resume, table_format=args.format,
-                           event_log=args.event_log,
-                           progress=not args.quiet and sys.stderr.isatty())
+        with _placed(args.scenario, args.set):
+            results = twin.run(scenario, replications=args.replications, seed=args.seed,
+                               horizon=args.horizon, warmup=args.warmup, engine=args.engine,
+                               workers=args.workers or default_workers(), dask=args.dask,
+                               out=args.out, resume=args.resume, table_format=args.format,
+                               event_log=args.event_log,
+                               progress=not args.quiet and sys.stderr.isatty())
     except KeyboardInterrupt:
-        if not args.out:
-            raise
-        print(f"twin: interrupted; finished replications are saved in {args.out}; "
-              f"run again with --resume to complete", file=sys.stderr)
-        return 130
+        return _interrupted(args.out)
     _report_failures(results)
     if not len(results.measures):
         raise RunError("every replication failed")
-    results.meta["timing"]["total_s"] = time.perf_counter() - started
+    results.meta["timing"]["total_s"] = time.time() - started
     doc = results.summary()
     if args.out:
         from twin.report.html import write_report
+        from twin.results import write_atomic
+
         out = results.write(args.out, args.format, summary=doc)
         report = write_report(results, doc, out, scenario)
+        doc["timing"]["total_s"] = time.time() - started  # (the report's time included)
+        write_atomic(out / "summary.json", json.dumps(doc, indent=2).encode() + b"\n")
         print(f"twin: wrote {out}/ (report: {report})", file=sys.stderr)
     if args.json:
         print(json.dumps(doc, indent=2))
     else:
         print(text_summary(doc))
     return 0
+
+
+def _interrupted(out: str | None) -> int:
+    """Ctrl-C: say what is kept (under --out) and how to finish; exit status 130."""
+    if not out:
+        raise KeyboardInterrupt
+    print(f"twin: interrupted; finished replications are saved in {out}; "
+          f"run again with --resume to complete", file=sys.stderr)
+    return 130
 
 
 def _report_failures(results, label: str = "") -> None:
@@ -216,12 +297,17 @@ def _sweep(args: argparse.Namespace) -> int:
 
     if args.resume and not args.out:
         raise ScenarioError("--resume needs --out DIR (the folder of the interrupted sweep)")
-    sweep = run_sweep(args.scenario, args.set, parse_vary_option(args.vary), out=args.out,
-                      replications=args.replications, seed=args.seed, horizon=args.horizon,
-                      warmup=args.warmup, engine=args.engine,
-                      workers=args.workers or default_workers(), dask=args.dask,
-                      table_format=args.format, resume=args.resume, event_log=args.event_log,
-                      progress=not args.quiet and sys.stderr.isatty())
+    try:
+        with _placed(args.scenario, args.set):
+            sweep = run_sweep(args.scenario, args.set, parse_vary_option(args.vary),
+                              out=args.out, replications=args.replications, seed=args.seed,
+                              horizon=args.horizon, warmup=args.warmup, engine=args.engine,
+                              workers=args.workers or default_workers(), dask=args.dask,
+                              table_format=args.format, resume=args.resume,
+                              event_log=args.event_log,
+                              progress=not args.quiet and sys.stderr.isatty())
+    except KeyboardInterrupt:
+        return _interrupted(args.out)
     for label, results in sweep.results.items():
         _report_failures(results, label)
     table = sweep.table()
@@ -248,21 +334,27 @@ def _compare(args: argparse.Namespace) -> int:
 
     if len(args.scenarios) < 2:
         raise ScenarioError("compare needs at least two scenarios")
+    _check_out(args.out)
     scenarios = [twin.load(path, args.set) for path in args.scenarios]
+    for path, scenario in zip(args.scenarios, scenarios):
+        if scenario.vary is not None:
+            print(f"twin: compare runs {path} as it is, without its vary: section (twin run "
+                  f"sweeps it)", file=sys.stderr)
     labels = _labels(args.scenarios, [s.name for s in scenarios])
     folders = _folders(labels)
     # one seed and one number of replications for all: the first scenario's unless given
     seed = scenarios[0].run.seed if args.seed is None else args.seed
     reps = scenarios[0].run.replications if args.replications is None else args.replications
     results = {}
-    for label, scenario in zip(labels, scenarios):
+    for label, scenario, path in zip(labels, scenarios, args.scenarios):
         if reps == "auto" and results:  # the baseline decided how many: pair them all
             reps = next(iter(results.values())).meta["replications"]
         out = None if not args.out else f"{args.out}/{folders[label]}"
-        results[label] = twin.run(
-            scenario, replications=reps, seed=seed, horizon=args.horizon, warmup=args.warmup,
-            workers=args.workers or default_workers(), dask=args.dask, out=out,
-            progress=not args.quiet and sys.stderr.isatty())
+        with _placed(path, args.set):
+            results[label] = twin.run(
+                scenario, replications=reps, seed=seed, horizon=args.horizon,
+                warmup=args.warmup, workers=args.workers or default_workers(), dask=args.dask,
+                out=out, progress=not args.quiet and sys.stderr.isatty())
         _report_failures(results[label], label)
         if out:
             results[label].write(out)

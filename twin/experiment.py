@@ -27,7 +27,8 @@ from twin.model import Model, build
 from twin.results import Results
 from twin.scenario.schema import Run, Scenario
 from twin.scenario.network import station_point
-from twin.scenario.load import check, scenario_hash
+from twin.scenario.load import UNPLACED, check, scenario_hash
+from twin.scenario.messages import _message
 from twin.store import ReplicationStore
 from twin.units import HOUR
 
@@ -39,7 +40,7 @@ def _option_problems(error: ValidationError, given: dict) -> list[Problem]:
         name = str(err["loc"][0]) if err["loc"] else ""
         if name not in given or name in problems:
             continue
-        message = err["msg"].removeprefix("Value error, ")
+        message = _message(err, ("run", name))  # (the loader's wording, not pydantic's)
         if name == "replications":
             message = "must be a whole number of at least 1, or auto"
         if "got" not in message:
@@ -74,10 +75,10 @@ def prepare(scenario: Scenario, replications: int | str | None = None,
         from twin.engine.flowline import unsupported
 
         reason = unsupported(model)
-        if reason:
+        if reason:  # (`twin.scenario.load.place` puts it into the file)
             where, _, message = reason.partition(": ")
-            raise ScenarioError(Problem("engine flowline", where, message) if message
-                                else Problem("engine flowline", "", reason))
+            raise ScenarioError(Problem(UNPLACED, where, message) if message
+                                else Problem(UNPLACED, "", reason))
         if model.event_log:
             raise ScenarioError("--event-log: the flowline engine keeps no event log; "
                                 "use --engine simpy")

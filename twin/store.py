@@ -53,7 +53,12 @@ class ReplicationStore:
                 stray.unlink()
         manifest = self.folder / "manifest.json"
         if resume and manifest.exists():
-            saved = json.loads(manifest.read_text())
+            try:
+                saved = json.loads(manifest.read_text())
+            except (ValueError, OSError) as e:  # (written atomically: not by twin)
+                raise ScenarioError(
+                    f"--resume: {manifest} cannot be read ({type(e).__name__}: {e}); it is not "
+                    f"a manifest twin wrote: use another --out folder or drop --resume") from None
             if saved != self.identity:
                 diff = sorted(k for k in self.identity if saved.get(k) != self.identity[k])
                 raise ScenarioError(

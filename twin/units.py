@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import math
 import re
 
@@ -26,14 +27,11 @@ def parse_duration(value: object) -> float:
             raise ValueError("the duration is far too large") from None
     elif isinstance(value, str):
         m = _DURATION.match(value)
-        if not m:
-            try:
-                seconds = float(value)
-            except ValueError:
-                raise ValueError(
-                    f"expected a duration such as \"18 s\", \"20 min\", \"2 h\", \"14 d\" "
-                    f"(units s, min, h, d, w), got {value!r}"
-                ) from None
+        if not m:  # (text without a unit, "50" or YAML 1.2's 5_0, is no duration either)
+            raise ValueError(
+                f"expected a duration such as \"18 s\", \"20 min\", \"2 h\", \"14 d\" "
+                f"(units s, min, h, d, w) or a number of seconds without quotes, got "
+                f"{value!r}")
         else:
             number, unit = m.groups()
             if unit not in SECONDS:
@@ -41,6 +39,10 @@ def parse_duration(value: object) -> float:
                     f"unknown time unit {unit!r} in {value!r}; use one of s, min, h, d, w"
                 )
             seconds = float(number) * SECONDS[unit]
+    elif isinstance(value, (datetime.date, datetime.time)):  # YAML read a date (2024-12-24)
+        raise ValueError(f"expected a duration such as 30 or \"18 s\", got the date "
+                         f"{value.isoformat()}: times here are durations from the run's "
+                         f"start (\"20 d\", \"490 h\"), not dates")
     else:
         raise ValueError(f"expected a duration such as 30 or \"18 s\", got {value!r}")
     if not math.isfinite(seconds):

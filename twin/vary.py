@@ -62,13 +62,20 @@ def parse_vary_option(texts: Sequence[str]) -> dict[str, list[Any]]:
     factors: dict[str, list[Any]] = {}
     for text in texts:
         key, sep, values = text.partition("=")
-        if not sep or not key.strip() or not values.strip():
+        key = key.strip()
+        levels = _split_levels(values)
+        if not sep or not key or not levels:
             raise ScenarioError(f"--vary {text!r}: expected KEY.PATH=v1,v2,... "
                                 f"(e.g. stations.weld.servers=1,2,3)")
+        if key in factors:
+            raise ScenarioError(f"--vary {key} is given twice; list its values once: "
+                                f"--vary {key}=v1,v2,...")
         try:
-            factors[key.strip()] = [scalar(v) for v in _split_levels(values)]
+            factors[key] = [scalar(v) for v in levels]
         except yaml.YAMLError as e:
-            raise ScenarioError(f"--vary {text!r}: a value is not valid YAML ({e})") from None
+            reason = getattr(e, "problem", None) or "not valid YAML"
+            raise ScenarioError(f"--vary {text!r}: a value is not valid YAML ({reason}); "
+                                f"quote text with commas, e.g. --vary 'KEY=\"a, b\",c'") from None
     return factors
 
 
@@ -140,13 +147,11 @@ class Sweep:
                             "summary": self.results[p.label].summary()} for p in self.points]}
 
 
-def run_sweep(path: str | Path, overrides: Sequence[str] = (),
-              extra_factors: dict[str, list[Any]] | None = None,
-              out: str | Path | None = None, **run_options: Any) -> Sweep:
-    """Load every point of the sweep (all validated before any runs), then run each.
-
-    With `out`, each point keeps its replications under `out/points/pNNN/`, so
-    `resume=True` (an option of `twin.run`) finishes an interrupted sweep."""
+def load_points(path: str | Path, overrides: Sequence[str] = (),
+                extra_factors: dict[str, list[Any]] | None = None
+                ) -> tuple[list[Point], dict[str, Any]]:
+    """Every point of the sweep of `path` and its validated scenario; ScenarioError lists
+    the bad levels, each at the `vary:` entry (or --vary option) that set it."""
     import twin
 
     base = twin.load(path, overrides)
@@ -162,6 +167,19 @@ def run_sweep(path: str | Path, overrides: Sequence[str] = (),
                 problems.setdefault((located.where, located.message), located)
     if problems:
         raise ScenarioError(list(problems.values()))
+    return pts, scenarios
+
+
+def run_sweep(path: str | Path, overrides: Sequence[str] = (),
+              extra_factors: dict[str, list[Any]] | None = None,
+              out: str | Path | None = None, **run_options: Any) -> Sweep:
+    """Load every point of the sweep (all validated before any runs), then run each.
+
+    With `out`, each point keeps its replications under `out/points/pNNN/`, so
+    `resume=True` (an option of `twin.run`) finishes an interrupted sweep."""
+    import twin
+
+    pts, scenarios = load_points(path, overrides, extra_factors)
     results = {}
     for i, point in enumerate(pts):
         where = None if out is None else Path(out) / "points" / f"p{i:03d}"

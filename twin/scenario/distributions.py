@@ -18,6 +18,7 @@ from twin.errors import did_you_mean
 from twin.units import DURATION_PATTERN, parse_duration
 
 MAX_ERLANG_K = 1_000_000
+MAX_CV = 100.0  # far beyond any process or repair time; much more and cv * cv overflows
 MIN_WEIBULL_SHAPE = 0.01  # gamma(1 + 1/shape) overflows a float below about 0.0058
 
 KINDS = (
@@ -184,6 +185,8 @@ def parse_distribution(raw: Any) -> Dist:
         cv = _num(b["cv"], f"{kind}.cv")
         if cv < 0 or (kind == "lognormal" and cv == 0):
             raise _err(f"{kind}.cv must be positive, got {cv:g}")
+        if cv > MAX_CV:  # (beyond, cv * cv overflows and every draw would be NaN)
+            raise _err(f"{kind}.cv must be at most {MAX_CV:g}, got {cv:g}")
         return Dist(kind, (_positive(_dur(b["mean"], f"{kind}.mean"), f"{kind}.mean"), cv))
     if kind == "erlang":
         b = _mapping(body, kind, ("mean", "k"))
@@ -245,8 +248,10 @@ DIST_JSON_SCHEMA = {
     "anyOf": [
         *_DURATION_SCHEMA["anyOf"],
         _form("exponential", _DURATION_SCHEMA),
-        _form("lognormal", _params(mean=_DURATION_SCHEMA, cv={"type": "number", "exclusiveMinimum": 0})),
-        _form("gamma", _params(mean=_DURATION_SCHEMA, cv={"type": "number", "minimum": 0})),
+        _form("lognormal", _params(mean=_DURATION_SCHEMA, cv={"type": "number", "exclusiveMinimum": 0,
+                                                             "maximum": MAX_CV})),
+        _form("gamma", _params(mean=_DURATION_SCHEMA, cv={"type": "number", "minimum": 0,
+                                                         "maximum": MAX_CV})),
         _form("erlang", _params(mean=_DURATION_SCHEMA, k={"type": "integer", "minimum": 1, "maximum": MAX_ERLANG_K})),
         _form("normal", _params(mean=_DURATION_SCHEMA, sd=_DURATION_SCHEMA)),
         _form("uniform", {"type": "array", "items": _DURATION_SCHEMA, "minItems": 2, "maxItems": 2}),

@@ -38,4 +38,9 @@ def initial_wip_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
             found.append((at, f"{total} units do not fit into {sname}: it holds "
                               f"{on_machines} on its machines and {station.buffer} in its "
                               f"buffer; give at most {room}"))
+    everywhere = sum(sum(counts.values()) for counts in scenario.initial_wip.values())
+    if everywhere > scenario.run.max_wip:  # (the run's runaway guard would stop it at once)
+        found.append((("initial_wip",), f"{everywhere} units in all at time 0, more than "
+                                        f"run.max_wip ({scenario.run.max_wip}) allows in the "
+                                        f"system; start with fewer or raise run.max_wip"))
     return found

@@ -19,10 +19,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from twin.errors import Problem, ScenarioError
-from twin.scenario.merge import _document
+from twin.scenario.merge import _document, _override_path
 from twin.scenario.messages import _cross_problems, _locate, _pydantic_problems
 from twin.scenario.assembly import assembly_problems
 from twin.scenario.battery import battery_problems
+from twin.scenario.budget import event_problems
 from twin.scenario.changeovers import setup_problems
 from twin.scenario.conveyors import conveyor_problems
 from twin.scenario.initial import initial_wip_problems
@@ -32,7 +33,10 @@ from twin.scenario.steps import conwip_problems, step_problems
 from twin.scenario.schema import Scenario
 from twin.scenario.yamldoc import KeyPath, _dotted
 
-__all__ = ["load", "load_document", "validate_file", "scenario_json_schema", "scenario_hash"]
+__all__ = ["load", "load_document", "validate_file", "scenario_json_schema", "scenario_hash",
+           "place", "UNPLACED"]
+
+UNPLACED = "(scenario)"  # the file of a problem found in a scenario object, not in its file
 
 
 def load_document(path: str | Path, overrides: Sequence[str] = ()) -> dict[str, Any]:
@@ -68,12 +72,12 @@ def scenario_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
     warehouse or batch station cannot take, setups and initial WIP naming wrong products,
     batches that CONWIP limits could never fill, calendars no one defined, vehicle
     batteries that could run flat, assembly stations without parts or product, conveyors
-    between stations no route joins."""
+    between stations no route joins, times too short for the run's event budget."""
     network = network_problems(scenario)
     return (network + step_problems(scenario) + setup_problems(scenario)
             + initial_wip_problems(scenario) + conwip_problems(scenario)
             + calendar_problems(scenario) + assembly_problems(scenario)
-            + conveyor_problems(scenario)
+            + conveyor_problems(scenario) + event_problems(scenario)
             # (a battery's reach is only worth checking on a network that carries every move)
             + ([] if network else battery_problems(scenario)))
 
@@ -85,8 +89,27 @@ def check(scenario: Scenario) -> None:
     if not found:  # (the later checks assume the routes name known stations)
         found = scenario_problems(scenario)
     if found:
-        raise ScenarioError([Problem("(scenario)", _dotted(where), message)
+        raise ScenarioError([Problem(UNPLACED, _dotted(where), message)
                              for where, message in found])
+
+
+def place(problems: Sequence[Problem], path: str | Path,
+          overrides: Sequence[str] = ()) -> list[Problem]:
+    """Problems found in the scenario loaded from `path` (file `UNPLACED`, a key path), each
+    placed in the file (or the --set) its key came from, with line and column."""
+    doc = _document(path, overrides)
+    placed = []
+    for p in problems:
+        if p.file != UNPLACED:
+            placed.append(p)
+            continue
+        try:
+            keys = _override_path(p.where) if p.where else ()
+        except ValueError:
+            keys = ()
+        placed.append(_locate(doc, keys, p.message) if keys else
+                      Problem(str(path), p.where, p.message))
+    return placed
 
 
 def validate_file(path: str | Path, overrides: Sequence[str] = ()) -> list[Problem]:

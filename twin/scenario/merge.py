@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from twin.errors import Problem, ScenarioError
+from twin.errors import Problem, ScenarioError, did_you_mean
 from twin.scenario.schema import Scenario
 from twin.scenario.yamldoc import (
     COMMAND_LINE,
@@ -144,7 +144,7 @@ def _apply_override(doc: _Doc, text: str) -> Problem | None:
     except ScenarioError as e:
         return Problem(COMMAND_LINE, f"--set {key.strip()}",
                        f"cannot read the value {raw!r}: {e.problems[0].message}")
-    node, created = doc.data, []
+    node, created = doc.data, {}
     for i, step in enumerate(path):
         if not _fits(node, step):
             there = _dotted(path[:i]) or "the top level"
@@ -154,16 +154,20 @@ def _apply_override(doc: _Doc, text: str) -> Problem | None:
         if i == len(path) - 1:
             break
         if isinstance(node, dict) and node.get(step) is None:  # create the missing mapping
+            hint = did_you_mean(step, [k for k in node if isinstance(k, str)]) \
+                if node else ""
             node[step] = {}
-            created.append(path[: i + 1])
+            created[path[: i + 1]] = (f"(--set made a new {step!r} under "
+                                      f"{_dotted(path[:i]) or 'the top level'}.{hint})"
+                                      if hint else "")
         node = node[step]
     if value is None and isinstance(node, dict):
         node.pop(path[-1], None)
     else:
         node[path[-1]] = value
     doc.origins = {p: o for p, o in doc.origins.items() if p[: len(path)] != path}
-    for p in [*created, path]:
-        doc.origins[p] = _Origin(COMMAND_LINE, override=True)
+    for p, note in [*created.items(), (path, "")]:
+        doc.origins[p] = _Origin(COMMAND_LINE, override=True, note=note)
     return None
 
 

@@ -48,11 +48,18 @@ def _message(err: dict[str, Any], path: KeyPath) -> str:
     kind, given, ctx = err["type"], err.get("input"), err.get("ctx") or {}
     if kind == "extra_forbidden":  # `path` is the mapping that holds the key
         name = err["loc"][-1]
-        return f"unknown key {name!r}.{did_you_mean(name, _known_keys(path))}"
+        known = _known_keys(path)
+        if name in known:  # a key of another form of this value (release: conwip or ...)
+            return f"{name!r} does not go together with the other keys here; keep the " \
+                   f"keys of one form"
+        return f"unknown key {name!r}.{did_you_mean(name, known)}"
     if kind == "missing":
         name = err["loc"][-1]
         example = _EXAMPLES.get(name)
         return f"missing required key {name!r}" + (f" (e.g. {example})" if example else "")
+    if kind in ("int_from_float", "int_type") and isinstance(given, float):  # 2.0 or 1e3
+        return f"expected a whole number, got {given!r}: write it without a decimal point " \
+               f"or exponent"
     if kind in _EXPECTED:
         return f"expected {_EXPECTED[kind]}, got {_show(given)}"
     if kind in _BOUNDS:
@@ -74,6 +81,14 @@ def _message(err: dict[str, Any], path: KeyPath) -> str:
     msg = str(err.get("msg", kind)).removeprefix("Value error, ")
     msg = msg.replace("Input should be", "should be")
     return f"{msg}, got {_show(given)}" if kind != "distribution" else msg
+
+
+def _key_message(kind: str, key: Any) -> str:
+    """What is wrong with a mapping key (a name, or a sweep's key path)."""
+    if kind == "string_pattern_mismatch":
+        return (f"{_show(key)} is no key path: write the dotted path of the key to vary, "
+                f"such as stations.weld.servers (names of letters, digits, _ and -)")
+    return f"the name {_show(key)} must be text; quote it"
 
 
 def _release_hint(given: Any) -> str:
@@ -147,10 +162,19 @@ def _pydantic_problems(doc: _Doc, error: ValidationError) -> list[Problem]:
             parent, _ = _clean(loc[:-1], doc.data)
             plain.append((parent + (loc[-1],), _message(err, parent), True))
             continue
+        if "[key]" in loc or err["type"] == "invalid_key":  # a mapping's key is wrong
+            key = err.get("input")
+            parent, _ = _clean(loc[:loc.index("[key]") - 1] if "[key]" in loc else loc[:-1],
+                               doc.data)
+            plain.append((parent + (key,), _key_message(err["type"], key), True))
+            continue
         path, dropped = _clean(loc, doc.data)
-        if "[key]" in loc:
-            plain.append((path, f"the name {_show(path[-1])} must be text; quote it", True))
-        elif dropped and err["type"] != "release":
+        if err["type"] == "nested_value":  # at an item inside the field's value
+            inner = tuple(_Index(k) if isinstance(k, int) and not isinstance(k, bool) else k
+                          for k in err["ctx"]["at"])
+            plain.append((path + inner, str(err["ctx"]["error"]), False))
+            continue
+        if dropped and err["type"] != "release":
             unions.setdefault(path, []).append(_message(err, path))
         else:
             plain.append((path, _message(err, path), False))
@@ -211,7 +235,10 @@ def _locate(doc: _Doc, path: KeyPath, message: str, at_key: bool = False) -> Pro
         n -= 1
     origin = doc.origins.get(path[:n], _Origin(doc.file))
     if origin.override:
-        return Problem(COMMAND_LINE, f"--set {_dotted(path)}", message)
+        note = next((o.note for k in range(n, 0, -1) if (o := doc.origins.get(path[:k]))
+                     and o.note), "")
+        return Problem(COMMAND_LINE, f"--set {_dotted(path)}",
+                       f"{message} {note}" if note else message)
     line, column = ((origin.line, origin.column) if at_key or n < len(path)
                     else (origin.value_line, origin.value_column))
     if n == 0:

@@ -7,7 +7,9 @@ Keys and meanings follow ../shared/spec/scenario.md (version 1). Extensions are 
 from __future__ import annotations
 
 import functools
+import json
 import math
+from collections.abc import Callable
 from typing import Annotated, Any, Literal, Optional, Union, get_args, get_origin
 
 from pydantic import (
@@ -16,12 +18,16 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    PlainValidator,
     Tag,
     ValidationInfo,
     WithJsonSchema,
+    WrapValidator,
     field_validator,
     model_validator,
 )
+
+from pydantic_core import PydanticCustomError
 
 from twin.calendars import pattern
 from twin.scenario.distributions import _DURATION_SCHEMA, DIST_JSON_SCHEMA, Dist, Distribution
@@ -55,12 +61,86 @@ class Strict(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _no_boolean_numbers(cls, v: Any, info: ValidationInfo) -> Any:
-        if info.field_name is not None and not _takes_booleans(cls, info.field_name):
-            where = _boolean_in(v)
-            if where is not None:
-                raise ValueError(f"expected a number, got {where}: write a number here, "
-                                 f"true and false are no numbers")
+        if info.field_name is None:
+            return v
+        if not _takes_booleans(cls, info.field_name):
+            at = _first(v, lambda x: isinstance(x, bool))
+            if at is not None:
+                wanted, given = _wanted(cls, info.field_name), str(_get(v, at)).lower()
+                if wanted.startswith(("a number", "a whole number")) and (
+                        at or " or " not in wanted):  # (an item: the field's numbers)
+                    raise _nested(at, f"expected a number, got {given}: write a number "
+                                      f"here, true and false are no numbers")
+                raise _nested(at, f"expected {wanted}, got {given}")
+        if not _takes_text(cls, info.field_name):
+            at = _first(v, _reads_as_number)
+            if at is not None:
+                wanted = "a whole number" if _wanted(cls, info.field_name).startswith(
+                    "a whole number") else "a number"
+                raise _nested(at, f"expected {wanted}, got the text "
+                                  f"{json.dumps(_get(v, at), ensure_ascii=False)[:60]}: write "
+                                  f"the number without quotes or underscores (1000, 0.5, 2e3)")
         return v
+
+
+def _nested(at: tuple, message: str) -> PydanticCustomError:
+    """An error at the item `at` (keys and indices) inside the field's value: the loader
+    places it there (`twin.scenario.messages`), not at the field."""
+    return PydanticCustomError("nested_value", "{error}", {"error": message, "at": list(at)})
+
+
+def _first(v: Any, bad: Callable[[Any], bool]) -> tuple | None:
+    """The path (keys, indices) to the first value in `v` that is `bad`; None if none.
+    Mapping keys are names, not values: they are not judged."""
+    if bad(v):
+        return ()
+    items = v.items() if isinstance(v, dict) else enumerate(v) if isinstance(v, list) else ()
+    for key, item in items:
+        at = _first(item, bad)
+        if at is not None:
+            return (key, *at)
+    return None
+
+
+def _get(v: Any, at: tuple) -> Any:
+    for step in at:
+        v = v[step]
+    return v
+
+
+def _reads_as_number(v: Any) -> bool:
+    """Text that pydantic's lax mode would read as a number ("0.5", YAML 1.2's text
+    1_000); other text gets pydantic's own "expected a number"."""
+    if not isinstance(v, str):
+        return False
+    try:
+        float(v)
+    except ValueError:
+        return False
+    return True
+
+
+@functools.cache
+def _wanted(model: type[BaseModel], field: str) -> str:
+    """What `field` takes, in words: a number, or its words ('simpy' or 'flowline')."""
+    words: list[str] = []
+    number: str | bool = False
+    text = False
+    stack = [model.model_fields[field].annotation]
+    while stack:
+        tp = stack.pop()
+        if get_origin(tp) is Literal:
+            words += [repr(x) for x in get_args(tp) if isinstance(x, str)]
+        elif tp is int:
+            number = number or "a whole number"
+        elif tp is float:
+            number = "a number"
+        elif tp is str:
+            text = True
+        else:
+            stack += [a for a in get_args(tp) if not _is_metadata(a)]
+    return " or ".join(([number] if number else []) + words + (["text"] if text else [])) \
+        or "a number"
 
 
 @functools.cache  # (a property of the model's class: judged once, not per value validated)
@@ -79,22 +159,40 @@ def _admits_booleans(tp: Any) -> bool:
     return any(_admits_booleans(arg) for arg in get_args(tp) if not _is_metadata(arg))
 
 
+@functools.cache
+def _takes_text(model: type[BaseModel], field: str) -> bool:
+    """Whether text may stand in `field` (names, durations, distributions; a model it holds
+    checks itself). Elsewhere pydantic's lax mode would read the text "0.5" or YAML 1.2's
+    text 1_000 as a number, which the JSON Schema refuses."""
+    info = model.model_fields[field]
+    return _parses_itself(info.metadata) or _admits_text(info.annotation)
+
+
+def _parses_itself(metadata: Any) -> bool:
+    """A before or plain validator reads the raw input (durations, distributions)."""
+    return any(isinstance(m, (BeforeValidator, PlainValidator, WrapValidator))
+               for m in metadata)
+
+
+def _admits_text(tp: Any) -> bool:
+    if tp is str or tp is Any or (isinstance(tp, type) and issubclass(tp, BaseModel)):
+        return True
+    if hasattr(tp, "__get_pydantic_core_schema__"):  # a type that parses its own input
+        return True
+    if get_origin(tp) is Literal:
+        return any(isinstance(value, str) for value in get_args(tp))
+    if isinstance(tp, str):  # an annotation pydantic left unresolved: do not judge it
+        return True
+    args = get_args(tp)
+    if _parses_itself(args):
+        return True
+    return any(_admits_text(arg) for arg in args if not _is_metadata(arg))
+
+
 def _is_metadata(arg: Any) -> bool:
     """Annotated's metadata (Field, validators) and Literal's values are no types."""
     return not (isinstance(arg, type) or get_origin(arg) is not None or arg is Any
                 or arg is None or isinstance(arg, str))
-
-
-def _boolean_in(v: Any) -> str | None:
-    """'true' / 'false', with where it stands inside lists and mappings; None if none."""
-    if isinstance(v, bool):
-        return str(v).lower()
-    items = v.items() if isinstance(v, dict) else enumerate(v) if isinstance(v, list) else ()
-    for key, item in items:
-        where = _boolean_in(item)
-        if where is not None:
-            return f"{where} at {key!r}" if " at " not in where else f"{where}"
-    return None
 
 
 class Run(Strict):
@@ -133,6 +231,13 @@ class Run(Strict):
         None, description="(extension) Runaway guard: wall-clock time allowed per replication.",
         examples=["30 min"])
 
+    @field_validator("max_wall")
+    @classmethod
+    def _max_wall(cls, v: float | None) -> float | None:
+        if v is not None and not v > 0:
+            raise ValueError(f"max_wall must be positive, got {v:g} s")
+        return v
+
     @field_validator("horizon")
     @classmethod
     def _horizon(cls, v: float) -> float:
@@ -151,8 +256,9 @@ class Run(Strict):
 class Rework(Strict):
     """After this step, with probability p the unit goes back to station `to`."""
 
-    p: Probability = Field(description="Probability that a unit goes back after this step.",
-                           examples=[0.02])
+    p: Annotated[float, Field(ge=0.0, lt=1.0, allow_inf_nan=False)] = Field(
+        description="Probability that a unit goes back after this step; below 1 (with 1 no "
+                    "unit would ever leave the loop).", examples=[0.02])
     to: Name = Field(description="Station it goes back to: at or before this step on the "
                                  "route.", examples=["stack"])
 
@@ -198,6 +304,14 @@ class Interarrival(Strict):
                           "arrivals: units arrive only on shift, the times between them "
                           "counting on-shift time (deliveries on day shifts); omitted = "
                           "round the clock.", examples=["day_shift"])
+
+    @field_validator("interarrival")
+    @classmethod
+    def _positive_mean(cls, v: Dist) -> Dist:
+        if not v.mean > 0:
+            raise ValueError("interarrival must have a positive mean (units 0 s apart would "
+                             "all arrive at once)")
+        return v
 
 
 class Conwip(Strict):
@@ -317,6 +431,10 @@ def _buffer(v: Any) -> Any:
         return None
     if v == "unlimited":
         return None
+    if _reads_as_number(v):  # (pydantic's lax mode would read the text "5" as 5)
+        raise ValueError(f"expected a whole number, got the text "
+                         f"{json.dumps(v, ensure_ascii=False)[:60]}: write the number "
+                         f"without quotes or underscores")
     return v
 
 
@@ -455,10 +573,12 @@ class Station(Strict):
     process_time: Distribution = Field(description="Time a machine takes per unit.",
                                        examples=["18 s", {"lognormal": {"mean": "18 s",
                                                                         "cv": 0.1}}])
-    buffer: Annotated[int | None, BeforeValidator(_buffer)] = Field(
+    buffer: Annotated[int | None, BeforeValidator(_buffer), WithJsonSchema(
+        {"anyOf": [{"type": "integer", "minimum": 0, "maximum": MAX_BUFFER},
+                   {"const": "unlimited"}, {"type": "null"}]})] = Field(
         None, ge=0, le=MAX_BUFFER,
-        description="Input buffer places, not counting machines; omitted = unlimited.",
-        examples=[4])
+        description="Input buffer places, not counting machines; omitted (or unlimited) = "
+                    "unlimited.", examples=[4, "unlimited"])
     scrap: Probability = Field(0.0, description="Probability that a processed unit is "
                                                 "scrapped here.", examples=[0.01])
     failures: Failures | None = Field(

@@ -39,6 +39,7 @@ class _Origin:
     value_line: int | None = None
     value_column: int | None = None
     override: bool = False
+    note: str = ""  # (an override that made a new mapping: said with its problems)
 
 
 @dataclass
@@ -272,8 +273,9 @@ def _dotted(path: KeyPath) -> str:
     for step in path:
         if isinstance(step, _Index) and out:
             out += f"[{step}]"
-        else:
-            out += ("." if out else "") + str(step)
+        else:  # (a key YAML read as null or a boolean is shown as written)
+            name = _show(step) if step is None or isinstance(step, bool) else str(step)
+            out += ("." if out else "") + name
     return out
 
 
