@@ -220,6 +220,9 @@ def run_conveyor(env: simpy.Environment, c: Conveyor, rep: Replication):
     from twin.engine.stations import check_deadlock  # (stations imports this module)
 
     target = c.target
+    # an assembly station counts the parts aboard as on their way until one waits at the
+    # end (AssemblyStation.missing): then a kitting deadlock may begin
+    lanes = target.spec.assembly is not None
     log = rep.events
     while True:
         if not c.aboard:
@@ -232,6 +235,8 @@ def run_conveyor(env: simpy.Environment, c: Conveyor, rep: Replication):
             wait = env.event()
             target.blocked.append((unit, wait))
             check_deadlock(c, env.now)
+            if lanes:
+                check_deadlock(target, env.now)
             yield wait
         entered = c.aboard[0][2]
         c.leave(env.now)
