@@ -54,6 +54,11 @@ class AssemblyStation(Station):
         its end, the parts aboard are on their way (see `missing`)."""
         self.belts.append(belt)
 
+    def held(self) -> list[Conveyor]:
+        """The conveyors into its lanes with a part waiting at the end: while the station is
+        stuck, nothing aboard them moves (deadlock reports name them)."""
+        return [c for c in self.belts if c.at_end >= 0]
+
     def waiting(self) -> int:
         return sum(len(lane) for lane in self.lanes.values())
 
