@@ -22,6 +22,7 @@ from twin.engine.stations import (PLACE, Station, Unit, failure_modes, hand_on, 
 from twin.model import BUSY, StationModel
 
 if TYPE_CHECKING:
+    from twin.engine.conveyors import Conveyor
     from twin.engine.replication import Replication
     from twin.engine.stations import Machine
     from twin.engine.vehicles import Move
@@ -39,6 +40,7 @@ class AssemblyStation(Station):
         self.coming: dict[int, int] = {p: 0 for p, _ in self.kit}
         self.feeders: dict[int, list[Station]] = {}  # stations passing each part here
         # (filled in by `link`, once every station exists)
+        self.belts: list[Conveyor] = []  # conveyors carrying parts into lanes (`link_belt`)
 
     def link(self, stations: list[Station]) -> None:
         """Note the stations that pass each part on to this one (the step before it on the
@@ -46,6 +48,16 @@ class AssemblyStation(Station):
         for p, _ in self.kit:
             steps = self.rep.routes[p]
             self.feeders[p] = [stations[steps[-2].station]] if len(steps) > 1 else []
+
+    def link_belt(self, belt: Conveyor) -> None:
+        """Note a conveyor that carries parts into their lanes here: while nothing waits at
+        its end, the parts aboard are on their way (see `missing`)."""
+        self.belts.append(belt)
+
+    def held(self) -> list[Conveyor]:
+        """The conveyors into its lanes with a part waiting at the end: while the station is
+        stuck, nothing aboard them moves (deadlock reports name them)."""
+        return [c for c in self.belts if c.at_end >= 0]
 
     def waiting(self) -> int:
         return sum(len(lane) for lane in self.lanes.values())
@@ -73,8 +85,17 @@ class AssemblyStation(Station):
 
     def missing(self) -> list[int]:
         """The parts short of a kit even once the units on their way by vehicle arrive (a
-        loaded vehicle always sets its unit down: its place is reserved)."""
-        return [p for p, n in self.kit if len(self.lanes[p]) + self.coming[p] < n]
+        loaded vehicle always sets its unit down: its place is reserved), and those aboard a
+        conveyor here that nothing holds up at its end (each will be offered its lane; the
+        first refused waits at the end, and the conveyor checks for a deadlock then)."""
+        coming = self.coming
+        if self.belts:
+            coming = dict(coming)
+            for belt in self.belts:
+                if belt.at_end < 0:
+                    for unit, _, _ in belt.aboard:
+                        coming[unit.product] += 1
+        return [p for p, n in self.kit if len(self.lanes[p]) + coming[p] < n]
 
     def complete(self) -> bool:
         """Does every lane hold its part's quantity?"""
@@ -163,6 +184,8 @@ def run_assembly(env: simpy.Environment, m: Machine, st: AssemblyStation, rep: R
     steps = rep.routes[makes]
     stations = rep.stations
     fleet = rep.transport[makes]
+    # the conveyor carrying the assembled units on, if any (it goes before the fleet)
+    belt = rep.belts_from[spec.index].get(steps[1].station) if len(steps) > 1 else None
     log = rep.events
     cal = st.work_calendar  # the time work runs in
     hold = holder(env, cal)
@@ -189,6 +212,10 @@ def run_assembly(env: simpy.Environment, m: Machine, st: AssemblyStation, rep: R
         unit.step = 1  # (no rework at an assembly step: refused when loaded)
         if len(steps) == 1:
             rep.finish(unit, now)
+            continue
+        if belt is not None:
+            if not belt.offer(unit, now):
+                yield from hand_on(env, m, st, unit, belt, rep)
             continue
         target = stations[steps[1].station]
         if fleet is not None or not target.offer(unit, now):

@@ -81,6 +81,7 @@ def run_batch(env: simpy.Environment, m: Machine, st: BatchStation, rep: Replica
     routes = rep.routes
     stations = rep.stations
     fleets = rep.transport
+    belts = rep.belts_from[spec.index]  # station index -> the Conveyor carrying that move
     log = rep.events
     cal = st.work_calendar  # the time work runs in
     hold = holder(env, cal)
@@ -93,7 +94,7 @@ def run_batch(env: simpy.Environment, m: Machine, st: BatchStation, rep: Replica
         now = env.now
         st.produced += len(batch)
         st.process_sum += t  # machine time: the batch shares it
-        turn = None  # the station whose line of senders this machine has the turn in
+        turn = None  # the station or conveyor whose line of senders it has the turn in
         for i, unit in enumerate(batch):
             if log is not None:
                 log.append((unit.id, unit.product, "process", spec.index, started, now))
@@ -106,8 +107,15 @@ def run_batch(env: simpy.Environment, m: Machine, st: BatchStation, rep: Replica
             if unit.step == len(steps):
                 rep.finish(unit, env.now)
                 continue
-            target = stations[steps[unit.step].station]
+            to = steps[unit.step].station
             m.holding = len(batch) - i  # units it holds if blocked now (deadlock reports)
+            if belts and to in belts:  # a conveyor carries the move, whatever the transport
+                belt = belts[to]
+                if not belt.offer(unit, env.now):  # its entry is busy: one pitch per unit
+                    yield from hand_on(env, m, st, unit, belt, rep, front=belt is turn)
+                    turn = belt
+                continue
+            target = stations[to]
             if fleets[unit.product] is not None:
                 yield from hand_on(env, m, st, unit, target, rep)
             elif not target.offer(unit, env.now):

@@ -1,11 +1,13 @@
-"""Conveyors as SimPy processes: a FIFO belt between two stations (docs/modelling.md,
-Conveyors).
+"""Conveyors as SimPy processes: a FIFO belt between two stations of any kind (docs/
+modelling.md, Conveyors).
 
 A conveyor of length L, speed v and pitch p holds `places` = ceil(L / p) units. A unit
 finished at `from` gets on when fewer than `places` units are aboard and the unit before it
 has moved p along the belt (its entry is free again); otherwise its machine is blocked and
-waits in the conveyor's line of senders. It travels L / v of belt movement and waits at the
-end until `to` takes it, exactly as a direct hand-over would.
+waits in the conveyor's line of senders (a batch machine puts its units on one by one, a
+warehouse's crane the unit it retrieved). It travels L / v of belt movement and waits at the
+end until `to` takes it, exactly as a direct hand-over would (into a batch station's or a
+warehouse's buffer, or an assembly station's lane for the unit's part).
 
 Belt movement is measured on a *belt clock*: an accumulating conveyor's belt never stops
 (units queue behind the one waiting at the end, each p behind the next), so its clock is
@@ -220,6 +222,9 @@ def run_conveyor(env: simpy.Environment, c: Conveyor, rep: Replication):
     from twin.engine.stations import check_deadlock  # (stations imports this module)
 
     target = c.target
+    # an assembly station counts the parts aboard as on their way until one waits at the
+    # end (AssemblyStation.missing): then a kitting deadlock may begin
+    lanes = target.spec.assembly is not None
     log = rep.events
     while True:
         if not c.aboard:
@@ -232,6 +237,8 @@ def run_conveyor(env: simpy.Environment, c: Conveyor, rep: Replication):
             wait = env.event()
             target.blocked.append((unit, wait))
             check_deadlock(c, env.now)
+            if lanes:
+                check_deadlock(target, env.now)
             yield wait
         entered = c.aboard[0][2]
         c.leave(env.now)

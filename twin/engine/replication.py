@@ -124,6 +124,8 @@ class Replication:
         self.belts_from: list[dict[int, Conveyor]] = [{} for _ in model.stations]
         for c in self.conveyors:
             self.belts_from[c.spec.frm][c.spec.to] = c
+            if isinstance(c.target, AssemblyStation):  # it carries parts into their lanes
+                c.target.link_belt(c)
             env.process(run_conveyor(env, c, self))
         self.segments = [Segment(spec, env) for spec in model.segments]
         self.fleets = [Fleet(f, self) for f in model.fleets]

@@ -107,6 +107,11 @@ class Station:
         """The stations and fleets its blocked machines wait on."""
         return [m.blocked_on for m in self.machines if m.blocked_on is not None]
 
+    def held(self) -> list[Conveyor]:
+        """Conveyors whose units cannot move while this station is stuck, beyond those its
+        senders wait on (deadlock reports): none here; see AssemblyStation."""
+        return []
+
     @property
     def work_calendar(self) -> ShiftCalendar | None:
         """The calendar whose on-shift time work runs in: the station's, or None (clock
@@ -693,6 +698,9 @@ def check_deadlock(start, now: float) -> None:
                       key=lambda st: st.spec.index)
     fleets = sorted((n for n in seen.values() if isinstance(n, Fleet)),
                     key=lambda f: f.spec.index)
+    for st in stations:  # (a belt holding parts behind one waiting at its lane)
+        for c in st.held():
+            seen.setdefault(id(c), c)
     belts = sorted((n for n in seen.values() if isinstance(n, Conveyor)),
                    key=lambda c: c.spec.index)
     raise Deadlock.of(now, stations, fleets, belts)

@@ -114,6 +114,7 @@ def run_crane(env: simpy.Environment, c: Machine, wh: Warehouse, rep: Replicatio
     log = rep.events
     index = wh.spec.index
     routes, stations = rep.routes, rep.stations
+    belts = rep.belts_from[index]  # station index -> the Conveyor carrying that move
     while True:
         job = wh.next_job(env.now)
         if job is None:
@@ -160,6 +161,12 @@ def run_crane(env: simpy.Environment, c: Machine, wh: Warehouse, rep: Replicatio
         if unit.step == len(steps):
             rep.finish(unit, now)
             continue
-        target = stations[steps[unit.step].station]
+        to = steps[unit.step].station
+        if belts and to in belts:  # a conveyor carries the move: the unit gets on at the
+            belt = belts[to]  # I/O point, or the crane waits there holding it (blocked)
+            if not belt.offer(unit, now):
+                yield from hand_on(env, c, wh, unit, belt, rep)
+            continue
+        target = stations[to]
         if rep.transport[unit.product] is not None or not target.offer(unit, now):
             yield from hand_on(env, c, wh, unit, target, rep)

@@ -1,6 +1,8 @@
 """Cross-checks of `logistics.conveyors`: each conveyor joins two known stations that some
-route moves between, once, and neither end is a station that hands units on in its own way
-(run once on the validated scenario; each problem names the conveyor's key)."""
+route moves between, once (run once on the validated scenario; each problem names the
+conveyor's key). Any kind of station may be an end: a warehouse, a batch or an assembly
+station hands units to a conveyor and takes them from it as it does for a direct hand-over
+(docs/modelling.md, Conveyors)."""
 
 from __future__ import annotations
 
@@ -9,16 +11,11 @@ from twin.scenario.network import _moves
 from twin.scenario.schema import Scenario
 from twin.scenario.yamldoc import KeyPath
 
-# station keys whose units a conveyor cannot carry, and why (docs/modelling.md, Conveyors)
-_UNSUPPORTED = (("warehouse", "a warehouse (its cranes hand units over at its I/O point)"),
-                ("batch", "a batch station (its units leave as a batch)"),
-                ("assembly", "an assembly station (its parts wait in lanes, one per part)"))
-
 
 def conveyor_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
-    """Unknown stations (with did-you-mean), a conveyor from a station to itself or between
-    stations no route moves between, two conveyors for one move, and ends at warehouses,
-    batch or assembly stations."""
+    """Unknown stations (with did-you-mean), a conveyor named like another resource, a
+    conveyor from a station to itself or between stations no route moves between, and two
+    conveyors for one move."""
     lg = scenario.logistics
     if lg is None or not lg.conveyors:
         return []
@@ -38,14 +35,6 @@ def conveyor_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
                 found.append((at + (key,), f"unknown station {station!r}."
                               f"{did_you_mean(station, list(stations))}"))
                 bad = True
-                continue
-            spec = stations[station]
-            for field, what in _UNSUPPORTED:
-                if getattr(spec, field) is not None:
-                    found.append((at + (key,), f"{station} is {what}: conveyors to or from it "
-                                  f"are not modelled; let units pass on directly or by "
-                                  f"vehicle, or put the conveyor between two other stations"))
-                    bad = True
         if bad:
             continue
         pair = (c.from_, c.to)

@@ -1199,10 +1199,15 @@ class Conveyor(Strict):
     station `from` to station `to` (docs/modelling.md, Conveyors). It takes precedence over
     the direct hand-over and over the product's `transport` fleet for that move."""
 
-    from_: Name = Field(alias="from", description="Station the units come from.",
+    from_: Name = Field(alias="from", description="Station the units come from (any kind: "
+                                                  "a batch station's units get on one by "
+                                                  "one, a warehouse's cranes set retrieved "
+                                                  "units on it).",
                         examples=["stack"])
     to: Name = Field(description="Station the units go to: the step after `from` on a "
-                                 "route, or the target of a rework move from it.",
+                                 "route, or the target of a rework move from it (any kind: "
+                                 "into a batch station's or a warehouse's buffer, or an "
+                                 "assembly station's lane for the unit's part).",
                      examples=["weld"])
     length: Annotated[Speed, Field(strict=True)] = Field(
         description="Metres from the entry to the end (> 0).", examples=[24.0])
