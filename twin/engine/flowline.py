@@ -253,8 +253,11 @@ class State:
             self.fifo[:len(line.init)] = line.init
             self.gi[kf.G_FN] = len(line.init)
             self.gi[kf.G_GROW] = -1
-            if line.par_i[kf.P_KIND] == kf.CONWIP:
-                self.gi[kf.G_BACKLOG] = line.par_i[kf.P_CONWIP]
+            # CONWIP cards freed, not yet turned into units (their release times, a ring)
+            self.cards = np.zeros(max(int(line.par_i[kf.P_CONWIP]), 1))
+            if line.par_i[kf.P_KIND] == kf.CONWIP:  # every card released at time 0
+                n = line.par_i[kf.P_CONWIP]
+                self.gi[kf.G_BACKLOG] = self.gi[kf.G_REL] = self.gi[kf.G_WIP] = n
         else:
             rooms = line.spec[:, kf.C_ROOM]
             self.ring = np.zeros((n_st, _pow2(min(int(rooms.max(initial=1)), 1024))))
@@ -270,7 +273,8 @@ class State:
                 status = kf.event_kernel(
                     ln.spec, ln.cap, ln.scrap, ln.mrow, ln.par_i, ln.par_f, feed.dv, feed.dpos,
                     feed.dfill, self.sf, self.si, self.gf, self.gi, self.pi, self.pf, self.qv,
-                    self.dq, self.ht, self.he, self.hp, self.fifo, self.pst, self.pen)
+                    self.dq, self.ht, self.he, self.hp, self.fifo, self.pst, self.pen,
+                    self.cards)
             else:
                 status = kf.line_kernel(
                     ln.spec, ln.scrap, ln.mrow, ln.par_i, ln.par_f, feed.dv, feed.dpos,

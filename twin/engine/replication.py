@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -96,6 +97,10 @@ class Replication:
         self.consumed_sum = [0.0] * n  # their time in the system (Little's law)
         self.wip_start = 0
         self.backlog = [0] * n
+        # CONWIP: the release times of cards not yet turned into units (a card freed by a
+        # leaving unit releases the next one at once: it is in the system from then on,
+        # also while it waits outside a full first station)
+        self.cards: list[deque[float]] = [deque() for _ in range(n)]
         self.release_wake: list[simpy.Event | None] = [None] * n
 
         self.open_groups = OpenGroups()  # stations active now, for pruning active periods
@@ -161,7 +166,8 @@ class Replication:
                 if p.release == "interarrival":
                     env.process(self._arrivals(p.index, p.interarrival))
                 else:
-                    self.backlog[p.index] = max(0, p.conwip - self.initial[p.index])
+                    for _ in range(max(0, p.conwip - self.initial[p.index])):
+                        self._add_backlog(p.index)
         if warmup > 0:
             env.process(self._end_warmup(warmup))
         self.peak = (-math.inf, math.nan, math.nan)  # kW, start h, end h after warm-up
@@ -285,6 +291,11 @@ class Replication:
             on = False
 
     def _add_backlog(self, p: int) -> None:
+        if self.model.products[p].release == "conwip":  # released now (see `cards`)
+            now = self.env.now
+            self.cards[p].append(now)
+            self.released[p] += 1
+            self.wip.add(1, now)
         self.backlog[p] += 1
         wake = self.release_wake[p]
         if wake is not None:
@@ -318,11 +329,20 @@ class Replication:
             self.backlog[p] -= 1
             self.units += 1
             unit = Unit(self.units, p, env.now)
+            cards = self.cards[p]
+            if cards:  # CONWIP: released when its card was freed (counted then)
+                unit.released = cards.popleft()
+                if self.events is not None:
+                    self.events.append((unit.id, p, "release", -1, unit.released,
+                                        unit.released))
             if not first.offer(unit, env.now):
                 wait = env.event()
                 first.blocked.append((unit, wait))
                 yield wait
-            # released when it enters the system (buffer or machine), not while outside
+            if self.model.products[p].release == "conwip":
+                continue
+            # open arrivals: released when it enters the system (buffer or machine), not
+            # while it waits outside
             unit.released = env.now
             if self.events is not None:
                 self.events.append((unit.id, p, "release", -1, env.now, env.now))

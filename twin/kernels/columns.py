@@ -35,8 +35,8 @@ G_A, G_WIPAREA, G_LEAD, G_CURE, G_CURREL, G_NOW, G_WIPLAST, G_SCRSUM = range(8)
 N_GF = 8
 # global int state
 (G_N, G_REL, G_FIN, G_SCR, G_PREREL, G_PREEXIT, G_ENDEXIT, G_CUR, G_ARG, G_NEXIT, G_EID,
- G_HN, G_FHEAD, G_FN, G_BACKLOG, G_RWAIT, G_WIP, G_WIPSTART, G_DONE) = range(19)
-N_GI = 19
+ G_HN, G_FHEAD, G_FN, G_BACKLOG, G_RWAIT, G_WIP, G_WIPSTART, G_DONE, G_CHEAD) = range(20)
+N_GI = 20  # (G_CHEAD: the event kernel's first CONWIP card not yet turned into a unit)
 
 # --- the event kernel ---------------------------------------------------------------------
 # process resume points (the yields of run_machine, Replication._release and _arrivals)

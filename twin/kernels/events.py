@@ -14,7 +14,8 @@ from numba import njit
 
 from twin.kernels.columns import (A_ARRIVE, A_INIT, BLOCKED, BUSY, CONWIP, C_ROWP, C_ROWS,
                                   C_SERVERS, DONE, DOWN, F_OPENED, F_PE, F_PROC, F_PS, F_PDROP,
-                                  F_QAREA, F_QLAST, F_WAIT, GROW, G_ARG, G_BACKLOG, G_DONE,
+                                  F_QAREA, F_QLAST, F_WAIT, GROW, G_ARG, G_BACKLOG, G_CHEAD,
+                                  G_DONE,
                                   G_FHEAD, G_FIN, G_FN, G_GROW, G_HN, G_LEAD, G_NOW, G_REL,
                                   G_RWAIT, G_SCR, G_SCRSUM, G_WIP, G_WIPAREA, G_WIPLAST,
                                   G_WIPSTART, I_ACTIVE, I_BHEAD, I_BN, I_IHEAD, I_IN, I_NPER,
@@ -90,7 +91,7 @@ def _finish_events(end, n_machines, spec, pi, pf, sf, si, gf, gi, pst, pen, reco
 
 @njit(cache=True)
 def event_kernel(spec, cap, scrap, mrow, par_i, par_f, dv, dpos, dfill, sf, si, gf, gi,
-                 pi, pf, qv, dq, ht, he, hp, fifo, pst, pen):
+                 pi, pf, qv, dq, ht, he, hp, fifo, pst, pen, cards):
     """Run the line event by event, in SimPy's order, until the next event is at `end`.
 
     Processes are numbered: machines 0..M-1 (station by station, route order), then the
@@ -151,7 +152,7 @@ def event_kernel(spec, cap, scrap, mrow, par_i, par_f, dv, dpos, dfill, sf, si, 
             elif code == W_FIRE:
                 _restart(now, n_m, spec, pf, sf, si, gf, gi)
             else:
-                if code == R_UNBLOCKED:
+                if code == R_UNBLOCKED and kind != CONWIP:
                     gi[G_REL] += 1
                     _wip_add(1, now, gf, gi)
                 while True:
@@ -170,12 +171,16 @@ def event_kernel(spec, cap, scrap, mrow, par_i, par_f, dv, dpos, dfill, sf, si, 
                         return GROW
                     gi[G_BACKLOG] -= 1
                     pf[p, Q_REL] = now
+                    if kind == CONWIP:  # released (and counted) when its card was freed
+                        pf[p, Q_REL] = cards[gi[G_CHEAD]]
+                        gi[G_CHEAD] = (gi[G_CHEAD] + 1) % cards.shape[0]
                     if not _offer(p, 0, now, cap, pf, sf, si, gi, qv, dq, fifo):
                         _deq_push(dq, si, 0, 0, I_BHEAD, I_BN, p)
                         pi[p, Q_RES] = R_UNBLOCKED
                         break
-                    gi[G_REL] += 1
-                    _wip_add(1, now, gf, gi)
+                    if kind != CONWIP:
+                        gi[G_REL] += 1
+                        _wip_add(1, now, gf, gi)
             continue
         # a machine
         k = pi[p, Q_ST]
@@ -198,7 +203,10 @@ def event_kernel(spec, cap, scrap, mrow, par_i, par_f, dv, dpos, dfill, sf, si, 
                 gone = True
             if gone:
                 _wip_add(-1, now, gf, gi)
-                if kind == CONWIP:
+                if kind == CONWIP:  # its card releases the next unit now (it may wait outside)
+                    cards[(gi[G_CHEAD] + gi[G_BACKLOG]) % cards.shape[0]] = now
+                    gi[G_REL] += 1
+                    _wip_add(1, now, gf, gi)
                     _add_backlog(rel_proc, gi, fifo)
             elif not _offer(p, k + 1, now, cap, pf, sf, si, gi, qv, dq, fifo):
                 _enter(p, BLOCKED, now, spec, pi, pf, sf, si, pst, pen, record, gi)
@@ -218,7 +226,8 @@ def event_kernel(spec, cap, scrap, mrow, par_i, par_f, dv, dpos, dfill, sf, si, 
             _proceed(p, now, pi, pf, gi, ht, he, hp, fifo)
             continue
         if code == M_LOOP:
-            if not _take(p, k, now, kind, rel_proc, pf, sf, si, gf, gi, qv, dq, fifo):
+            if not _take(p, k, now, kind, rel_proc if kind != CONWIP else -1, pf, sf, si, gf,
+                         gi, qv, dq, fifo):
                 _enter(p, STARVED, now, spec, pi, pf, sf, si, pst, pen, record, gi)
                 _deq_push(dq, si, k, 1, I_IHEAD, I_IN, p)
                 pi[p, Q_RES] = M_START

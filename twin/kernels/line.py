@@ -131,13 +131,16 @@ def line_kernel(spec, scrap, mrow, par_i, par_f, dv, dpos, dfill, sf, si, gf, gi
                 avail = a
             elif gi[G_N] >= par_i[P_CONWIP]:
                 avail = exits[0]
+            card = avail  # CONWIP: released when the card is freed, also if it waits outside
             room = spec[0, C_ROOM]
             r0 = si[0, I_ARR]
             if kind != SATURATED and room >= 0 and r0 >= room:
                 avail = max(avail, ring[0, (r0 - room) & mask])
             if avail >= end:
+                if kind == CONWIP:
+                    _waiting_cards(exits, gi, gf, w, end, par_i[P_CONWIP])
                 return _finish_line(sf, si, gi, w, end, n_st, pst, pen, record)
-            if w > 0 and avail == w:
+            if w > 0 and (avail == w or card == w):
                 return TIE
             if kind == INTERARRIVAL:
                 dpos[par_i[P_ROWA]] += 1
@@ -145,12 +148,12 @@ def line_kernel(spec, scrap, mrow, par_i, par_f, dv, dpos, dfill, sf, si, gf, gi
             elif kind == CONWIP and gi[G_N] >= par_i[P_CONWIP]:
                 gi[G_NEXIT] = _heap_pop(exits, exit_id, gi[G_NEXIT])
             gi[G_N] += 1
-            if avail < w:
+            rel = card if kind == CONWIP else avail
+            if rel < w:
                 gi[G_PREREL] += 1
             else:
                 gi[G_REL] += 1
             e = avail
-            rel = avail
             k = 0
             budget -= 1
         ce = _clip(e, w, end)
@@ -262,6 +265,26 @@ def line_kernel(spec, scrap, mrow, par_i, par_f, dv, dpos, dfill, sf, si, gf, gi
             gi[G_NEXIT] = _heap_push(exits, exit_id, gi[G_NEXIT], c, 0)
         k = -1
         gi[G_CUR] = -1
+
+
+@njit(cache=True)
+def _waiting_cards(exits, gi, gf, w, end, conwip):
+    """CONWIP at the end: the units whose cards were freed before `end` (at time 0, or as
+    a unit left) but which never got into the first station are released, in the system
+    from then to the end."""
+    first = max(0, conwip - gi[G_N])  # cards of time 0 not yet used
+    n = 0
+    for i in range(first + gi[G_NEXIT]):
+        t = 0.0 if i < first else exits[i - first]
+        if t >= end:
+            continue
+        n += 1
+        if t < w:
+            gi[G_PREREL] += 1
+        else:
+            gi[G_REL] += 1
+        gf[G_WIPAREA] += end - _clip(t, w, end)
+    gi[G_N] += n
 
 
 @njit(cache=True)

@@ -33,11 +33,17 @@ def reference_line(rooms, scrap, ptimes, uniforms, ttf, ttr, kind, conwip, gaps,
             release = arrival
         else:
             release = sorted(exits)[n - conwip] if n >= conwip else 0.0
+        card = release  # CONWIP: released when its card is freed, though it may wait outside
         if kind != SATURATED and rooms[0] is not None and len(left_at[0]) >= rooms[0]:
             release = max(release, left_at[0][len(left_at[0]) - rooms[0]])
         if release >= end:
+            if kind not in (SATURATED, INTERARRIVAL):  # cards freed, units still outside
+                waiting = [0.0] * max(0, conwip - n) + sorted(exits)[max(0, n - conwip):]
+                units += [(t, float("inf"), False, []) for t in waiting if t < end]
             break
         e, visits, k = release, [], 0
+        if kind not in (SATURATED, INTERARRIVAL):
+            release = card
         while True:
             s = max(e, free[k])
             t = next(ptimes[k])
