@@ -195,15 +195,15 @@ def _check_out(out: str | None) -> None:
                             f"(it is made if missing)")
 
 
-def _deep_problems(path: str, overrides: Sequence[str]) -> list[Problem]:
-    """What `twin run` would refuse in a file that loads: the levels of its `vary:` points,
-    and the flowline engine's reach when the file asks for it."""
+def _problems(path: str, overrides: Sequence[str]) -> list[Problem]:
+    """Everything `twin run` would refuse in a scenario file: the file itself, then the
+    levels of its `vary:` points and, when it asks for it, the flowline engine's reach."""
     import twin
     from twin.experiment import prepare
     from twin.vary import load_points
 
-    scenario = twin.load(path, overrides)
     try:
+        scenario = twin.load(path, overrides)
         if scenario.vary is not None:
             load_points(path, overrides)
         with _placed(path, overrides):
@@ -214,11 +214,9 @@ def _deep_problems(path: str, overrides: Sequence[str]) -> list[Problem]:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from twin.scenario.load import validate_file
-
     bad = 0
     for path in args.scenarios:
-        problems = validate_file(path, args.set) or _deep_problems(path, args.set)
+        problems = _problems(path, args.set)
         for problem in problems:
             print(f"error: {problem}", file=sys.stderr)
         if problems:
