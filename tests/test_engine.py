@@ -431,13 +431,15 @@ def test_max_wall_stops_a_long_replication(tmp_path):
 def test_max_wall_stops_promptly_whatever_the_horizon(tmp_path):
     """A 5000-week run of a 10-station line of 10 s steps would take hours; one 200th of it
     (the guard's check interval today) takes about a minute. The guard must stop the
-    replication within seconds of its 0.5 s allowance."""
+    replication within seconds of its 0.5 s allowance. (It needs about 6e9 events: the
+    event budget is raised, or the load would refuse the run before max_wall could act.)"""
     stations = "\n".join(f"  s{i}: {{process_time: {{exponential: \"10 s\"}}, buffer: 2}}"
                           for i in range(10))
     path = tmp_path / "huge.yaml"
     path.write_text(textwrap.dedent("""\
         name: huge
-        run: {horizon: "5000 w", replications: 1, seed: 3, max_wall: "0.5 s"}
+        run: {horizon: "5000 w", replications: 1, seed: 3, max_wall: "0.5 s",
+              max_events: 100000000000}
         products:
           p: {route: [s0, s1, s2, s3, s4, s5, s6, s7, s8, s9]}
         stations:

@@ -40,9 +40,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="replications, or 'auto' to run until the throughput is precise")
     r.add_argument("--seed", type=_nonnegative_int, metavar="S",
                    help="root seed (same seed, same results)")
-    r.add_argument("--horizon", metavar="DUR",
+    r.add_argument("--horizon", metavar="DUR", type=_duration_arg,
                    help='measured period after warm-up, e.g. "30 d"')
-    r.add_argument("--warmup", metavar="DUR|auto",
+    r.add_argument("--warmup", metavar="DUR|auto", type=_duration_arg,
                    help="warm-up deleted from the statistics, or auto (MSER-5)")
     r.add_argument("--engine", choices=["simpy", "flowline"],
                    help="simpy (full model) or flowline (fast, lines only)")
@@ -68,7 +68,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("scenarios", nargs="+", metavar="SCENARIO")
     for flag, kw in (("--replications", {"type": _replications, "metavar": "N|auto"}),
                      ("--seed", {"type": _nonnegative_int, "metavar": "S"}),
-                     ("--horizon", {"metavar": "DUR"}), ("--warmup", {"metavar": "DUR"}),
+                     ("--horizon", {"metavar": "DUR", "type": _duration_arg}),
+                     ("--warmup", {"metavar": "DUR", "type": _duration_arg}),
                      ("--workers", {"type": _positive_int, "metavar": "N"}),
                      ("--dask", {"metavar": "ADDRESS|local", "type": _dask_address}), ("--out", {"metavar": "DIR"})):
         c.add_argument(flag, **kw)
@@ -104,7 +105,20 @@ def _replications(text: str) -> int | str:
     return "auto" if text == "auto" else _positive_int(text)
 
 
-_DASK_ADDRESS = re.compile(r"^(?:(?:tcp|tls|ucx|ws|wss)://)?[^\s:/]+:\d{1,5}/?$")
+_DASK_ADDRESS = re.compile(
+    r"^(?:(?:tcp|tls|ucx|ws|wss)://)?(?:\[[0-9A-Fa-f:.]+\]|[^\s:/\[\]]+):\d{1,5}/?$")
+
+
+def _duration_arg(text: str) -> str | int | float:
+    """A duration option as YAML 1.2 reads it: `3600` is a number of seconds (as in a
+    scenario file), `"2 h"` and `auto` stay text for the schema to judge."""
+    from twin.scenario.yamldoc import scalar
+
+    try:
+        value = scalar(text)
+    except Exception:  # (not YAML at all: the schema says what is wrong with the text)
+        return text
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else text
 
 
 def _dask_address(text: str) -> str:
@@ -203,11 +217,12 @@ def _problems(path: str, overrides: Sequence[str]) -> list[Problem]:
     from twin.vary import load_points
 
     try:
-        scenario = twin.load(path, overrides)
-        if scenario.vary is not None:
-            load_points(path, overrides)
         with _placed(path, overrides):
-            prepare(scenario)
+            scenario = twin.load(path, overrides)
+            if scenario.vary is not None:  # (every point, prepared as the run would)
+                load_points(path, overrides, run_options={})
+            else:
+                prepare(scenario)
     except ScenarioError as e:
         return e.problems
     return []

@@ -147,12 +147,18 @@ class Sweep:
                             "summary": self.results[p.label].summary()} for p in self.points]}
 
 
+_PREPARED = ("replications", "seed", "horizon", "warmup", "engine", "event_log")
+
+
 def load_points(path: str | Path, overrides: Sequence[str] = (),
-                extra_factors: dict[str, list[Any]] | None = None
+                extra_factors: dict[str, list[Any]] | None = None,
+                run_options: dict[str, Any] | None = None
                 ) -> tuple[list[Point], dict[str, Any]]:
     """Every point of the sweep of `path` and its validated scenario; ScenarioError lists
-    the bad levels, each at the `vary:` entry (or --vary option) that set it."""
+    the bad levels, each at the `vary:` entry (or --vary option) that set it, also those
+    only the run would refuse with `run_options` (the flowline engine's reach)."""
     import twin
+    from twin.experiment import prepare
 
     base = twin.load(path, overrides)
     pts = points(base.vary, extra_factors)
@@ -161,6 +167,14 @@ def load_points(path: str | Path, overrides: Sequence[str] = (),
     for point in pts:
         try:
             scenarios[point.label] = twin.load(path, [*overrides, "vary=", *point.overrides])
+        except ScenarioError as e:
+            for problem in e.problems:
+                located = _locate_level(problem, point, str(path))
+                problems.setdefault((located.where, located.message), located)
+    options = {k: v for k, v in (run_options or {}).items() if k in _PREPARED}
+    for point in pts if not problems else ():
+        try:
+            prepare(scenarios[point.label], **options)
         except ScenarioError as e:
             for problem in e.problems:
                 located = _locate_level(problem, point, str(path))
@@ -179,7 +193,7 @@ def run_sweep(path: str | Path, overrides: Sequence[str] = (),
     `resume=True` (an option of `twin.run`) finishes an interrupted sweep."""
     import twin
 
-    pts, scenarios = load_points(path, overrides, extra_factors)
+    pts, scenarios = load_points(path, overrides, extra_factors, run_options)
     results = {}
     for i, point in enumerate(pts):
         where = None if out is None else Path(out) / "points" / f"p{i:03d}"

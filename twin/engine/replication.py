@@ -97,10 +97,10 @@ class Replication:
         self.consumed_sum = [0.0] * n  # their time in the system (Little's law)
         self.wip_start = 0
         self.backlog = [0] * n
-        # CONWIP: the release times of cards not yet turned into units (a card freed by a
-        # leaving unit releases the next one at once: it is in the system from then on,
-        # also while it waits outside a full first station)
-        self.cards: list[deque[float]] = [deque() for _ in range(n)]
+        # CONWIP: units released by a freed card (a leaving unit frees one) and not yet
+        # taken to the first station: in the system from then on, also while they wait
+        # outside a full first station
+        self.cards: list[deque[Unit]] = [deque() for _ in range(n)]
         self.release_wake: list[simpy.Event | None] = [None] * n
 
         self.open_groups = OpenGroups()  # stations active now, for pruning active periods
@@ -293,9 +293,15 @@ class Replication:
     def _add_backlog(self, p: int) -> None:
         if self.model.products[p].release == "conwip":  # released now (see `cards`)
             now = self.env.now
-            self.cards[p].append(now)
+            self.units += 1
+            unit = Unit(self.units, p, now)
+            self.cards[p].append(unit)
+            if self.events is not None:
+                self.events.append((unit.id, p, "release", -1, now, now))
             self.released[p] += 1
             self.wip.add(1, now)
+            if self.wip.level > self.model.max_wip:
+                self._runaway(now)
         self.backlog[p] += 1
         wake = self.release_wake[p]
         if wake is not None:
@@ -327,14 +333,13 @@ class Replication:
                 self.release_wake[p] = wake = env.event()
                 yield wake
             self.backlog[p] -= 1
-            self.units += 1
-            unit = Unit(self.units, p, env.now)
             cards = self.cards[p]
             if cards:  # CONWIP: released when its card was freed (counted then)
-                unit.released = cards.popleft()
-                if self.events is not None:
-                    self.events.append((unit.id, p, "release", -1, unit.released,
-                                        unit.released))
+                unit = cards.popleft()
+                unit.entered = env.now
+            else:
+                self.units += 1
+                unit = Unit(self.units, p, env.now)
             if not first.offer(unit, env.now):
                 wait = env.event()
                 first.blocked.append((unit, wait))

@@ -38,6 +38,13 @@ def initial_wip_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
             found.append((at, f"{total} units do not fit into {sname}: it holds "
                               f"{on_machines} on its machines and {station.buffer} in its "
                               f"buffer; give at most {room}"))
+    for pname, product in products.items():  # (its N units are in the system from time 0)
+        conwip = getattr(product.release, "conwip", None)
+        if isinstance(conwip, int) and conwip > scenario.run.max_wip:
+            found.append((("products", pname, "release", "conwip"),
+                          f"CONWIP keeps {conwip} units in the system, more than "
+                          f"run.max_wip ({scenario.run.max_wip}) allows; lower it or raise "
+                          f"run.max_wip"))
     everywhere = sum(sum(counts.values()) for counts in scenario.initial_wip.values())
     if everywhere > scenario.run.max_wip:  # (the run's runaway guard would stop it at once)
         found.append((("initial_wip",), f"{everywhere} units in all at time 0, more than "

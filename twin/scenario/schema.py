@@ -72,7 +72,8 @@ class Strict(BaseModel):
                     raise _nested(at, f"expected a number, got {given}: write a number "
                                       f"here, true and false are no numbers")
                 raise _nested(at, f"expected {wanted}, got {given}")
-        if not _takes_text(cls, info.field_name):
+        if not _takes_text(cls, info.field_name) and \
+                _wanted(cls, info.field_name).startswith(("a number", "a whole number")):
             at = _first(v, _reads_as_number)
             if at is not None:
                 wanted = "a whole number" if _wanted(cls, info.field_name).startswith(
@@ -131,6 +132,8 @@ def _wanted(model: type[BaseModel], field: str) -> str:
         tp = stack.pop()
         if get_origin(tp) is Literal:
             words += [repr(x) for x in get_args(tp) if isinstance(x, str)]
+        elif tp is bool:
+            words.append("true or false")
         elif tp is int:
             number = number or "a whole number"
         elif tp is float:
