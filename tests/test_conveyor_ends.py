@@ -363,7 +363,9 @@ def test_a_loop_through_a_belt_into_a_warehouse_deadlocks() -> None:
     """As above with a store (1 crane, 2 places, infeed of 1, 100 s dwell) instead of the
     oven: units 1, 2 are stored at 3, 4 s, 3 waits on the infeed, 4 at the belt's end
     behind it, the belt is full and the press blocked from 6 s. At 103 s unit 1's dwell ends,
-    the crane retrieves it and finds the press blocked: a deadlock naming the belt."""
+    the crane retrieves it and finds the press blocked: a deadlock naming the belt. Stuck:
+    unit 1 on the crane, 2 in its place, 3 on the infeed, 4 and 5 on the belt (2 places),
+    6 on the blocked press: 6 units, every one released."""
     doc = {"run": {"horizon": "1 h"},
            "products": {"cell": {"route": ["press", "store", "press"]}},
            "stations": {"press": {"process_time": "1 s", "buffer": 0},
@@ -374,6 +376,7 @@ def test_a_loop_through_a_belt_into_a_warehouse_deadlocks() -> None:
     assert len(dead) == 1
     assert dead[0]["time_h"] * H == pytest.approx(103.0, abs=1e-4)
     assert (dead[0]["stations"], dead[0]["conveyors"]) == (["press", "store"], ["belt"])
+    assert dead[0]["units"] == 6
 
 
 # --- every kind of end at once, random ------------------------------------------------------

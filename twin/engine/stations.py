@@ -99,6 +99,11 @@ class Station:
         """Units waiting in the buffer."""
         return len(self.queue)
 
+    def kept(self) -> int:
+        """Units it keeps that no machine holds (deadlock reports): its buffer's here; a
+        warehouse adds those in its storage places."""
+        return self.waiting()
+
     def stuck(self) -> bool:
         """Every machine holds a finished unit it cannot pass on."""
         return self.n_blocked == self.spec.servers
@@ -641,7 +646,7 @@ class Deadlock(RunError):
         vehicles = tuple(v.name for f in fleets for v in f.vehicles)
         # (a blocked batch machine holds more; units loaded on vehicles bound for a station
         # of the set will be stuck there too)
-        units = sum(st.waiting() + st.n_blocked + st.on_vehicles +
+        units = sum(st.kept() + st.n_blocked + st.on_vehicles +
                     sum(m.holding - 1 for m in st.machines if m.blocked_on is not None)
                     for st in stations) + len(vehicles) + sum(len(c.aboard) for c in belts)
         what = f"every machine of {', '.join(names)} is blocked"

@@ -49,6 +49,11 @@ class Warehouse(Station):
         self.store_sum = self.retrieve_sum = self.dwell_sum = 0.0
         self.stores = self.retrieves = 0
 
+    def kept(self) -> int:
+        """Units on its infeed and in its storage places (a crane holding a retrieved unit
+        has freed its place; that unit counts as the blocked crane's)."""
+        return self.waiting() + self.stored
+
     def room(self) -> float:
         free_cranes = min(len(self.idle), self.wh.places - self.stored)
         return free_cranes + self.capacity - len(self.queue) - self.incoming
