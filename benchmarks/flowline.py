@@ -3,9 +3,11 @@
 The line of benchmarks/engine_overhead.py: 10 single-machine stations, exponential process
 times of mean 1 s, input buffers of 3, blocking after service, saturated release. Prints
   * the kernel's cost per station visit (draws pre-computed, so only the recursion counts;
-    goal <= 10 ns),
-  * the time per finished unit of both engines through their `simulate` (draws included)
-    and the speed-up (goal >= 500x),
+    goal <= 10 ns), keeping every station's figures, and keeping only the line's (as sweeps),
+  * the time per finished unit of both engines through their `simulate` (draws and the
+    bottleneck included) and the speed-up (goal >= 500x),
+  * the time per finished unit of a sweep on one worker (what screening layouts costs: no
+    bottleneck, draws made once per worker) and its speed-up over the SimPy engine,
   * the time for 10,000 buffer allocations (0..5 per station) of the line at about
     20,000 finished units each, on 2 worker processes (goal <= 60 s).
 
@@ -43,8 +45,9 @@ def finished(result) -> int:
     return int(next(v for kind, _, m, v in result.measures if m == "finished"))
 
 
-def kernel_ns_per_visit(units: int, rounds: int) -> float:
-    """Best time of the recursion per station visit, on a feed holding every draw already."""
+def kernel_ns_per_visit(units: int, rounds: int, stats: bool = True) -> float:
+    """Best time of the recursion per station visit, on a feed holding every draw already
+    (`stats`: keeping each station's figures, else only the line's)."""
     model = build(scenario(units))
     feed = fl.Feed(1, 0, keep=True)
     fl.run_line(model, feed, 0.0, record=False)  # draws every value once
@@ -52,7 +55,7 @@ def kernel_ns_per_visit(units: int, rounds: int) -> float:
     for _ in range(rounds):
         feed.rewind()
         t0 = time.perf_counter()
-        _, state = fl.run_line(model, feed, 0.0, record=False)
+        _, state = fl.run_line(model, feed, 0.0, record=False, stats=stats)
         best = min(best, time.perf_counter() - t0)
     from twin.kernels.flowline import I_ARR
     return best / int(state.si[:, I_ARR].sum()) * 1e9
@@ -83,6 +86,8 @@ def main() -> None:
 
     ns = kernel_ns_per_visit(fast_units, 3)
     print(f"kernel: {ns:.2f} ns per station visit (goal <= 10)")
+    ns = kernel_ns_per_visit(fast_units, 3, stats=False)
+    print(f"kernel, the line's figures only (sweeps): {ns:.2f} ns per station visit")
 
     slow, n_slow = per_unit(replication.simulate, build(scenario(simpy_units)), 1)
     fast, n_fast = per_unit(fl.simulate, build(scenario(fast_units)), 3)
@@ -92,6 +97,12 @@ def main() -> None:
 
     sc = scenario(sweep_units, SWEEP_RATE)
     layouts = sw.sample(sc, allocations, buffers={n: (0, 5) for n in sc.stations}, seed=7)
+    few = layouts.iloc[:min(allocations, 300)]
+    t0 = time.perf_counter()
+    one = sw.sweep(sc, few, workers=1)
+    screen = (time.perf_counter() - t0) / one["finished"].sum()
+    print(f"sweep on one worker: {screen * 1e6:9.3f} us per finished unit ({len(few)} "
+          f"allocations); speed-up per unit over the SimPy engine: {slow / screen:.0f}x")
     t0 = time.perf_counter()
     table = sw.sweep(sc, layouts, workers=args.workers)
     secs = time.perf_counter() - t0

@@ -40,20 +40,27 @@ def test_sweep_rows_equal_flowline_runs_and_workers_do_not_matter() -> None:
     assert len(table) == len(layouts) * 2
     assert list(table.columns[:4]) == ["layout", *layouts.columns]
     pd.testing.assert_frame_equal(table, sw.sweep(sc, layouts, workers=2))
-    row = table[(table["layout"] == 5) & (table["replication"] == 1)].iloc[0]
-    layout = layouts.iloc[5]
-    over = [f"{c}={int(layout[c])}" for c in layouts.columns]
-    stations = {name: st.model_copy(update={
-        "buffer": int(layout.get(f"stations.{name}.buffer", st.buffer)),
-        "servers": int(layout.get(f"stations.{name}.servers", st.servers))})
-        for name, st in sc.stations.items()}
-    single = twin.run(sc.model_copy(update={"stations": stations}), engine="flowline")
-    prod = single.products().xs("u", level="entity").loc[1]
-    assert row["finished"] == prod["finished"], over
-    assert row["throughput_per_h"] == pytest.approx(prod["throughput_per_h"], rel=1e-12)
-    assert row["lead_time_h"] == pytest.approx(prod["lead_time_h"], rel=1e-9)
-    assert row["total_buffer"] == int(layout["stations.s0.buffer"]) + int(
-        layout["stations.s1.buffer"]) + 1
+    # every layout, single machines (the line kernel, without the stations' figures) and
+    # two servers (the event kernel) alike, gives the line's figures of a full run
+    for i, layout in layouts.iterrows():
+        row = table[(table["layout"] == i) & (table["replication"] == 1)].iloc[0]
+        over = [f"{c}={int(layout[c])}" for c in layouts.columns]
+        stations = {name: st.model_copy(update={
+            "buffer": int(layout.get(f"stations.{name}.buffer", st.buffer)),
+            "servers": int(layout.get(f"stations.{name}.servers", st.servers))})
+            for name, st in sc.stations.items()}
+        single = twin.run(sc.model_copy(update={"stations": stations}), engine="flowline")
+        prod = single.products().xs("u", level="entity").loc[1]
+        assert row["finished"] == prod["finished"], over
+        assert row["scrapped"] == prod["scrapped"], over
+        assert row["throughput_per_h"] == pytest.approx(prod["throughput_per_h"], rel=1e-12)
+        assert row["lead_time_h"] == pytest.approx(prod["lead_time_h"], rel=1e-9)
+        m = single.measures
+        wip = m[(m["replication"] == 1) & (m["kind"] == "system")
+                & (m["measure"] == "wip_mean")]["value"].item()
+        assert row["wip_mean"] == pytest.approx(wip, rel=1e-9), over
+        assert row["total_buffer"] == int(layout["stations.s0.buffer"]) + int(
+            layout["stations.s1.buffer"]) + 1
 
 
 def test_more_buffer_never_hurts_much_and_unlimited_is_allowed() -> None:

@@ -139,7 +139,7 @@ def _evaluate(model: Model, layouts: list[dict], ids: list[int], reps: list[int]
         for r in reps:
             feed = feeds[r]
             feed.rewind()
-            _, state = fl.run_line(m, feed, warmup, record=False)
+            _, state = fl.run_line(m, feed, warmup, record=False, stats=False)
             gf, gi = state.gf, state.gi
             fin = int(gi[kf.G_FIN])
             rows.append({

@@ -164,8 +164,12 @@ class Line:
         return bool((self.spec[:, kf.C_SERVERS] == 1).all())
 
 
-def build_line(model: Model, feed: Feed, warmup: float, record: bool = True) -> Line:
-    """Arrays of `model` for the kernels; registers the streams it reads in `feed`."""
+def build_line(model: Model, feed: Feed, warmup: float, record: bool = True,
+               stats: bool = True) -> Line:
+    """Arrays of `model` for the kernels; registers the streams it reads in `feed`.
+
+    `record`: note active periods (the bottleneck); `stats`: keep each station's figures
+    (without, the recursion keeps only the line's: units, lead time, WIP; sweeps)."""
     product = model.products[0]
     order = [step.station for step in product.steps]
     n_st = len(order)
@@ -201,7 +205,7 @@ def build_line(model: Model, feed: Feed, warmup: float, record: bool = True) -> 
         spec[0, kf.C_ROOM] = -1  # nothing ever waits to enter the first station
     row_a = feed.row("arrivals", product.name, product.interarrival.sample) \
         if kind == kf.INTERARRIVAL else -1
-    par_i = np.array([kind, product.conwip, row_a, int(record)], dtype=np.int64)
+    par_i = np.array([kind, product.conwip, row_a, int(record), int(stats)], dtype=np.int64)
     par_f = np.array([warmup, warmup + model.horizon])
     n_m = len(mrows)
     init = [first[j] + i for j in range(len(model.stations)) for i in
@@ -357,9 +361,9 @@ def _pow2(n: int) -> int:
 
 
 def run_line(model: Model, feed: Feed, warmup: float, record: bool = True,
-             events: bool | None = None) -> tuple[Line, State]:
+             events: bool | None = None, stats: bool = True) -> tuple[Line, State]:
     """Simulate one replication on a kernel; `events` forces (or forbids) the event kernel."""
-    line = build_line(model, feed, warmup, record)
+    line = build_line(model, feed, warmup, record, stats)
     use_events = not line.single if events is None else events
     state = State(line, use_events)
     if not use_events:
@@ -369,7 +373,7 @@ def run_line(model: Model, feed: Feed, warmup: float, record: bool = True,
             feed.rewind()
         else:
             feed = Feed(feed.seed, feed.replication)
-        line = build_line(model, feed, warmup, record)
+        line = build_line(model, feed, warmup, record, stats)
         state = State(line, True)
         state.run(feed)
     return line, state

@@ -28,7 +28,7 @@ I_WAITS, I_PROD, I_SCRAP, I_QEND, I_NPER, I_ARR, I_QHEAD, I_BHEAD, I_BN, I_IHEAD
     I_ACTIVE = range(12)
 N_SI = 12
 # parameters: int and float
-P_KIND, P_CONWIP, P_ROWA, P_RECORD = range(4)
+P_KIND, P_CONWIP, P_ROWA, P_RECORD, P_STATS = range(5)
 P_WARMUP, P_END = range(2)
 # global float state
 G_A, G_WIPAREA, G_LEAD, G_CURE, G_CURREL, G_NOW, G_WIPLAST, G_SCRSUM = range(8)

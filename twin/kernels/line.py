@@ -17,7 +17,7 @@ from twin.kernels.columns import (BLOCKED, BUSY, CONWIP, C_ROOM, C_ROWP, C_ROWS,
                                   G_N, G_NEXIT, G_PREEXIT, G_PREREL, G_REL, G_SCR, G_SCRSUM, G_WIP,
                                   G_WIPAREA, G_WIPSTART, INTERARRIVAL, I_ARR, I_NPER, I_PROD,
                                   I_QEND, I_SCRAP, I_WAITS, NEED_DRAWS, P_CONWIP, P_END, P_KIND,
-                                  P_RECORD, P_ROWA, P_WARMUP, SATURATED, STARVED, TIE)
+                                  P_RECORD, P_ROWA, P_STATS, P_WARMUP, SATURATED, STARVED, TIE)
 from twin.kernels.periods import covered
 
 
@@ -99,6 +99,7 @@ def line_kernel(spec, scrap, mrow, par_i, par_f, dv, dpos, dfill, sf, si, gf, gi
     end = par_f[P_END]
     kind = par_i[P_KIND]
     record = par_i[P_RECORD]
+    stats = par_i[P_STATS]  # 0: the line's own figures only (sweeps), no station's
     mask = ring.shape[1] - 1
     if gi[G_DONE]:
         return DONE
@@ -208,21 +209,22 @@ def line_kernel(spec, scrap, mrow, par_i, par_f, dv, dpos, dfill, sf, si, gf, gi
             cs = _clip(s, w, end)
             cc = _clip(c, w, end)
             cd = _clip(d, w, end)
-            sf[k, STARVED] += cs - _clip(sf[k, F_FREE], w, end)
-            sf[k, BUSY] += cc - cs - down
-            sf[k, DOWN] += down
-            sf[k, BLOCKED] += cd - cc
-            sf[k, F_QAREA] += cs - ce
-            if w <= s < end:
-                si[k, I_WAITS] += 1
-                sf[k, F_WAIT] += s - e
-            if w <= c < end:
-                si[k, I_PROD] += 1
-                sf[k, F_PROC] += t
-                if scrapped:
-                    si[k, I_SCRAP] += 1
-            if e < end <= s:
-                si[k, I_QEND] += 1
+            if stats:
+                sf[k, STARVED] += cs - _clip(sf[k, F_FREE], w, end)
+                sf[k, BUSY] += cc - cs - down
+                sf[k, DOWN] += down
+                sf[k, BLOCKED] += cd - cc
+                sf[k, F_QAREA] += cs - ce
+                if w <= s < end:
+                    si[k, I_WAITS] += 1
+                    sf[k, F_WAIT] += s - e
+                if w <= c < end:
+                    si[k, I_PROD] += 1
+                    sf[k, F_PROC] += t
+                    if scrapped:
+                        si[k, I_SCRAP] += 1
+                if e < end <= s:
+                    si[k, I_QEND] += 1
             r = si[k, I_ARR]
             if spec[k, C_ROOM] >= 0:
                 ring[k, r & mask] = d
