@@ -271,10 +271,12 @@ def _run(args: argparse.Namespace, started: float) -> int:
         from twin.report.html import write_report
         from twin.results import write_atomic
 
-        out = results.write(args.out, args.format, summary=doc)
-        report = write_report(results, doc, out, scenario)
-        doc["timing"]["total_s"] = time.time() - started  # (the report's time included)
-        write_atomic(out / "summary.json", json.dumps(doc, indent=2).encode() + b"\n")
+        out = results.write(args.out, args.format, with_summary=False)
+        try:
+            report = write_report(results, doc, out, scenario)
+        finally:  # summary.json last, once: its total_s includes the report's time
+            doc["timing"]["total_s"] = time.time() - started
+            write_atomic(out / "summary.json", json.dumps(doc, indent=2).encode() + b"\n")
         print(f"twin: wrote {out}/ (report: {report})", file=sys.stderr)
     if args.json:
         print(json.dumps(doc, indent=2))

@@ -86,12 +86,15 @@ class Results:
         vehicles on it, utilisation, waits, mean wait, queue (empty without limited paths)."""
         return kpis.path_table(self.measures)
 
-    def write(self, out: str | Path, fmt: str = "parquet", summary: dict | None = None) -> Path:
-        """Write the tables and summary.json into `out` (atomically, file by file)."""
+    def write(self, out: str | Path, fmt: str = "parquet", summary: dict | None = None,
+              with_summary: bool = True) -> Path:
+        """Write the tables and summary.json into `out` (atomically, file by file);
+        `with_summary=False`: the tables only (the caller writes summary.json later)."""
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
-        doc = self.summary() if summary is None else summary
-        write_atomic(out / "summary.json", json.dumps(doc, indent=2).encode() + b"\n")
+        if with_summary:
+            doc = self.summary() if summary is None else summary
+            write_atomic(out / "summary.json", json.dumps(doc, indent=2).encode() + b"\n")
         for name, table in (("measures", self.measures), ("timeline", self.timeline)):
             write_table(table, out / name, fmt)
         if len(self.events):  # with an event log: the log and the active periods
