@@ -304,3 +304,38 @@ def test_yaml_1_1_words_are_names_not_booleans(tmp_path) -> None:
     assert list(scenario.products) == ["no"]
     assert list(scenario.stations) == ["on", "off"]
     assert [s.station for s in scenario.products["no"].route] == ["on", "off"]
+
+
+def test_check_finds_what_run_refuses_beyond_the_file(tmp_path: Path) -> None:
+    """`twin.check` is the API's `twin validate`: a file that loads may still be refused by
+    `twin run` (a `vary:` level outside the flowline engine's reach; the engine's reach
+    itself); check names it, placed in the file."""
+    import twin
+
+    good = write(tmp_path, "good.yaml", BASE)
+    assert twin.check(good) == [] and validate_file(good) == []
+    flow = write(tmp_path, "flow.yaml", """
+name: flow
+run: {horizon: "1 h", engine: flowline}
+products: {p: {route: [a, b], release: saturated}}
+stations:
+  a: {process_time: "10 s"}
+  b: {process_time: "12 s", failures: {mtbf: "1 h", mttr: "5 min", mode: time}}
+""")
+    assert validate_file(flow) == []  # the file itself is right
+    found = twin.check(flow)
+    assert len(found) == 1 and found[0].file == str(flow) and found[0].line is not None
+    assert "time" in found[0].message
+    varied = write(tmp_path, "varied.yaml", """
+name: varied
+run: {horizon: "1 h"}
+products: {p: {route: [a], release: saturated}}
+stations:
+  a: {process_time: "10 s"}
+vary:
+  factorial:
+    stations.a.servers: [1, 0]
+""")
+    assert validate_file(varied) == []
+    found = twin.check(varied)
+    assert len(found) == 1 and found[0].file == str(varied) and "servers" in str(found[0])

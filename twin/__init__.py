@@ -2,6 +2,7 @@
 
 Public API (mirrors the command line):
 
+    twin.check("line.yaml")  # [] or the problems `twin run` would refuse (as `twin validate`)
     scenario = twin.load("line.yaml", overrides=["stations.weld.servers=3"])
     results = twin.run(scenario, replications=10, seed=42)
     results.summary()      # the summary document of results.md
@@ -27,6 +28,15 @@ def load(path, overrides=()) -> Scenario:
     return _load(path, overrides)
 
 
+def check(path, overrides=()) -> list:
+    """Everything `twin run` would refuse in a scenario file, as `twin validate` finds it:
+    the file, the levels of its `vary:` points, the chosen engine's reach. Returns the
+    problems (`twin.errors.Problem`: file, key path, line, message); empty when it runs."""
+    from twin.checks import problems
+
+    return problems(str(path), list(overrides))
+
+
 def experiment(path, overrides=(), vary=None, **options):
     """Run a scenario file over the points of its `vary:` section and of `vary`
     ({KEY.PATH: [values]}, full factorial), with common random numbers; returns a Sweep
@@ -37,4 +47,4 @@ def experiment(path, overrides=(), vary=None, **options):
     return run_sweep(path, overrides, {k: list(v) for k, v in (vary or {}).items()}, **options)
 
 
-__all__ = ["load", "run", "experiment", "Results", "Scenario", "ScenarioError", "RunError", "__version__"]
+__all__ = ["check", "load", "run", "experiment", "Results", "Scenario", "ScenarioError", "RunError", "__version__"]

@@ -12,10 +12,10 @@ import os
 import re
 import sys
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 
-from twin.errors import Problem, RunError, ScenarioError
+from twin import checks
+from twin.errors import RunError, ScenarioError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -188,20 +188,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-@contextmanager
-def _placed(path: str, overrides: Sequence[str]) -> Iterator[None]:
-    """Problems found in the scenario of `path` after loading it (the flowline engine's
-    reach, for one) are placed in that file, at their key's line."""
-    try:
-        yield
-    except ScenarioError as e:
-        from twin.scenario.load import UNPLACED, place
-
-        if any(p.file == UNPLACED for p in e.problems):
-            raise ScenarioError(place(e.problems, path, overrides)) from None
-        raise
-
-
 def _check_out(out: str | None) -> None:
     """--out names a folder (made if missing), never an existing file."""
     if out and os.path.exists(out) and not os.path.isdir(out):
@@ -209,29 +195,10 @@ def _check_out(out: str | None) -> None:
                             f"(it is made if missing)")
 
 
-def _problems(path: str, overrides: Sequence[str]) -> list[Problem]:
-    """Everything `twin run` would refuse in a scenario file: the file itself, then the
-    levels of its `vary:` points and, when it asks for it, the flowline engine's reach."""
-    import twin
-    from twin.experiment import prepare
-    from twin.vary import load_points
-
-    try:
-        with _placed(path, overrides):
-            scenario = twin.load(path, overrides)
-            if scenario.vary is not None:  # (every point, prepared as the run would)
-                load_points(path, overrides, run_options={})
-            else:
-                prepare(scenario)
-    except ScenarioError as e:
-        return e.problems
-    return []
-
-
 def _validate(args: argparse.Namespace) -> int:
     bad = 0
     for path in args.scenarios:
-        problems = _problems(path, args.set)
+        problems = checks.problems(path, args.set)
         for problem in problems:
             print(f"error: {problem}", file=sys.stderr)
         if problems:
@@ -253,7 +220,7 @@ def _run(args: argparse.Namespace, started: float) -> int:
     if scenario.vary is not None or args.vary:
         return _sweep(args)
     try:
-        with _placed(args.scenario, args.set):
+        with checks.placed(args.scenario, args.set):
             results = twin.run(scenario, replications=args.replications, seed=args.seed,
                                horizon=args.horizon, warmup=args.warmup, engine=args.engine,
                                workers=args.workers or default_workers(), dask=args.dask,
@@ -313,7 +280,7 @@ def _sweep(args: argparse.Namespace) -> int:
     if args.resume and not args.out:
         raise ScenarioError("--resume needs --out DIR (the folder of the interrupted sweep)")
     try:
-        with _placed(args.scenario, args.set):
+        with checks.placed(args.scenario, args.set):
             sweep = run_sweep(args.scenario, args.set, parse_vary_option(args.vary),
                               out=args.out, replications=args.replications, seed=args.seed,
                               horizon=args.horizon, warmup=args.warmup, engine=args.engine,
@@ -365,7 +332,7 @@ def _compare(args: argparse.Namespace) -> int:
         if reps == "auto" and results:  # the baseline decided how many: pair them all
             reps = next(iter(results.values())).meta["replications"]
         out = None if not args.out else f"{args.out}/{folders[label]}"
-        with _placed(path, args.set):
+        with checks.placed(path, args.set):
             results[label] = twin.run(
                 scenario, replications=reps, seed=seed, horizon=args.horizon,
                 warmup=args.warmup, workers=args.workers or default_workers(), dask=args.dask,
