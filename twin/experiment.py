@@ -204,9 +204,15 @@ def _position(scenario: Scenario, name: str) -> dict[str, float | None]:
 
 
 def _energy_section(scenario: Scenario) -> dict | None:
-    """The scenario's energy section (facility loads, tariff, emission factors) as plain data."""
+    """The scenario's energy section (facility loads, tariff, emission factors) as plain data;
+    the tariff as its steps [{at_h, price}], sorted (the analysis's form)."""
     section = getattr(scenario, "energy", None)
-    return None if section is None else section.model_dump(mode="json")
+    if section is None:
+        return None
+    data = section.model_dump(mode="json")
+    if section.tariff is not None:
+        data["tariff"] = [{"at_h": s.at_h, "price": s.price} for s in section.tariff]
+    return data
 
 
 AUTO_START = 5  # replications run before the first precision check

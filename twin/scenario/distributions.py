@@ -262,12 +262,34 @@ DIST_JSON_SCHEMA = {
 }
 
 
+def written(d: Dist) -> Any:
+    """The distribution as a scenario file writes it (seconds), so that a dumped scenario
+    reads back the same: `parse_distribution(written(d)) == d`."""
+    k, p = d.kind, d.params
+    if k == "constant":
+        return p[0]
+    if k == "exponential":
+        return {k: p[0]}
+    if k in ("lognormal", "gamma"):
+        return {k: {"mean": p[0], "cv": p[1]}}
+    if k == "erlang":
+        return {k: {"mean": p[0], "k": int(p[1])}}
+    if k == "normal":
+        return {k: {"mean": p[0], "sd": p[1]}}
+    if k == "weibull":
+        return {k: {"shape": p[0], "scale": p[1]}}
+    return {k: list(p)}  # uniform, triangular, empirical
+
+
 class _DistributionType:
-    """Pydantic adapter: validates with `parse_distribution`, documents with DIST_JSON_SCHEMA."""
+    """Pydantic adapter: validates with `parse_distribution`, dumps as a file writes it
+    (`written`), documents with DIST_JSON_SCHEMA."""
 
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> core_schema.CoreSchema:
-        return core_schema.no_info_plain_validator_function(parse_distribution)
+        return core_schema.no_info_plain_validator_function(
+            parse_distribution, serialization=core_schema.plain_serializer_function_ser_schema(
+                written))
 
     @classmethod
     def __get_pydantic_json_schema__(cls, schema: Any, handler: Any) -> dict:

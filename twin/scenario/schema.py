@@ -18,6 +18,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    PlainSerializer,
     PlainValidator,
     Tag,
     ValidationInfo,
@@ -848,8 +849,14 @@ _TARIFF_SCHEMA = {
     "anyOf": [{"type": "number"},
               {"type": "object", "minProperties": 1, "additionalProperties": {"type": "number"}}],
 }
+def _tariff_written(steps: list[TariffStep]) -> dict[str, float]:
+    """The steps as a file writes them, {time of day: price}, so a dumped scenario reads
+    back the same."""
+    return {f"{step.at_h!r} h": step.price for step in steps}
+
+
 Tariff = Annotated[list[TariffStep], BeforeValidator(_tariff_steps),
-                   WithJsonSchema(_TARIFF_SCHEMA)]
+                   PlainSerializer(_tariff_written), WithJsonSchema(_TARIFF_SCHEMA)]
 
 
 class FacilityLoad(Strict):
@@ -1245,8 +1252,9 @@ class Logistics(Strict):
     units, and conveyors between stations."""
 
     points: dict[Name, Point] = Field(
-        default_factory=dict, min_length=1,
-        description="Named points of the network: [x, y] in metres (needed for fleets).",
+        default_factory=dict,
+        description="Named points of the network: [x, y] in metres (needed for fleets, "
+                    "chargers, floors and lifts; conveyors alone need none).",
         examples=[{"depot": [0, 0], "coat": [20, 0], "calender": [20, 30]}])
     paths: list[Path] = Field(
         default_factory=list,
