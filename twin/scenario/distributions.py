@@ -15,7 +15,8 @@ from pydantic_core import PydanticCustomError, core_schema
 from scipy import stats
 
 from twin.errors import did_you_mean
-from twin.units import DURATION_PATTERN, parse_duration
+from twin.scenario.datafiles import read_durations
+from twin.units import DURATION_PATTERN, SECONDS, parse_duration
 
 MAX_ERLANG_K = 1_000_000
 MAX_CV = 100.0  # far beyond any process or repair time; much more and cv * cv overflows
@@ -140,14 +141,14 @@ def _positive(x: float, what: str) -> float:
     return x
 
 
-def _mapping(body: Any, kind: str, keys: tuple[str, ...]) -> dict:
+def _mapping(body: Any, kind: str, keys: tuple[str, ...], optional: tuple[str, ...] = ()) -> dict:
     if not isinstance(body, dict):
         raise _err(f"{kind} takes a mapping with keys {', '.join(keys)}, got {body!r}")
     for key in body:
         if key not in keys:
             raise _err(f"{kind} has no parameter {key!r}.{did_you_mean(key, keys)}")
     for key in keys:
-        if key not in body:
+        if key not in body and key not in optional:
             raise _err(f"{kind} needs {key!r} (e.g. {kind}: {{{', '.join(k + ': ...' for k in keys)}}})")
     return body
 
@@ -218,6 +219,18 @@ def parse_distribution(raw: Any) -> Dist:
         if not shape >= MIN_WEIBULL_SHAPE:  # below it the mean overflows a float
             raise _err(f"weibull.shape must be at least {MIN_WEIBULL_SHAPE:g}, got {shape:g}")
         return Dist(kind, (shape, _positive(_dur(b["scale"], "weibull.scale"), "weibull.scale")))
+    if isinstance(body, dict):  # {file: NAME, column: NAME, unit: s}: a column of a CSV file
+        b = _mapping(body, kind, ("file", "column", "unit"), optional=("column", "unit"))
+        if not isinstance(b["file"], str) or not b["file"].strip():
+            raise _err(f"empirical.file must be the name of a CSV file, got {b['file']!r:.60}")
+        for key in ("column", "unit"):
+            if key in b and not isinstance(b[key], str):
+                raise _err(f"empirical.{key} must be text, got {b[key]!r:.60}")
+        try:
+            values = read_durations(b["file"], b.get("column"), b.get("unit", "s"))
+        except ValueError as e:
+            raise _err(f"empirical: {e}") from None
+        return Dist(kind, tuple(values))
     values = _list(body, kind, None)
     if min(values) < 0:
         raise _err(f"empirical values must not be negative, got {min(values):g} s")
@@ -257,7 +270,17 @@ DIST_JSON_SCHEMA = {
         _form("uniform", {"type": "array", "items": _DURATION_SCHEMA, "minItems": 2, "maxItems": 2}),
         _form("triangular", {"type": "array", "items": _DURATION_SCHEMA, "minItems": 3, "maxItems": 3}),
         _form("weibull", _params(shape={"type": "number", "minimum": MIN_WEIBULL_SHAPE}, scale=_DURATION_SCHEMA)),
-        _form("empirical", {"type": "array", "items": _DURATION_SCHEMA, "minItems": 1}),
+        _form("empirical", {"anyOf": [
+            {"type": "array", "items": _DURATION_SCHEMA, "minItems": 1},
+            {"type": "object", "description": "(extension) the values of one column of a CSV "
+             "file (relative to the scenario file that names it): numbers in `unit`, or "
+             "durations with their own unit; a first row with a cell that is neither is "
+             "the header",
+             "properties": {"file": {"type": "string", "minLength": 1},
+                            "column": {"type": "string", "description": "the header of "
+                                       "the column; not needed for a file of one column"},
+                            "unit": {"enum": list(SECONDS), "default": "s"}},
+             "required": ["file"], "additionalProperties": False}]}),
     ],
 }
 

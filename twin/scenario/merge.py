@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from twin.errors import Problem, ScenarioError, did_you_mean
+from twin.scenario.datafiles import resolve_files
 from twin.scenario.schema import Scenario
 from twin.scenario.yamldoc import (
     COMMAND_LINE,
@@ -186,5 +187,15 @@ def _document(path: str | Path, overrides: Sequence[str]) -> _Doc:
     problems = [p for text in overrides if (p := _apply_override(doc, text)) is not None]
     if problems:
         raise ScenarioError(problems)
+    resolve_files(doc.data, lambda keys: _given_in(doc, keys))
     return doc
+
+
+def _given_in(doc: _Doc, keys: KeyPath) -> str | None:
+    """The file that gave the value at `keys` (None: the command line)."""
+    for n in range(len(keys), -1, -1):
+        origin = doc.origins.get(tuple(keys[:n]))
+        if origin is not None:
+            return None if origin.override else origin.file
+    return doc.file
 

@@ -1,0 +1,100 @@
+"""Empirical distributions read from CSV files (`{empirical: {file, column, unit}}`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import twin
+from twin.errors import ScenarioError
+from twin.scenario.datafiles import read_durations
+from twin.scenario.load import scenario_hash, scenario_json_schema
+
+LINE = """\
+name: measured
+run: {{horizon: "1 h"}}
+products: {{p: {{route: [a]}}}}
+stations:
+  a: {{process_time: {{empirical: {body}}}}}
+"""
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_column_with_a_header_units_and_gaps(tmp_path: Path) -> None:
+    f = write(tmp_path / "t.csv", "\ufeffunit,cycle_min,note\n1,1.5,x\n2,,gap\n3,2,y\n\n4,\"90 s\",z\n")
+    assert read_durations(str(f), "cycle_min", "min") == [90.0, 120.0, 90.0]
+    one = write(tmp_path / "one.csv", "42 s\n1 min\n7\n")  # no header: every row a value
+    assert read_durations(str(one)) == [42.0, 60.0, 7.0]
+
+
+@pytest.mark.parametrize("text, column, unit, fragment", [
+    ("a,b\n1,2\n", None, "s", "several columns (a, b); name one with column:"),
+    ("cycle_s\n1\n", "cycle", "s", "no column 'cycle' (columns: cycle_s). Did you mean 'cycle_s'?"),
+    ("1\n2\n", "cycle_s", "s", "no header row"),
+    ("x\n1\nabc\n", None, "s", "line 3: 'abc' is not a duration"),
+    ("x\n1\n-2\n", None, "s", "line 3: '-2' must be a finite duration, not negative"),
+    ("x\n", None, "s", "holds no values"),
+    ("", None, "s", "holds no values"),
+    ("1\n", None, "hours", "unit 'hours' is no time unit"),
+])
+def test_bad_files_say_what_and_where(tmp_path: Path, text, column, unit, fragment) -> None:
+    f = write(tmp_path / "t.csv", text)
+    with pytest.raises(ValueError, match=None) as e:
+        read_durations(str(f), column, unit)
+    assert fragment in str(e.value)
+    assert unit != "s" or str(f) in str(e.value)  # (a file's problem names the file)
+
+
+def test_names_are_relative_to_the_file_that_gives_them(tmp_path: Path, monkeypatch) -> None:
+    write(tmp_path / "data" / "a.csv", "cycle_s\n30\n")
+    base = write(tmp_path / "line.yaml", LINE.format(body="{file: data/a.csv, column: cycle_s}"))
+    child = write(tmp_path / "variants" / "child.yaml", "extends: ../line.yaml\nname: child\n")
+    monkeypatch.chdir(tmp_path / "variants")  # neither file's folder matters but its own
+    for path in (base, child):
+        assert twin.load(path).stations["a"].process_time.params == (30.0,)
+    # on the command line, a name is relative to the current directory
+    write(tmp_path / "variants" / "b.csv", "40\n")
+    over = twin.load(base, ["stations.a.process_time={empirical: {file: b.csv}}"])
+    assert over.stations["a"].process_time.params == (40.0,)
+
+
+def test_problems_are_placed_at_the_key(tmp_path: Path) -> None:
+    path = write(tmp_path / "line.yaml", LINE.format(body="{file: missing.csv}"))
+    with pytest.raises(ScenarioError) as e:
+        twin.load(path)
+    (p,) = e.value.problems
+    assert p.file == str(path) and p.where == "stations.a.process_time" and p.line == 5
+    assert "missing.csv: no such file" in p.message
+    path = write(tmp_path / "typo.yaml", LINE.format(body="{file: a.csv, colum: x}"))
+    with pytest.raises(ScenarioError, match="no parameter 'colum'. Did you mean 'column'"):
+        twin.load(path)
+
+
+def test_the_values_drive_the_run_and_the_hash(tmp_path: Path) -> None:
+    data = write(tmp_path / "a.csv", "cycle_s\n30\n30\n")
+    path = write(tmp_path / "line.yaml", LINE.format(body="{file: a.csv}"))
+    first = twin.load(path)
+    results = twin.run(first, workers=1)
+    finished = results.products()["finished"].iloc[0]
+    # every draw is 30 s: units finish at 30, 60, ..., 3570 s; the one at 3600 s is at the
+    # end of the horizon, which is not in it (the measured period is [0, 3600))
+    assert finished == 3600 / 30 - 1
+    data.write_text("cycle_s\n20\n")
+    second = twin.load(path)
+    assert scenario_hash(second) != scenario_hash(first)  # new data, new scenario
+
+
+def test_the_json_schema_takes_the_file_form() -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    doc = {"name": "x", "run": {"horizon": "1 h"}, "products": {"p": {"route": ["a"]}},
+           "stations": {"a": {"process_time": {"empirical": {"file": "a.csv", "unit": "min"}}}}}
+    validator = jsonschema.Draft202012Validator(scenario_json_schema())
+    assert list(validator.iter_errors(doc)) == []
+    doc["stations"]["a"]["process_time"]["empirical"]["unit"] = "hours"
+    assert list(validator.iter_errors(doc)) != []
