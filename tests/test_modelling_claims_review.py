@@ -424,7 +424,12 @@ def test_warehouse_retrievals_go_before_storage(tmp_path):
     assert st(v, "w", "in_store_h") * H == pytest.approx(10, abs=0.01)
     assert st(v, "w", "store_cycle_h") * H == pytest.approx(10, abs=0.003)
     assert pr(v, "p", "throughput_per_h") == pytest.approx(180, abs=0.2)
-    assert st(v, "w", "stored_mean") < 2
+    # places taken from the start of a store cycle to the pick-up of the unit: A 0-25 s,
+    # B 10-35 s of each 40 s (1.25); storage first would keep all 3 places taken
+    assert st(v, "w", "stored_mean") == pytest.approx(1.25, abs=0.01)
+    # OEE: the planned run time per unit is two expected cycles per crane
+    assert st(v, "w", "planned_unit_time_h") * H == pytest.approx(
+        2 * (0.001 * (1 + 1 / 3) + 10), rel=1e-9)
 
 
 # ------------------------------------------------------------------------------------------
@@ -577,6 +582,8 @@ def test_time_failure_interrupts_and_resumes_a_batch(tmp_path):
     assert pr(v, "p", "finished") == 6
     assert st(v, "oven", "down_h") * H == pytest.approx(60, abs=1e-6)
     assert st(v, "oven", "busy_h") * H == pytest.approx(390, abs=1e-6)
+    # OEE's planned run time per unit: the batch time / servers / size
+    assert st(v, "oven", "planned_unit_time_h") * H == pytest.approx(50, rel=1e-9)
 
 
 def test_two_ovens_unloading_into_a_full_station_do_not_interleave(tmp_path):
@@ -707,3 +714,167 @@ def test_rework_on_the_same_station_is_processed_at_once(tmp_path):
     assert pr(v, "p", "lead_time_h") * H == pytest.approx(120, rel=0.05)
     assert st(v, "a", "wait_h") == 0
     assert st(v, "a", "busy_h") == pytest.approx(100, abs=1e-9)
+
+
+def test_opportunity_charge_once_then_forced_ones_inactive_for_the_bottleneck(tmp_path):
+    """modelling.md (Opportunity charging): a vehicle below charge_to that would be idle at
+    time 0 charges by opportunity; having charged to charge_to it does not charge again by
+    opportunity until it has made a move (it still goes when idle drain takes it to the
+    threshold); charging by opportunity is inactive for the bottleneck, a forced charge
+    active.
+
+    10 kWh at 0.8, idle 1 kW, charger 5 kW (net 4 kW) at home, threshold 0.5: opportunity
+    charge 0-0.5 h to 10 kWh; forced charges at 5.5, 11.75, 18, 24.25 h (1.25 h each, the
+    last cut by the end at 25 h: 3 kWh in). 5 charges, 1 by opportunity, 5 h charging, the
+    fleet active (and the bottleneck) 4.5 h, end charge 5 + 3 = 8 kWh."""
+    v, _ = run(tmp_path, """
+        name: opportunity once
+        run: {horizon: "25 h"}
+        products:
+          p: {route: [a, b], release: {interarrival: "1000 h"}, transport: agv}
+        stations:
+          a: {process_time: "60 s"}
+          b: {process_time: "60 s"}
+        logistics:
+          points: {a: [0, 0], b: [10, 0]}
+          paths: [[a, b]]
+          fleets:
+            agv:
+              vehicles: 1
+              speed_loaded: 1
+              home: a
+              power_kw: {idle: 1}
+              battery: {capacity_kwh: 10, initial: 0.8, recharge_below: 0.5, charge_kw: 5,
+                        chargers: [a], opportunity: true}
+    """)
+    f = {n: float(v[("fleet", "agv", n)]) for n in
+         ("charges", "opportunity_charges", "charging_h", "bottleneck_sole_h",
+          "battery_end_kwh")}
+    assert f == pytest.approx({"charges": 5, "opportunity_charges": 1, "charging_h": 5,
+                               "bottleneck_sole_h": 4.5, "battery_end_kwh": 8}, abs=1e-6)
+
+
+def test_conveyor_places_count_a_part_pitch_and_carry_v_over_p(tmp_path):
+    """modelling.md (Conveyors): places = ceil(L / p), a part pitch counting as one, so a
+    free-flowing belt carries v / p whatever its length; a conveyor fed at capacity is the
+    bottleneck (active while its entry is occupied and the belt moves).
+
+    L = 3 m, v = 1 m/s, p = 2 m: 2 places; a fast feeder (0.5 s) puts a unit on every 2 s
+    (from 0.5 s), each 3 s aboard: 1800 units an hour (with floor(L / p) = 1 place, one
+    every 3 s: 1200). The conveyor is the bottleneck nearly all the time."""
+    v, res = run(tmp_path, """
+        name: short belt
+        run: {horizon: "1 h"}
+        products:
+          p: {route: [a, b], release: saturated}
+        stations:
+          a: {process_time: "0.5 s", buffer: 0}
+          b: {process_time: "0.1 s"}
+        logistics:
+          conveyors:
+            ab: {from: a, to: b, length: 3, speed: 1, pitch: 2}
+    """)
+    assert float(v[("conveyor", "ab", "places")]) == 2
+    # on at 0.5 + 2k s, into b 3 s later, done at 3.6 + 2k < 3600 s: k = 0 .. 1798
+    assert pr(v, "p", "finished") == 1799
+    assert res.summary()["bottleneck"]["resource"] == "ab"
+    assert res.summary()["bottleneck"]["conveyors"]["ab"] > 0.99
+
+
+def test_cost_without_timeline_uses_the_mean_price(tmp_path):
+    """energy.md: without a timeline (flowline) the cost uses the mean price of the measured
+    period and there is no peak; the SimPy engine prices each interval. With constant power
+    both give 100 kW × (12 h × 1 + 12 h × 2) = 3600."""
+    text = """
+        name: cost
+        run: {horizon: "24 h"}
+        products:
+          p: {route: [a], release: saturated}
+        stations:
+          a: {process_time: "60 s", power_kw: {busy: 100}}
+        energy:
+          tariff: {"0 h": 1, "12 h": 2}
+    """
+    for engine, peak in (("simpy", 100), ("flowline", None)):
+        _, res = run(tmp_path, text, engine=engine)
+        e = res.summary()["energy"]
+        assert e["cost"]["electricity"]["mean"] == pytest.approx(3600, rel=1e-9)
+        assert e["peak_kw"]["mean"] == peak
+
+
+def test_setup_wait_and_zero_setups(tmp_path):
+    """modelling.md (Changeovers): `wait_h` ends when the machine takes the unit, before its
+    setup; a change whose setup is 0 takes no time and is no changeover.
+
+    x and y (CONWIP 1 each) both at a at 0: x 0-60 s; y waited 60 s, setup 60-100,
+    process 100-160; x's next unit, released at 60, waited 100 s, then y -> x (setup 0)
+    160-220. Over 170 s: waits 0, 60, 100 s (mean 53.3), 1 changeover, setup 40 s, busy
+    60 + 60 + 10 s."""
+    v, _ = run(tmp_path, """
+        name: setup wait
+        run: {horizon: "170 s"}
+        products:
+          x: {route: [a], release: {conwip: 1}}
+          y: {route: [a], release: {conwip: 1}}
+        stations:
+          a:
+            process_time: "60 s"
+            setup: {time: "40 s", changes: [{from: y, to: x, time: 0}]}
+        initial_wip:
+          a: {x: 1, y: 1}
+    """)
+    assert st(v, "a", "waits") == 3
+    assert st(v, "a", "wait_h") * H == pytest.approx(160 / 3, abs=1e-6)
+    assert st(v, "a", "changeovers") == 1
+    assert st(v, "a", "setup_h") * H == pytest.approx(40, abs=1e-6)
+    assert st(v, "a", "busy_h") * H == pytest.approx(130, abs=1e-6)
+
+
+# ------------------------------------------------------------------------------------------
+# A finished unit leaves its off-shift station: directly, by conveyor, by vehicle
+
+OFF_SHIFT_SENDER = """
+    name: off shift sender
+    run: {{horizon: "12000 s"}}
+    calendars:
+      hour: {{shifts: [["0 h", "1 h"]]}}
+    products:
+      p: {{route: [a, b], release: saturated{transport}}}
+    stations:
+      a: {{process_time: "1000 s", buffer: 0, calendar: hour}}
+      b: {{process_time: "3000 s", buffer: 0}}
+    logistics:
+      points: {{a: [0, 0], b: [20, 0]}}
+      paths: [[a, b]]
+      {logistics}
+"""
+
+
+@pytest.mark.parametrize("how, finished, lead, a_busy, a_blocked", [
+    # direct: u1 0-1000, b 1000-4000; u2 1000-2000, a blocked 2000-3600, off shift, u2
+    # taken by b at 4000 (done 7000); lead (4000 + 6000) / 2
+    ("direct", 2, 5000, 2000, 1600),
+    # belt (1 place, 10 s): u1 on 1000, b 1010-4010; u2 on 2000, waits at the end; u3
+    # 2000-3000, a blocked 3000-3600 then off shift; u3 gets on at 4010 (a off shift),
+    # b 7010-10010; lead (4010 + 6010 + 8010) / 3
+    ("belt", 3, 6010, 3000, 600),
+    # AGV (20 s a run): u1 b 1020-4020; u2 waits for b, a blocked 2000-3600; at 4020 the
+    # AGV runs 20 s empty to a (off shift), loads u2, b 4060-7060; lead (4020 + 6060) / 2
+    ("agv", 2, 5040, 2000, 1600),
+])
+def test_finished_unit_leaves_an_off_shift_station(tmp_path, how, finished, lead, a_busy,
+                                                   a_blocked):
+    """modelling.md (Shift calendars): a blocked machine's finished unit may still move on
+    while its own station is off shift (the hand-over needs no machine): directly, onto a
+    conveyor, or picked up by a vehicle; the machine is off shift meanwhile and starts
+    nothing new."""
+    logistics = {"direct": "fleets: {agv: {vehicles: 1, speed_loaded: 1, home: a}}",
+                 "belt": "conveyors: {ab: {from: a, to: b, length: 10, speed: 1, pitch: 10}}",
+                 "agv": "fleets: {agv: {vehicles: 1, speed_loaded: 1, home: a}}"}[how]
+    v, _ = run(tmp_path, OFF_SHIFT_SENDER.format(
+        transport=", transport: agv" if how == "agv" else "", logistics=logistics))
+    assert pr(v, "p", "finished") == finished
+    assert pr(v, "p", "lead_time_h") * H == pytest.approx(lead, abs=1e-6)
+    assert st(v, "a", "busy_h") * H == pytest.approx(a_busy, abs=1e-6)
+    assert st(v, "a", "blocked_h") * H == pytest.approx(a_blocked, abs=1e-6)
+    assert st(v, "a", "off_shift_h") * H == pytest.approx(12000 - 3600, abs=1e-6)
