@@ -878,3 +878,103 @@ def test_finished_unit_leaves_an_off_shift_station(tmp_path, how, finished, lead
     assert st(v, "a", "busy_h") * H == pytest.approx(a_busy, abs=1e-6)
     assert st(v, "a", "blocked_h") * H == pytest.approx(a_blocked, abs=1e-6)
     assert st(v, "a", "off_shift_h") * H == pytest.approx(12000 - 3600, abs=1e-6)
+
+
+def test_calendars_and_tariff_share_one_clock_from_run_starts_at(tmp_path):
+    """scenario-format.md / energy.md / modelling.md: the run (warm-up included) starts on a
+    Monday at `energy.run_starts_at`, the clock of both the calendars and the tariff; stops
+    count from the run's start; off-shift power for the off-shift time.
+
+    Start Monday 6 h, warm-up 2 h, horizon 24 h: measured run 2-26 h = clock Mon 8 h to Tue
+    8 h. Shift 0-8 h Mon and Tue: on shift run 18-26 h less the stop at run 20-21 h: 7 h
+    busy (1 h units), 17 h off shift. Energy 16 × 1 (run 2-18, price 3) + (50 + 1) (run
+    18-24, price 1) + 20 (run 24-26, price 3) = 87 kWh; cost 48 + 51 + 60 = 159."""
+    v, res = run(tmp_path, """
+        name: one clock
+        run: {horizon: "24 h", warmup: "2 h"}
+        calendars:
+          early: {shifts: [["0 h", "8 h"]], days: [mon, tue], stops: [["20 h", "21 h"]]}
+        products:
+          p: {route: [a], release: saturated}
+        stations:
+          a: {process_time: "1 h", calendar: early, power_kw: {busy: 10, off_shift: 1}}
+        energy:
+          run_starts_at: "6 h"
+          tariff: {"0 h": 1, "6 h": 3}
+    """)
+    assert st(v, "a", "busy_h") == pytest.approx(7, abs=1e-9)
+    assert st(v, "a", "off_shift_h") == pytest.approx(17, abs=1e-9)
+    e = res.summary()["energy"]
+    assert e["total_kwh"]["mean"] == pytest.approx(87, rel=1e-9)
+    assert e["cost"]["electricity"]["mean"] == pytest.approx(159, rel=1e-9)
+
+
+def test_timeline_intervals_widen_to_a_multiple_of_15_min_for_long_horizons(tmp_path):
+    """energy.md: the timeline has 15-minute intervals, or a whole multiple of 15 minutes
+    for very long horizons (at most 5,000 a run), and interval energies add up to the total.
+    60 days = 5,760 quarter hours: 30-minute intervals, 2,880 of them."""
+    v, res = run(tmp_path, """
+        name: long
+        run: {horizon: "60 d"}
+        products:
+          p: {route: [a], release: saturated}
+        stations:
+          a: {process_time: "1 h", power_kw: {busy: 10}}
+    """)
+    t = res.timeline
+    e = t[(t.replication == 0) & (t.entity == "a") & (t.measure == "energy_kwh")]
+    assert len(e) == 2880
+    assert sorted(e.time_h)[:2] == [0.5, 1.0]
+    assert e.value.sum() == pytest.approx(10 * 60 * 24, rel=1e-9)
+
+
+def test_energy_tables_name_lifts_and_conveyors(tmp_path):
+    """energy.md (Tables): energy.csv has a row per source, entity and state, lifts and
+    conveyors included (sources `lift`, `conveyor`), and power.csv's net is station −
+    recovered + facility + charger + lift + conveyor. Scenario of
+    test_peak_counts_lifts_and_conveyors_but_not_a_fleet_without_battery: a 4 kW, AGV 1 kW
+    (no battery: in energy.csv, not in power.csv), lift 2 kW, conveyor 3 kW, for 10 h."""
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    path = tmp_path / "peak.yaml"
+    path.write_text(textwrap.dedent("""
+        name: peak parts
+        run: {horizon: "10 h"}
+        products:
+          p: {route: [a, b, c], release: {interarrival: "1000 h"}, transport: agv}
+        stations:
+          a: {process_time: "60 s", power_kw: {starved: 4}}
+          b: {process_time: "60 s"}
+          c: {process_time: "60 s"}
+        logistics:
+          points: {a: [0, 0], b: [10, 0], c: [20, 0], l0: [5, 5], l1: [5, 5]}
+          floors:
+            ground: {height: 0, points: [a, b, c, l0]}
+            first: {height: 5, points: [l1]}
+          paths: [[a, b], [b, c], [a, l0]]
+          lifts:
+            lift: {points: [l0, l1], speed: 1, power_kw: {idle: 2}}
+          conveyors:
+            bc: {from: b, to: c, length: 5, speed: 1, pitch: 1,
+                 power_kw: {moving: 3, stopped: 3, empty: 3}}
+          fleets:
+            agv: {vehicles: 1, speed_loaded: 1, home: a, power_kw: {idle: 1}}
+    """))
+    out = tmp_path / "out"
+    import os
+    from pathlib import Path
+
+    env = {**os.environ, "PYTHONPATH": str(Path(twin.__file__).resolve().parents[1])}
+    subprocess.run([sys.executable, "-m", "twin", "run", str(path), "--out", str(out)],
+                   check=True, capture_output=True, env=env)
+    energy = pd.read_csv(out / "energy.csv")
+    kwh = energy.groupby("source").kwh.sum().to_dict()
+    assert kwh == pytest.approx({"station": 40, "fleet": 10, "lift": 20, "conveyor": 30})
+    assert set(energy[energy.source.isin(["lift", "conveyor"])].area) == {"logistics"}
+    power = pd.read_csv(out / "power.csv")
+    assert power.net_kw.tolist() == pytest.approx([9.0] * 40)
+    assert power.lift_kw.tolist() == pytest.approx([2.0] * 40)
+    assert power.conveyor_kw.tolist() == pytest.approx([3.0] * 40)
