@@ -1033,3 +1033,107 @@ def test_flowline_equals_simpy_on_a_line_in_another_order(tmp_path):
     assert list(a.index) == list(b.index)
     assert b.tolist() == pytest.approx(a.tolist(), rel=1e-9, abs=1e-9, nan_ok=True)
     assert float(a.loc[(0, "product", "p", "scrapped")]) > 0
+
+
+def test_time_failures_interrupt_and_resume_setups(tmp_path):
+    """modelling.md (Changeovers): `mode: time` failures interrupt a setup as they interrupt
+    processing (preemptive-resume), and the failure clock runs through setups.
+
+    x, y alternate: 60 s units, 40 s setups (none before the first); a failure after every
+    70 s up, 10 s repair. By 500 s the machine was up U with U + 10 floor(U / 70) = 500:
+    U = 440 (6 failures, at up-time 70 in a setup, 140, 210, 280 in a setup, 350, 420).
+    Work: x 0-60, setup 60-100, y -200, ... 4 units done (the 5th at 460), setups of
+    4 × 40 s, busy 280 s, down 60 s, 4 changeovers."""
+    v, _ = run(tmp_path, """
+        name: setup failures
+        run: {horizon: "500 s"}
+        products:
+          x: {route: [a], release: saturated}
+          y: {route: [a], release: saturated}
+        stations:
+          a:
+            process_time: "60 s"
+            setup: "40 s"
+            failures: {mtbf: "70 s", mttr: "10 s", mode: time}
+    """)
+    assert pr(v, "x", "finished") + pr(v, "y", "finished") == 4
+    assert st(v, "a", "setup_h") * H == pytest.approx(160, abs=1e-6)
+    assert st(v, "a", "busy_h") * H == pytest.approx(280, abs=1e-6)
+    assert st(v, "a", "down_h") * H == pytest.approx(60, abs=1e-6)
+    assert st(v, "a", "changeovers") == 4
+
+
+def test_lift_ride_to_a_charger_counts_as_recharging(tmp_path):
+    """modelling.md (Lifts, Batteries): on the way to a charger the lift time is recharging
+    (`lift_to_charger_h`, out of the utilisation, into the charging share); the vehicle
+    stays in the lift states and draws their power (default idle's); riding is active.
+
+    AGV at a (ground), charger c1 upstairs; idle 1 kW, 10 kWh, threshold 0.5, charger 5 kW
+    (net 4 kW). At 5 h: 10 m to the lift (to_charger, 0 kW), car ready (no wait), ride
+    4 + 5 + 4 = 13 s at 1 kW, 10 m to c1; charging from 5 − 13/3600 kWh to 10: 1.25 h +
+    3.25 s. Recharging 20 + 13 + 4503.25 s of 36000; utilisation 0; the fleet is active
+    (the bottleneck) all that time; lift car: 4 s loading, 5 s moving, 4 s unloading."""
+    v, res = run(tmp_path, """
+        name: lift to charger
+        run: {horizon: "10 h"}
+        products:
+          p: {route: [a, b], release: {interarrival: "1000 h"}, transport: agv}
+        stations:
+          a: {process_time: "60 s"}
+          b: {process_time: "60 s"}
+        logistics:
+          points: {a: [0, 0], b: [10, 0], l0: [0, 10], l1: [0, 10], c1: [0, 20]}
+          floors:
+            ground: {height: 0, points: [a, b, l0]}
+            first: {height: 5, points: [l1, c1]}
+          paths: [[a, b], [a, l0], [l1, c1]]
+          lifts:
+            lift: {points: [l0, l1], speed: 1, load_time: "4 s", unload_time: "4 s"}
+          fleets:
+            agv:
+              vehicles: 1
+              speed_loaded: 1
+              home: a
+              power_kw: {idle: 1}
+              battery: {capacity_kwh: 10, recharge_below: 0.5, charge_kw: 5, chargers: [c1]}
+    """)
+    f = {n: float(v[("fleet", "agv", n)]) * H for n in
+         ("to_charger_h", "riding_lift_h", "waiting_lift_h", "lift_to_charger_h",
+          "charging_h", "bottleneck_sole_h")}
+    assert f == pytest.approx({"to_charger_h": 20, "riding_lift_h": 13, "waiting_lift_h": 0,
+                               "lift_to_charger_h": 13, "charging_h": 4503.25,
+                               "bottleneck_sole_h": 20 + 13 + 4503.25}, abs=1e-6)
+    assert float(v[("fleet", "agv", "energy_riding_lift_kwh")]) == pytest.approx(13 / H)
+    fleet = res.summary()["fleets"]["agv"]
+    assert fleet["utilization"]["mean"] == 0
+    assert fleet["battery"]["charging_share"]["mean"] == pytest.approx(
+        (20 + 13 + 4503.25) / 36000, rel=1e-9)
+    lift = {n: float(v[("lift", "lift", n)]) * H for n in
+            ("loading_h", "moving_loaded_h", "unloading_h", "moving_empty_h")}
+    assert lift == pytest.approx({"loading_h": 4, "moving_loaded_h": 5, "unloading_h": 4,
+                                  "moving_empty_h": 0}, abs=1e-6)
+
+
+def test_recovered_credited_at_the_price_of_the_moment_and_tariff_wraps(tmp_path):
+    """energy.md: recovered electricity is credited at the price of the moment; a
+    time-of-use tariff is cyclic (the last price runs past midnight until the first time).
+
+    Tariff 1 from 6 h, 3 from 18 h (so 3 from 0 to 6 h too). A station working 6-18 h,
+    recovering 2 kW while busy and drawing 10 kW off shift: cost 12 × (−2) × 1 + 12 × 10 ×
+    3 = 336 over a day (crediting at the day's mean price 2 would give 312)."""
+    _, res = run(tmp_path, """
+        name: recovered price
+        run: {horizon: "24 h"}
+        calendars:
+          day: {shifts: [["6 h", "18 h"]]}
+        products:
+          p: {route: [a], release: saturated}
+        stations:
+          a: {process_time: "1 h", calendar: day, power_kw: {off_shift: 10},
+              recovered_kw: {busy: 2}}
+        energy:
+          tariff: {"6 h": 1, "18 h": 3}
+    """)
+    e = res.summary()["energy"]
+    assert e["total_kwh"]["mean"] == pytest.approx(120 - 24, rel=1e-9)
+    assert e["cost"]["electricity"]["mean"] == pytest.approx(336, rel=1e-9)
