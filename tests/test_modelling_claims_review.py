@@ -1137,3 +1137,48 @@ def test_recovered_credited_at_the_price_of_the_moment_and_tariff_wraps(tmp_path
     e = res.summary()["energy"]
     assert e["total_kwh"]["mean"] == pytest.approx(120 - 24, rel=1e-9)
     assert e["cost"]["electricity"]["mean"] == pytest.approx(336, rel=1e-9)
+
+
+def test_parts_by_vehicle_fill_the_lanes_of_an_off_shift_assembly_station(tmp_path):
+    """modelling.md (Assembly, Shift calendars, Vehicles): a part's move reserves a place in
+    its lane (a buffer place, free off shift too), so vehicles deliver parts to an off-shift
+    assembly station; the kit starts when the shift begins; each part's wait runs from its
+    arrival in its lane to the kit's start; the assembled unit's lead time includes the
+    assembly; consumed parts leave with their time in the system.
+
+    One AGV at ca; ca (0 m), s (10 m), cc (20 m), 1 m/s. Part A done at 100 s, carried
+    100-110; part C done at 200 s, AGV 10 s empty from s, loaded 210-220 (cc blocked 10 s).
+    s works from 2 h: kit at 7200 s, cell done 7210 s. Waits 7090 and 6980 s; parts 7200 s
+    in the system; cell lead 10 s; AGV 20 s loaded, 10 s empty."""
+    v, _ = run(tmp_path, """
+        name: parts by AGV into an off-shift assembly
+        run: {horizon: "7215 s"}
+        calendars:
+          late: {shifts: [["2 h", "3 h"]]}
+        products:
+          A: {route: [ca, s], release: {interarrival: "1000 h"}, transport: agv}
+          C: {route: [cc, s], release: {interarrival: "1000 h"}, transport: agv}
+          cell: {route: [s], release: assembly}
+        stations:
+          ca: {process_time: "100 s"}
+          cc: {process_time: "200 s"}
+          s: {process_time: "10 s", buffer: 2, calendar: late,
+              assembly: {parts: {A: 1, C: 1}}}
+        initial_wip:
+          ca: {A: 1}
+          cc: {C: 1}
+        logistics:
+          points: {ca: [0, 0], s: [10, 0], cc: [20, 0]}
+          paths: [[ca, s], [s, cc]]
+          fleets:
+            agv: {vehicles: 1, speed_loaded: 1, home: ca}
+    """)
+    assert st(v, "s", "wait_h") * H == pytest.approx((7090 + 6980) / 2, abs=1e-6)
+    assert pr(v, "A", "consumed") == 1 and pr(v, "C", "consumed") == 1
+    assert pr(v, "A", "consumed_time_h") * H == pytest.approx(7200, abs=1e-6)
+    assert pr(v, "cell", "finished") == 1
+    assert pr(v, "cell", "lead_time_h") * H == pytest.approx(10, abs=1e-6)
+    assert st(v, "cc", "blocked_h") * H == pytest.approx(10, abs=1e-6)
+    assert float(v[("fleet", "agv", "moving_loaded_h")]) * H == pytest.approx(20, abs=1e-6)
+    assert float(v[("fleet", "agv", "moving_empty_h")]) * H == pytest.approx(10, abs=1e-6)
+    assert float(v[("fleet", "agv", "waiting_h")]) == 0
