@@ -651,7 +651,7 @@ def test_accumulating_and_non_accumulating_belts_by_hand(tmp_path, accumulating,
     stopped belt; the entry is free once the belt moved 5 m: u4 on at 50, u3 at the end at
     55, belt stops 55-70; u4 at the end at 75. Aboard: 10, 25, 40, 45 s.
     Either way a is blocked 35 s of 99 (40-45/50, 55/60-70, 80-95), 4 units carried, the
-    belt `moving` 39 s (10-35|30, ...) and `stopped` 50 s, empty 10 s."""
+    belt `moving` 39 s, `stopped` 50 s and empty 10 s."""
     v, _ = run(tmp_path, BELT.format(acc=str(accumulating).lower()))
     c = {n: float(v[("conveyor", "ab", n)]) * (H if n.endswith("_h") else 1)
          for n in ("carried", "aboard_h", "moving_h", "stopped_h", "empty_h")}
