@@ -1,6 +1,6 @@
 """Conveyors against hand computation and queueing identities (docs/modelling.md,
 Conveyors): a conveyor of length L, speed v and pitch p takes a unit every p / v, carries
-it L / v, and holds floor(L / p) units."""
+it L / v, and holds ceil(L / p) units (20 here, where L / p is whole)."""
 
 from __future__ import annotations
 
