@@ -291,6 +291,24 @@ vary:
     assert p.line == 9, p
 
 
+# vary.load_points: the bad levels are placed "each at the vary: entry (or --vary option)
+# that set it"; checks.py: "placed in the file". The file's own vary: section names a
+# station that does not exist (stations.b). Happened: the problem is put on the command
+# line, "<command line>: --set stations.b.process_time: missing required key ... (--set
+# made a new 'b' under stations)", though nothing was given with --set.
+def test_check_places_a_vary_key_of_an_unknown_station_in_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path / "line.yaml", LINE.format(body="30") + """\
+vary:
+  factorial:
+    stations.b.servers: [1, 2]
+""")
+    problems = twin.check(path)
+    assert problems
+    for p in problems:
+        assert p.file == str(path), p
+        assert p.where.startswith("vary.factorial.stations.b.servers"), p
+
+
 def test_check_reports_the_flowline_reach_in_the_file(tmp_path: Path) -> None:
     path = write(tmp_path / "two.yaml", """\
 name: two products
