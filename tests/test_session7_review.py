@@ -288,7 +288,9 @@ vary:
     (p,) = twin.check(path)
     assert p.file == str(path) and p.where == "vary.factorial.stations.a.process_time"
     assert "missing.csv" in p.message
-    assert p.line == 9, p
+    # the bad level's own line: LINE's 5 lines, then vary:, factorial:, the key, "- 30",
+    # and the level on line 10 (the reviewer first counted 9, the line of "- 30")
+    assert p.line == 10, p
 
 
 # vary.load_points: the bad levels are placed "each at the vary: entry (or --vary option)

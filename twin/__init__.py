@@ -34,7 +34,7 @@ def check(path, overrides=()) -> list:
     problems (`twin.errors.Problem`: file, key path, line, message); empty when it runs."""
     from twin.checks import problems
 
-    return problems(str(path), list(overrides))
+    return problems(str(path), [overrides] if isinstance(overrides, str) else list(overrides))
 
 
 def experiment(path, overrides=(), vary=None, **options):

@@ -22,7 +22,7 @@ from twin.analysis.compare import replication_kpis
 from twin.analysis.stats import ci95
 from twin.errors import Problem, ScenarioError
 from twin.results import Results, write_atomic
-from twin.scenario.yamldoc import scalar
+from twin.scenario.yamldoc import COMMAND_LINE, scalar
 
 
 @dataclass(frozen=True)
@@ -104,16 +104,53 @@ def points(vary: Any, extra_factors: dict[str, list[Any]] | None = None) -> list
     return result
 
 
-def _locate_level(problem: Problem, point: Point, file: str) -> Problem:
-    """A problem of a point, placed at the `vary:` entry (or --vary option) that set it."""
+def _locate_level(problem: Problem, point: Point, file: str,
+                  lines: dict[str, tuple[int | None, int | None]], vary: Any = None) -> Problem:
+    """A problem of a point, placed at the `vary:` entry (or --vary option) that set it:
+    the entry whose key path holds the problem's, else (a level that made a new name, e.g.
+    a station the scenario lacks) the one sharing the longest part of it."""
     where = problem.where.removeprefix("--set ")
-    for key, origin in sorted(point.origins.items(), key=lambda kv: -len(kv[0])):
-        if where == key or where.startswith(key + ".") or where.startswith(key + "["):
-            value = point.factors.get(key, "")
-            level = f"level {_value_text(value)}: " if key in point.factors else ""
-            source = "<command line>" if origin.startswith("--vary") else file
-            return Problem(source, origin, f"{level}{problem.message}")
-    return problem
+    keys = sorted(point.origins, key=len, reverse=True)
+    key = next((k for k in keys if where == k or where.startswith((k + ".", k + "["))), None)
+    if key is None and problem.file == COMMAND_LINE:  # (only a point's own levels are set
+        # on a command line here: the base scenario, with any --set, loaded already)
+        key = max(keys, key=lambda k: (_shared(k, where), len(k)), default=None)
+        if key is not None and _shared(key, where) == 0:
+            key = None
+    if key is None:
+        return problem
+    origin = point.origins[key]
+    value = point.factors.get(key, "")
+    level = f"level {_value_text(value)}: " if key in point.factors else ""
+    message = problem.message.replace("--set made a new", "this key made a new")
+    if origin.startswith("--vary"):
+        return Problem(COMMAND_LINE, origin, f"{level}{message}")
+    line, column = lines.get(origin, (None, None))
+    if key in point.factors and vary is not None and key in vary.factorial:  # at the level
+        i = next((i for i, v in enumerate(vary.factorial[key]) if v == value), None)
+        line, column = lines.get(f"{origin}.{i}", (line, column))
+    return Problem(file, origin, f"{level}{message}", line, column)
+
+
+def _shared(a: str, b: str) -> int:
+    """How many leading dotted parts two key paths share."""
+    n = 0
+    for x, y in zip(a.split("."), b.split(".")):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def _entry_lines(path: str | Path, overrides: Sequence[str]) -> dict[str, tuple[int | None, int | None]]:
+    """Line and column of every `vary:` entry of the file, by its origin text."""
+    from twin.scenario.merge import _document
+
+    lines = {}
+    for keys, origin in _document(path, overrides).origins.items():
+        if len(keys) >= 3 and keys[0] == "vary" and not origin.override:
+            lines[".".join(map(str, keys))] = (origin.line, origin.column)
+    return lines
 
 
 @dataclass
@@ -162,6 +199,7 @@ def load_points(path: str | Path, overrides: Sequence[str] = (),
 
     base = twin.load(path, overrides)
     pts = points(base.vary, extra_factors)
+    lines = _entry_lines(path, overrides) if base.vary is not None else {}
     scenarios = {}
     problems: dict[tuple[str, str], Problem] = {}
     for point in pts:
@@ -169,7 +207,7 @@ def load_points(path: str | Path, overrides: Sequence[str] = (),
             scenarios[point.label] = twin.load(path, [*overrides, "vary=", *point.overrides])
         except ScenarioError as e:
             for problem in e.problems:
-                located = _locate_level(problem, point, str(path))
+                located = _locate_level(problem, point, str(path), lines, base.vary)
                 problems.setdefault((located.where, located.message), located)
     options = {k: v for k, v in (run_options or {}).items() if k in _PREPARED}
     for point in pts if not problems else ():
@@ -177,7 +215,7 @@ def load_points(path: str | Path, overrides: Sequence[str] = (),
             prepare(scenarios[point.label], **options)
         except ScenarioError as e:
             for problem in e.problems:
-                located = _locate_level(problem, point, str(path))
+                located = _locate_level(problem, point, str(path), lines, base.vary)
                 problems.setdefault((located.where, located.message), located)
     if problems:
         raise ScenarioError(list(problems.values()))

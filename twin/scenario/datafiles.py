@@ -30,8 +30,7 @@ def read_durations(file: str, column: str | None = None, unit: str = "s") -> lis
         raise ValueError(f"unit {unit!r} is no time unit; use one of s, min, h, d, w")
     try:
         with open(file, newline="", encoding="utf-8-sig") as f:
-            rows = [(n, row) for n, row in enumerate(csv.reader(f), start=1)
-                    if any(cell.strip() for cell in row)]
+            rows = list(_records(csv.reader(f)))
     except FileNotFoundError:
         raise ValueError(f"cannot read {file}: no such file (a file name is relative to "
                          f"the scenario file that gives it)") from None
@@ -56,6 +55,16 @@ def read_durations(file: str, column: str | None = None, unit: str = "s") -> lis
         raise ValueError(f"{file} holds no values in its column"
                          + (f" {column!r}" if column else ""))
     return values
+
+
+def _records(reader) -> Iterator[tuple[int, list[str]]]:
+    """(the file's line where it begins, cells) of every record that is not blank (a
+    quoted cell may span lines, so records and lines differ)."""
+    line = 1
+    for row in reader:
+        if any(cell.strip() for cell in row):
+            yield line, row
+        line = reader.line_num + 1
 
 
 def _is_number(cell: str) -> bool:
@@ -125,7 +134,6 @@ def resolve_files(data: Any, origin_of) -> None:
     for path, body in _file_entries(data):
         name = body["file"]
         given_in = origin_of(path + ("file",))
-        if given_in and not os.path.isabs(name):
-            body["file"] = os.path.normpath(os.path.join(os.path.dirname(given_in), name))
-        else:
-            body["file"] = os.path.normpath(name)
+        if given_in and not os.path.isabs(name):  # (joined as text, not normalised: a
+            # "..". after a symbolic link is the link target's parent, as the system reads it)
+            body["file"] = os.path.join(os.path.dirname(given_in), name)

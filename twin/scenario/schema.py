@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal, Optional, Union, get_args, get_origin
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -855,8 +856,21 @@ def _tariff_written(steps: list[TariffStep]) -> dict[str, float]:
     return {f"{step.at_h!r} h": step.price for step in steps}
 
 
+def _tariff_sorted(steps: list[TariffStep]) -> list[TariffStep]:
+    """Steps given as a list (a scenario built in code) in the order of the day, each
+    hour once, as the mapping form gives them."""
+    if not steps:
+        raise ValueError("give at least one price, e.g. {\"0 h\": 0.5}")
+    steps = sorted(steps, key=lambda step: step.at_h)
+    for a, b in zip(steps, steps[1:]):
+        if a.at_h == b.at_h:
+            raise ValueError(f"tariff hour {a.at_h:g} is given twice")
+    return steps
+
+
 Tariff = Annotated[list[TariffStep], BeforeValidator(_tariff_steps),
-                   PlainSerializer(_tariff_written), WithJsonSchema(_TARIFF_SCHEMA)]
+                   AfterValidator(_tariff_sorted), PlainSerializer(_tariff_written),
+                   WithJsonSchema(_TARIFF_SCHEMA)]
 
 
 class FacilityLoad(Strict):
