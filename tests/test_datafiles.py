@@ -98,3 +98,23 @@ def test_the_json_schema_takes_the_file_form() -> None:
     assert list(validator.iter_errors(doc)) == []
     doc["stations"]["a"]["process_time"]["empirical"]["unit"] = "hours"
     assert list(validator.iter_errors(doc)) != []
+
+
+def test_trailing_commas_paths_in_code_and_underscores(tmp_path: Path) -> None:
+    f = write(tmp_path / "t.csv", "cycle_s,\n30,\n40,\n")  # a spreadsheet's trailing comma
+    assert read_durations(str(f)) == [30.0, 40.0]
+    with pytest.raises(ValueError, match="line 2: '1_000' is not a duration"):
+        read_durations(str(write(tmp_path / "u.csv", "cycle_s\n1_000\n")))
+    from twin.scenario.distributions import parse_distribution
+
+    assert parse_distribution({"empirical": {"file": f}}).params == (30.0, 40.0)  # a Path
+
+
+def test_the_report_lists_a_long_column_in_short() -> None:
+    from twin.report.html import _shortened
+
+    data = {"stations": {"a": {"process_time": {"empirical": list(range(1000))}}}, "x": [1, 2]}
+    short = _shortened(data)
+    assert short["stations"]["a"]["process_time"]["empirical"] == \
+        list(range(20)) + ["... 1,000 values in all"]
+    assert short["x"] == [1, 2]

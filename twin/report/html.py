@@ -467,10 +467,21 @@ def _scenario_html(scenario) -> str:
     parts.append(_html_table(pd.DataFrame(rows)))
     if scenario.energy is not None:
         parts.append(_energy_settings(scenario.energy))
-    dump = json.dumps(scenario.model_dump(mode="json"), indent=1, default=str)
+    dump = json.dumps(_shortened(scenario.model_dump(mode="json")), indent=1, default=str)
     parts.append(f"<details><summary>The validated scenario (JSON)</summary><pre>{_esc(dump)}"
                  "</pre></details>")
     return "".join(parts)
+
+
+def _shortened(data, most: int = 20):
+    """The dumped scenario with long lists (measured values read from a file) cut to their
+    first `most` items and a count, so the report stays small."""
+    if isinstance(data, dict):
+        return {k: _shortened(v, most) for k, v in data.items()}
+    if isinstance(data, list):
+        items = [_shortened(v, most) for v in data[:most]]
+        return items + [f"... {len(data):,} values in all"] if len(data) > most else items
+    return data
 
 
 def _energy_settings(settings) -> str:

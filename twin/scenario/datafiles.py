@@ -68,6 +68,8 @@ def _records(reader) -> Iterator[tuple[int, list[str]]]:
 
 
 def _is_number(cell: str) -> bool:
+    if "_" in cell:  # (Python reads 1_000 as a number; no CSV export writes it)
+        return False
     try:
         float(cell)
     except ValueError:
@@ -86,8 +88,16 @@ def _is_value(cell: str) -> bool:
     return True
 
 
+def _width(row: list[str]) -> int:
+    """Cells up to the last one that is not empty (a trailing comma adds no column)."""
+    n = len(row)
+    while n and not row[n - 1].strip():
+        n -= 1
+    return n
+
+
 def _column_index(file: str, header: list[str] | None, rows: list, column: str | None) -> int:
-    width = max([len(header or [])] + [len(row) for _, row in rows])
+    width = max([_width(header or [])] + [_width(row) for _, row in rows])
     if column is None:
         if width > 1:
             names = ", ".join(header) if header else f"{width} columns without a header"

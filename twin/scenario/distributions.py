@@ -7,6 +7,7 @@ for its mean and for vectors of samples from a generator it is handed.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -221,6 +222,8 @@ def parse_distribution(raw: Any) -> Dist:
         return Dist(kind, (shape, _positive(_dur(b["scale"], "weibull.scale"), "weibull.scale")))
     if isinstance(body, dict):  # {file: NAME, column: NAME, unit: s}: a column of a CSV file
         b = _mapping(body, kind, ("file", "column", "unit"), optional=("column", "unit"))
+        if isinstance(b["file"], os.PathLike):  # (a scenario built in code)
+            b = {**b, "file": os.fspath(b["file"])}
         if not isinstance(b["file"], str) or not b["file"].strip():
             raise _err(f"empirical.file must be the name of a CSV file, got {b['file']!r:.60}")
         for key in ("column", "unit"):
