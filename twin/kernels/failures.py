@@ -21,6 +21,10 @@ A visit is a transaction: `tf_start` and `tf_end` work on copies (`F_X...`, `I_X
 the station's committed state and commit only at the end, so a visit that stops for draws
 or room is simply done again. `tf_close` takes the timeline to the end of the run.
 
+Most visits meet no failure: the line kernel sees that from the station's next down
+interval and calls these functions only when one is near (a call with arrays costs
+numba's reference counting, more than the visit itself).
+
 Where a failure or repair falls exactly on a moment whose order against it SimPy decides by
 its event queue (a unit handed to an idle machine at the instant it fails, the first
 unit's completion at time 0's failure, an event at the end of the warm-up), they return
@@ -162,26 +166,40 @@ def tf_start(k, e, t, w, end, record, mrow, dv, dpos, dfill, sf, si, gi, pst, pe
 
 
 @njit(cache=True)
-def tf_end(k, d, w, end, record, stats, mrow, dv, dpos, dfill, sf, si, gi, pst, pen):
-    """The unit of `tf_start` leaves station k at `d`: the down intervals begun while it
-    was blocked, the visit's active periods, and the commit of the visit's failure state
-    (down time, and starved and blocked time net of it, when `stats`). Returns a status."""
+def tf_end(k, s, c, d, fresh, w, end, record, stats, mrow, dv, dpos, dfill, sf, si, gi, pst,
+           pen):
+    """The unit started at `s` and ended at `c` leaves station k at `d`: the down intervals
+    begun while it was blocked, the visit's active periods, and the commit of the visit's
+    failure state (down time, and starved and blocked time net of it, when `stats`). From
+    the copies `tf_start` made, or (`fresh`: it met no failure before its end, so the line
+    kernel did not call `tf_start`) from the committed state. Returns a status."""
     rf = mrow[k, 0]
     rr = mrow[k, 1]
-    f = sf[k, F_XF]
-    r = sf[k, F_XR]
-    pf = si[k, I_XPF]
-    pr = si[k, I_XPR]
-    ps = sf[k, F_XPS]
-    pe = sf[k, F_XPE]
-    npd = si[k, I_XNP]
+    if fresh:
+        f = sf[k, F_TF]
+        r = sf[k, F_TR]
+        pf = dpos[rf]
+        pr = dpos[rr]
+        ps = sf[k, F_PS]
+        pe = sf[k, F_PE]
+        npd = si[k, I_NPER]
+        sd = 0.0
+    else:
+        f = sf[k, F_XF]
+        r = sf[k, F_XR]
+        pf = si[k, I_XPF]
+        pr = si[k, I_XPR]
+        ps = sf[k, F_XPS]
+        pe = sf[k, F_XPE]
+        npd = si[k, I_XNP]
+        sd = sf[k, F_XSD]
     width = pst.shape[1]
     if record:
         if npd + 2 >= width:
             gi[G_ARG] = FULL
             return GROW
-        ps, pe, npd = _emit(k, _clip(sf[k, F_XS], w, end), _clip(sf[k, F_XC], w, end), ps, pe,
-                            npd, sf, si, pst, pen)
+        ps, pe, npd = _emit(k, _clip(s, w, end), _clip(c, w, end), ps, pe, npd, sf, si, pst,
+                            pen)
     kd = 0.0
     while f < d:  # failures while blocked: the unit still leaves at d
         if f == w or r == w:
@@ -212,7 +230,6 @@ def tf_end(k, d, w, end, record, stats, mrow, dv, dpos, dfill, sf, si, gi, pst, 
         sf[k, F_PE] = pe
         si[k, I_NPER] = npd
     if stats:
-        sd = sf[k, F_XSD]
         sf[k, STARVED] -= sd
         sf[k, BLOCKED] -= kd
         sf[k, DOWN] += sd + kd

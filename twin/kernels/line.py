@@ -12,13 +12,13 @@ from __future__ import annotations
 from numba import njit
 
 from twin.kernels.columns import (BLOCKED, BUSY, CONWIP, C_ROOM, C_ROWP, C_ROWS, DONE, DOWN,
-                                  F_BTF, F_DPEND, F_FREE, F_PE, F_PROC, F_PS, F_QAREA, F_WAIT,
-                                  F_XBD, F_XC, F_XF, F_XS, GROW, G_A, G_ARG, G_CUR, G_CURE,
-                                  G_CURREL, G_DONE, G_ENDEXIT, G_FIN, G_LEAD, G_N, G_NEXIT,
-                                  G_PREEXIT, G_PREREL, G_REL, G_SCR, G_SCRSUM, G_WIP, G_WIPAREA,
-                                  G_WIPSTART, INTERARRIVAL, I_ARR, I_NPER, I_PROD, I_QEND,
-                                  I_SCRAP, I_WAITS, I_XPF, I_XPR, NEED_DRAWS, P_CONWIP, P_END,
-                                  P_KIND, P_RECORD, P_ROWA, P_STATS, P_WARMUP, ROOM_UP,
+                                  F_BTF, F_DPEND, F_FREE, F_PE, F_PROC, F_PS, F_QAREA, F_TF, F_TR,
+                                  F_WAIT, F_XBD, F_XC, F_XF, F_XS, GROW, G_A, G_ARG, G_CUR,
+                                  G_CURE, G_CURREL, G_DONE, G_ENDEXIT, G_FIN, G_LEAD, G_N,
+                                  G_NEXIT, G_PREEXIT, G_PREREL, G_REL, G_SCR, G_SCRSUM, G_WIP,
+                                  G_WIPAREA, G_WIPSTART, INTERARRIVAL, I_ARR, I_NPER, I_PROD,
+                                  I_QEND, I_SCRAP, I_WAITS, I_XPF, I_XPR, NEED_DRAWS, P_CONWIP,
+                                  P_END, P_KIND, P_RECORD, P_ROWA, P_STATS, P_WARMUP, ROOM_UP,
                                   SATURATED, STARVED, TIE)
 from twin.kernels.failures import tf_close, tf_end, tf_push, tf_start
 from twin.kernels.periods import covered
@@ -147,10 +147,13 @@ def line_kernel(spec, scrap, mrow, par_i, par_f, dv, dpos, dfill, sf, si, gf, gi
             if timed is not None:
                 if timed[0] and (kind == SATURATED or room == ROOM_UP):
                     # the machine takes the unit once it is free and up
-                    avail, status = tf_push(0, max(avail, sf[0, F_FREE]), False, mrow, dv,
-                                            dpos, dfill, sf, gi)
-                    if status != DONE:
-                        return status
+                    x = max(avail, sf[0, F_FREE])
+                    if sf[0, F_TR] > x:  # its next down interval decides
+                        avail = sf[0, F_TR] if sf[0, F_TF] <= x else x
+                    else:
+                        avail, status = tf_push(0, x, False, mrow, dv, dpos, dfill, sf, gi)
+                        if status != DONE:
+                            return status
             if avail >= end:
                 if timed is not None:
                     for j in range(n_st):  # the failure timelines to the end of the run
@@ -189,9 +192,11 @@ def line_kernel(spec, scrap, mrow, par_i, par_f, dv, dpos, dfill, sf, si, gf, gi
             down = 0.0
             rf = mrow[k, 0]
             tk = False  # time-dependent failures here
+            walked = False  # ... and the unit met one (`tf_start`, `tf_end` keep the books)
             if timed is not None:
                 tk = timed[k] != 0
-                if tk:
+                if tk and sf[k, F_TF] <= s + t:  # a failure before the unit could end
+                    walked = True
                     status = tf_start(k, e, t, w, end, record, mrow, dv, dpos, dfill, sf, si,
                                       gi, pst, pen)
                     if status != DONE:
@@ -251,18 +256,23 @@ def line_kernel(spec, scrap, mrow, par_i, par_f, dv, dpos, dfill, sf, si, gf, gi
                 elif timed is not None:
                     if room1 == ROOM_UP:  # no buffer, time-dependent failures: it enters
                         # when the machine is free and up
-                        d, status = tf_push(k + 1, max(c, sf[k + 1, F_FREE]), True, mrow, dv,
-                                            dpos, dfill, sf, gi)
-                        if status != DONE:
-                            _undo(k, tk, rp, rs, mrow, dpos, sf, si, gi, gf, e, rel, status)
-                            return status
+                        x = max(c, sf[k + 1, F_FREE])
+                        if sf[k + 1, F_TR] > x and sf[k + 1, F_TF] != x:
+                            d = sf[k + 1, F_TR] if sf[k + 1, F_TF] < x else x
+                        else:  # (past its next down interval, or exactly at a failure)
+                            d, status = tf_push(k + 1, x, True, mrow, dv, dpos, dfill, sf, gi)
+                            if status != DONE:
+                                _undo(k, tk, rp, rs, mrow, dpos, sf, si, gi, gf, e, rel,
+                                      status)
+                                return status
             if timed is not None:
-                if tk:
-                    status = tf_end(k, d, w, end, record, stats, mrow, dv, dpos, dfill, sf, si,
-                                    gi, pst, pen)
+                if tk and (walked or sf[k, F_TF] < d):  # failures met, or while blocked
+                    status = tf_end(k, s, c, d, not walked, w, end, record, stats, mrow, dv,
+                                    dpos, dfill, sf, si, gi, pst, pen)
                     if status != DONE:
                         _undo(k, tk, rp, rs, mrow, dpos, sf, si, gi, gf, e, rel, status)
                         return status
+                    walked = True
             cs = _clip(s, w, end)
             cc = _clip(c, w, end)
             cd = _clip(d, w, end)
@@ -290,7 +300,7 @@ def line_kernel(spec, scrap, mrow, par_i, par_f, dv, dpos, dfill, sf, si, gf, gi
                     ring[k, r & mask] = s if tk else d
             si[k, I_ARR] = r + 1
             sf[k, F_FREE] = d
-            if record and not tk:  # active while busy or down: [s, c], merged when touching
+            if record and not walked:  # active while busy or down: [s, c], merged when touching
                 # the open period (F_PS, F_PE) grows or, when a new one begins, closes:
                 # it is written to the station's buffer unless another station's older
                 # period covers it (`covered`: then it never matters)
