@@ -267,3 +267,16 @@ def test_sweep_layout_with_parallel_machines_is_refused() -> None:
               horizon=100.0, warmup=0.0)
     with pytest.raises(ScenarioError, match="stations.a.failures.mode"):
         sw.sweep(sc, sw.grid(sc, servers={"a": [2]}), workers=1)
+
+
+def test_many_periods_between_hand_overs_to_the_tracker() -> None:
+    """Visits that meet many failures (noting many active periods) between visits that
+    meet none (noting one each): the period buffers fill at uneven rates and are handed to
+    the tracker in time, whatever the mix (the kernel recounts how many units fit)."""
+    stations = {"a": {"process_time": {"exponential": 0.5},
+                      "failures": {"mtbf": {"exponential": 1.0}, "mttr": 0.1}},
+                "b": {"process_time": {"exponential": 0.3}, "buffer": 0}}
+    sc = line(stations, {"interarrival": {"exponential": 6.0}}, horizon=15_000.0,
+              warmup=10.0, seed=3)
+    slow, fast = on_kernel(sc)
+    assert_same_records(slow, fast)

@@ -273,6 +273,8 @@ def line_kernel(spec, scrap, mrow, par_i, par_f, dv, dpos, dfill, sf, si, gf, gi
                         _undo(k, tk, rp, rs, mrow, dpos, sf, si, gi, gf, e, rel, status)
                         return status
                     walked = True
+                    if record:  # it may have noted several periods: fewer units fit now
+                        budget = min(budget, pst.shape[1] - 2 - si[k, I_NPER])
             cs = _clip(s, w, end)
             cc = _clip(c, w, end)
             cd = _clip(d, w, end)
