@@ -280,3 +280,19 @@ def test_many_periods_between_hand_overs_to_the_tracker() -> None:
               warmup=10.0, seed=3)
     slow, fast = on_kernel(sc)
     assert_same_records(slow, fast)
+
+
+def test_sweep_row_of_a_tie_is_the_simpy_engines() -> None:
+    """A layout whose replication meets a tie: its row comes from the SimPy engine."""
+    from twin import sweep as sw
+    stations, _ = TIES["handover"]
+    sc = line(stations, horizon=300.0, warmup=0.0)
+    table = sw.sweep(sc, sw.grid(sc, buffers={"b": [2]}), workers=1)
+    model = build(sc)
+    with pytest.raises(fl.SimpyOrder):
+        fl.run_line(model, fl.Feed(0, 0), 0.0)
+    slow = replication.simulate(model, 0, 0, 0.0)
+    row = table.iloc[0]
+    assert row["finished"] == measure(slow, "product", "u", "finished") > 0
+    assert row["lead_time_h"] == measure(slow, "product", "u", "lead_time_h")
+    assert row["wip_mean"] == measure(slow, "system", "", "wip_mean")
