@@ -143,8 +143,9 @@ stations:
   b: {process_time: "60 s", buffer: 0}
 """
 
-# run.engine: flowline with time-dependent failures (the default mode) and two products:
-# both outside the flowline engine, which `twin run` refuses with exit 2
+# run.engine: flowline with two products (and time-dependent failures, in reach since
+# the line kernel has them): outside the flowline engine, which `twin run` refuses with
+# exit 2
 FLOWLINE_REFUSED = """
 name: flowline refused
 run: {horizon: "2 h", engine: flowline}
@@ -382,7 +383,7 @@ def test_validate_reports_what_run_refuses_as_a_wrong_scenario(cli):
 
 # scenario.md, Errors: "Every mistake in a scenario is a clear error naming the file, the
 # place (... the key path ...)". `twin run` on a file with `run.engine: flowline` outside
-# the engine's reach prints "error: engine flowline: stations.a.failures.mode: ..." with
+# the engine's reach prints "error: engine flowline: products: 2 products ..." with
 # no file name, no line/column (and only the first of its problems).
 def test_flowline_refusal_names_the_file(cli):
     run, _ = cli["run_flow"]

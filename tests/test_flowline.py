@@ -123,11 +123,17 @@ def lines(draw) -> Scenario:
         if draw(hst.booleans()):
             st["scrap"] = draw(hst.floats(0.01, 0.2))
         if draw(hst.booleans()):
-            st["failures"] = {"mtbf": {"exponential": draw(hst.floats(3.0, 40.0))},
-                              "mttr": _dist(draw, draw(hst.floats(0.3, 4.0))),
-                              "mode": "operation"}
+            mode = draw(hst.sampled_from(["operation", "time"]))
+            mtbf = {"exponential": draw(hst.floats(3.0, 40.0))} if mode == "operation" \
+                else _dist(draw, draw(hst.floats(3.0, 40.0)))
+            st["failures"] = {"mtbf": mtbf, "mttr": _dist(draw, draw(hst.floats(0.3, 4.0))),
+                              "mode": mode}
         st["power_kw"] = {"busy": 10.0, "starved": 1.0, "blocked": 2.0, "down": 0.5}
         stations[f"st{i}"] = st
+    if any(st["servers"] > 1 for st in stations.values()):  # time-dependent failures are in
+        for st in stations.values():  # reach on lines of single machines only
+            if "failures" in st:
+                st["failures"]["mode"] = "operation"
     release = draw(hst.one_of(
         hst.just("saturated"),
         hst.builds(lambda m: {"interarrival": {"exponential": m}}, hst.floats(0.5, 3.0)),
@@ -153,7 +159,11 @@ def test_random_lines_records_and_both_kernels(sc: Scenario) -> None:
     slow, fast = records_both(sc, 1)
     assert_same_records(slow, fast)
     model = build(sc)
-    if all(st.servers == 1 for st in model.stations):
+    timed = any(st.failures and not st.failures.operation_dependent for st in model.stations)
+    if timed:  # continuous times meet no tie: the line kernel itself gave these records
+        line_, state = fl.run_line(model, fl.Feed(model.seed, 1), float(model.warmup))
+        assert_same_records(slow, fl.collect(model, line_, state, 1, float(model.warmup), 0))
+    if all(st.servers == 1 for st in model.stations) and not timed:
         line_, state = fl.run_line(model, fl.Feed(model.seed, 1), float(model.warmup),
                                    events=True)
         assert state.events
@@ -210,10 +220,14 @@ def test_penny_fab_best_case(w: int) -> None:
     assert_same(twin.run(sc).summary(), doc)
 
 
-def test_reference_recursion_agrees_with_kernel() -> None:
-    """`reference_line` (plain Python, whole lists) against `line_kernel`."""
+@pytest.mark.parametrize("modes", ["operation", "time and operation"])
+def test_reference_recursion_agrees_with_kernel(modes) -> None:
+    """`reference_line` (plain Python, whole lists) against `line_kernel`; with
+    time-dependent failures on every other station in the second case."""
+    timed = [modes != "operation" and i % 2 == 0 for i in range(4)]
     stations = {f"s{i}": {"process_time": {"gamma": {"mean": 1.0, "cv": 0.8}},
-                          "buffer": i % 3, "scrap": 0.05 * (i % 2), "failures": FAILING}
+                          "buffer": i % 3, "scrap": 0.05 * (i % 2),
+                          "failures": {**FAILING, "mode": "time" if timed[i] else "operation"}}
                 for i in range(4)}
     for release in ("saturated", {"interarrival": {"exponential": 1.4}}, {"conwip": 4}):
         sc = line(stations, release, horizon=3000.0, warmup=200.0, seed=5)
@@ -236,7 +250,7 @@ def test_reference_recursion_agrees_with_kernel() -> None:
             conwip=model.products[0].conwip,
             gaps=draws(model.products[0].interarrival.sample, rng("arrivals", "u"))
             if model.products[0].interarrival else None,
-            w=200.0, end=3200.0)
+            w=200.0, end=3200.0, timed=timed)
         sf, si, gf, gi = state.sf, state.si, state.gf, state.gi
         for col, key in ((kf.BUSY, "busy"), (kf.STARVED, "starved"), (kf.BLOCKED, "blocked"),
                          (kf.DOWN, "down"), (kf.F_QAREA, "queue_area"),
@@ -285,10 +299,14 @@ def test_refuses_two_products() -> None:
     assert "products: 2 products (u, v)" in msg and "engine: simpy" in msg
 
 
-def test_refuses_time_failures() -> None:
-    msg = _refusal(stations={"a": {"process_time": 1, "failures": {"mtbf": 50, "mttr": 5}},
+def test_refuses_time_failures_of_parallel_machines() -> None:
+    msg = _refusal(stations={"a": {"process_time": 1, "failures": {"mtbf": 50, "mttr": 5},
+                                   "servers": 2},
                              "b": {"process_time": 1}})
-    assert "stations.a.failures.mode" in msg and "operation" in msg
+    assert "stations.a.failures.mode" in msg and "single machines" in msg and "servers: 2" in msg
+    msg = _refusal(stations={"a": {"process_time": 1, "failures": {"mtbf": 50, "mttr": 5}},
+                             "b": {"process_time": 1, "servers": 3}})
+    assert "stations.a.failures.mode" in msg and "station b has servers: 3" in msg
 
 
 def test_refuses_station_off_the_route_and_revisits() -> None:
@@ -308,6 +326,10 @@ st = {"a": {"process_time": {"exponential": 1}, "servers": 2, "buffer": 1, "scra
       "b": {"process_time": {"gamma": {"mean": 0.7, "cv": 0.5}}, "buffer": 0}}
 for servers in (1, 2):
     st["a"]["servers"] = servers
+    if servers == 1:  # time-dependent failures: in reach on lines of single machines
+        st["b"]["failures"] = {"mtbf": {"exponential": 6}, "mttr": 0.8}
+    else:
+        st["b"].pop("failures", None)
     for release in ("saturated", {"interarrival": {"exponential": 1.0}}, {"conwip": 3}):
         m = build(Scenario.model_validate({"name": "x", "run": {"horizon": 80, "warmup": 7},
               "products": {"u": {"route": ["a", "b"], "release": release}}, "stations": st}))

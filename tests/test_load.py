@@ -320,7 +320,7 @@ run: {horizon: "1 h", engine: flowline}
 products: {p: {route: [a, b], release: saturated}}
 stations:
   a: {process_time: "10 s"}
-  b: {process_time: "12 s", failures: {mtbf: "1 h", mttr: "5 min", mode: time}}
+  b: {process_time: "12 s", servers: 2, failures: {mtbf: "1 h", mttr: "5 min", mode: time}}
 """)
     assert validate_file(flow) == []  # the file itself is right
     found = twin.check(flow)

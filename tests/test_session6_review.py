@@ -136,15 +136,15 @@ def test_event_budget_does_not_refuse_the_md1_validation_scenario_over_60_days()
 # before running: besides the file itself, the levels of its `vary:` points and, with
 # `engine: flowline`, what is outside that engine's reach". _problems checks the flowline
 # reach of the base scenario only: a vary level that takes a point out of reach (here
-# failures.mode: time) passes `twin validate` (exit 0, "ok") while `twin run` refuses the
-# same file (exit 2).
+# failures.mode: time, on parallel machines) passes `twin validate` (exit 0, "ok") while
+# `twin run` refuses the same file (exit 2).
 VARY_FLOWLINE = """
     name: v
     run: {horizon: "1 h", engine: flowline}
     products: {p: {route: [a, b], release: saturated}}
     stations:
       a: {process_time: "10 s"}
-      b: {process_time: "12 s", failures: {mtbf: "1 h", mttr: "5 min", mode: operation}}
+      b: {process_time: "12 s", servers: 2, failures: {mtbf: "1 h", mttr: "5 min", mode: operation}}
     vary:
       factorial:
         stations.b.failures.mode: [operation, time]

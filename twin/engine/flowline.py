@@ -3,9 +3,11 @@
 For lines (one product, a route visiting each station once) it computes what the SimPy
 engine computes, from the same named random streams drawn in the same blocks, so that both
 give the same summary to floating-point precision; only much faster. Lines of single
-machines run on the max-plus recursion (`line_kernel`); lines with parallel machines, and
-the rare single-machine run where an event falls exactly on the end of the warm-up (where
-only SimPy's event order decides), run on the event kernel, which keeps SimPy's order.
+machines run on the max-plus recursion (`line_kernel`), time-dependent failures included;
+lines with parallel machines, and the rare single-machine run where an event falls exactly
+on the end of the warm-up (where only SimPy's event order decides), run on the event
+kernel, which keeps SimPy's order. A line with time-dependent failures that meets such a
+tie (`SimpyOrder`) is run on the SimPy engine itself.
 
     problem = unsupported(model)      # None, or why the model is out of reach (and where)
     result = simulate(model, replication, seed, warmup)
@@ -23,7 +25,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from twin.engine.replication import ReplicationResult
+from twin.engine.replication import simulate as replication_simulate
+from twin.errors import ScenarioError
 from twin.kernels import flowline as kf
+from twin.kernels.failures import FULL
 from twin.kernels.tracker import Tracker
 from twin.model import STATES, Model
 from twin.streams import BLOCK, stream
@@ -80,10 +85,27 @@ def unsupported(model: Model) -> str | None:
         if st.calendar is not None:
             return f"stations.{st.name}.calendar: shift calendars are outside the flowline " \
                    f"engine{hint}"
-        if st.failures is not None and not st.failures.operation_dependent:
-            return f"stations.{st.name}.failures.mode: time-dependent failures are outside " \
-                   f"the flowline engine (mode: operation is in reach){hint}"
+    return _parallel_time_failures(model)
+
+
+def _parallel_time_failures(model: Model) -> str | None:
+    """Why `model` is out of reach: time-dependent failures on a line with parallel machines
+    (the event kernel, which such lines need, has none)."""
+    parallel = [st for st in model.stations if st.servers > 1]
+    for st in model.stations:
+        if st.failures is not None and not st.failures.operation_dependent and parallel:
+            where = "this station" if st.servers > 1 else f"station {parallel[0].name}"
+            return f"stations.{st.name}.failures.mode: time-dependent failures are in the " \
+                   f"flowline engine's reach on lines of single machines only ({where} has " \
+                   f"servers: {parallel[0].servers if st.servers == 1 else st.servers}); " \
+                   f"mode: operation is in reach with any servers; use engine: simpy"
     return None
+
+
+class SimpyOrder(Exception):
+    """The recursion met a failure or repair at the very instant of another event of its
+    machine (or the end of the warm-up), where SimPy's event order decides: the replication
+    is run on the SimPy engine instead (`simulate`, and the sweep, do this)."""
 
 
 class Feed:
@@ -132,6 +154,11 @@ class Feed:
             tail = self.dfill[r] - self.dpos[r]
             self.dv[r, :tail] = self.dv[r, self.dpos[r]:self.dfill[r]]
             self.dpos[r], start = 0, tail
+            if start + FEED_BLOCKS * BLOCK > self.dv.shape[1]:
+                # a visit needs more than the row holds (failures while a unit waits long)
+                grown = np.empty((self.dv.shape[0], 2 * self.dv.shape[1]))
+                grown[:, :self.dv.shape[1]] = self.dv
+                self.dv = grown
         for b in range(FEED_BLOCKS):
             self.dv[r, start + b * BLOCK:start + (b + 1) * BLOCK] = sample(rng, BLOCK)
         self.dfill[r] = start + FEED_BLOCKS * BLOCK
@@ -163,6 +190,11 @@ class Line:
     def single(self) -> bool:
         return bool((self.spec[:, kf.C_SERVERS] == 1).all())
 
+    @property
+    def timed(self) -> bool:
+        """Some station has time-dependent failures (the line kernel only)."""
+        return bool(self.spec[:, kf.C_TIME].any())
+
 
 def build_line(model: Model, feed: Feed, warmup: float, record: bool = True,
                stats: bool = True) -> Line:
@@ -173,7 +205,7 @@ def build_line(model: Model, feed: Feed, warmup: float, record: bool = True,
     product = model.products[0]
     order = [step.station for step in product.steps]
     n_st = len(order)
-    spec = np.full((n_st, 5), -1, dtype=np.int64)
+    spec = np.full((n_st, kf.N_SPEC), -1, dtype=np.int64)
     cap = np.zeros(n_st)
     scrap = np.zeros(n_st)
     mrows: list[tuple[int, int]] = []
@@ -187,6 +219,12 @@ def build_line(model: Model, feed: Feed, warmup: float, record: bool = True,
         spec[k, kf.C_ROWP] = feed.row("process", step.stream or st.name,
                                       (step.process_time or st.process_time).sample)
         spec[k, kf.C_M0] = len(mrows)
+        timed = st.failures is not None and not st.failures.operation_dependent
+        spec[k, kf.C_TIME] = int(timed)
+        if timed and not math.isinf(st.capacity):
+            # a place frees when a unit leaves the buffer (the ring holds starts), or with
+            # no buffer when the machine is free and up
+            spec[k, kf.C_ROOM] = int(st.capacity) if st.capacity > 0 else kf.ROOM_UP
         cap[k] = st.capacity
         scrap[k] = st.scrap
         if st.scrap > 0:
@@ -226,6 +264,8 @@ class State:
     def __init__(self, line: Line, events: bool):
         n_st, n_m = len(line.order), line.mrow.shape[0]
         self.line, self.events = line, events
+        # stations with time-dependent failures, or None: the line kernel without their code
+        self.timed = line.spec[:, kf.C_TIME].copy() if line.timed else None
         self.sf = np.zeros((n_st, kf.N_SF))
         self.si = np.zeros((n_st, kf.N_SI), dtype=np.int64)
         self.gf = np.zeros(kf.N_GF)
@@ -283,7 +323,7 @@ class State:
                 status = kf.line_kernel(
                     ln.spec, ln.scrap, ln.mrow, ln.par_i, ln.par_f, feed.dv, feed.dpos,
                     feed.dfill, self.sf, self.si, self.gf, self.gi, self.ring, self.exits,
-                    self.exit_id, self.pst, self.pen)
+                    self.exit_id, self.pst, self.pen, self.timed)
             if status == kf.TIE:
                 return status
             if status == kf.DONE:
@@ -322,9 +362,13 @@ class State:
         tracker.resolve(float(until), final)
 
     def _grow(self) -> None:
-        """Make room: hand full active period buffers to the tracker; widen departure rings
-        or queues."""
-        if self.tracker is not None and \
+        """Make room: hand full active period buffers to the tracker (or widen them, when
+        one visit's periods fill one: many failures while a unit waits); widen departure
+        rings or queues."""
+        if self.gi[kf.G_ARG] == FULL and self.si[:, kf.I_NPER].max() == 0:
+            self.pst = np.concatenate([self.pst, np.zeros_like(self.pst)], axis=1)
+            self.pen = np.concatenate([self.pen, np.zeros_like(self.pen)], axis=1)
+        elif self.tracker is not None and \
                 2 * (self.si[:, kf.I_NPER].max() + 2) >= self.pst.shape[1]:
             self.flush()
         if not self.events:
@@ -348,12 +392,22 @@ class State:
             self.qv = new
 
     def prepare_failures(self, feed: Feed) -> None:
-        """The recursion's machines draw their first busy time to failure when they start."""
+        """The recursion's machines draw their first busy time to failure when they start;
+        with time-dependent failures, their first down interval at time 0 (as SimPy:
+        failure at 0 + ttf, repair at that + ttr)."""
         for k in range(len(self.line.order)):
             r = self.line.mrow[k, 0]
             if r >= 0:
-                self.sf[k, kf.F_BTF] = feed.dv[r, feed.dpos[r]]
+                first = feed.dv[r, feed.dpos[r]]
                 feed.dpos[r] += 1
+                if self.line.spec[k, kf.C_TIME]:
+                    rr = self.line.mrow[k, 1]
+                    fail = 0.0 + first
+                    self.sf[k, kf.F_TF] = fail
+                    self.sf[k, kf.F_TR] = fail + feed.dv[rr, feed.dpos[rr]]
+                    feed.dpos[rr] += 1
+                else:
+                    self.sf[k, kf.F_BTF] = first
 
 
 def _pow2(n: int) -> int:
@@ -362,13 +416,25 @@ def _pow2(n: int) -> int:
 
 def run_line(model: Model, feed: Feed, warmup: float, record: bool = True,
              events: bool | None = None, stats: bool = True) -> tuple[Line, State]:
-    """Simulate one replication on a kernel; `events` forces (or forbids) the event kernel."""
+    """Simulate one replication on a kernel; `events` forces (or forbids) the event kernel.
+
+    Raises `SimpyOrder` where only SimPy's event order can decide (time-dependent
+    failures), and ScenarioError for time-dependent failures of parallel machines (a sweep's
+    layout may give a station more servers)."""
     line = build_line(model, feed, warmup, record, stats)
+    if line.timed:
+        problem = _parallel_time_failures(model)
+        if problem:
+            raise ScenarioError(problem)
+        if events:
+            raise ValueError("the event kernel has no time-dependent failures")
     use_events = not line.single if events is None else events
     state = State(line, use_events)
     if not use_events:
         state.prepare_failures(feed)
     if state.run(feed) == kf.TIE:  # an event exactly at the end of warm-up: SimPy's order
+        if line.timed:  # (the event kernel has no time-dependent failures)
+            raise SimpyOrder()
         if feed.keep:
             feed.rewind()
         else:
@@ -390,17 +456,23 @@ def prepare() -> None:
     from twin.model import build
     from twin.scenario.schema import Scenario
 
-    scenario = Scenario.model_validate({
+    doc = {
         "name": "warm-up of the kernels", "run": {"horizon": 50, "warmup": 5},
         "products": {"u": {"route": ["a", "b"], "release": {"conwip": 2}}},
         "stations": {"a": {"process_time": {"exponential": 1}, "scrap": 0.1, "buffer": 1,
                            "failures": {"mtbf": {"exponential": 5}, "mttr": 1,
                                         "mode": "operation"}},
                      "b": {"process_time": 1.5, "buffer": 0}},
-    })
-    model = build(scenario)
+    }
+    model = build(Scenario.model_validate(doc))
     for events in (False, True):
         run_line(model, Feed(0, 0), 5.0, events=events)
+    # and the line kernel's time-dependent failures
+    doc["stations"]["b"]["failures"] = {"mtbf": {"exponential": 7}, "mttr": 0.5}
+    try:
+        run_line(build(Scenario.model_validate(doc)), Feed(0, 0), 5.0)
+    except SimpyOrder:
+        pass
     _prepared = True
 
 
@@ -408,9 +480,23 @@ def simulate(model: Model, replication: int, seed: int, warmup: float) -> Replic
     """One replication of a line model on the flowline engine (see `unsupported`)."""
     prepare()
     started = time.perf_counter()
-    line, state = run_line(model, Feed(seed, replication), warmup)
+    try:
+        line, state = run_line(model, Feed(seed, replication), warmup)
+    except SimpyOrder:  # SimPy's event order decides a tie: its engine gives the answer
+        return _on_simpy(model, replication, seed, warmup)
     elapsed = time.perf_counter() - started
     return collect(model, line, state, replication, warmup, elapsed)
+
+
+SIMPY_ONLY = ("peak_station_kw", "peak_start_h", "peak_end_h")  # its 15-minute demand tracker
+
+
+def _on_simpy(model: Model, replication: int, seed: int, warmup: float) -> ReplicationResult:
+    """The replication on the SimPy engine, with the records the flowline engine gives (no
+    demand peaks, timeline or event log)."""
+    result = replication_simulate(model, replication, seed, warmup)
+    return ReplicationResult(replication, [m for m in result.measures if m[2] not in SIMPY_ONLY],
+                             {}, simulate_s=result.simulate_s)
 
 
 def _planned_sum(step, spec, produced: int) -> float | None:

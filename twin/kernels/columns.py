@@ -15,18 +15,30 @@ SATURATED, INTERARRIVAL, CONWIP = 0, 1, 2
 BUSY, STARVED, BLOCKED, DOWN = 0, 1, 2, 3
 
 # static station spec, int columns: servers, room (buffer + servers; -1 unlimited),
-# stream rows of process times and scrap decisions (-1 none), first machine's number
-C_SERVERS, C_ROOM, C_ROWP, C_ROWS, C_M0 = range(5)
+# stream rows of process times and scrap decisions (-1 none), first machine's number,
+# time-dependent failures (1, else 0). The line kernel reads C_ROOM as how far back the
+# next unit looks in a station's ring: buffer + 1 departures; for a station with
+# time-dependent failures, buffer starts (a place frees when a unit leaves the buffer), or
+# ROOM_UP with no buffer (a unit enters only when the machine is free and up)
+C_SERVERS, C_ROOM, C_ROWP, C_ROWS, C_M0, C_TIME = range(6)
+N_SPEC = 6
+ROOM_UP = -2
 # station float state: state totals (seconds, columns = machine states) then ...;
 # F_PS, F_PE: the event kernel's last closed active period, pending (it may continue), or
 # the line kernel's open one (it grows while visits touch; -1, -1: none);
 # F_PDROP: 1.0 if that period is covered by another station's older one (the event kernel)
 F_QAREA, F_WAIT, F_PROC, F_FREE, F_BTF, F_QLAST, F_OPENED, F_PS, F_PE, F_PDROP = range(6, 16)
-N_SF = 16
+# time-dependent failures in the line kernel: the first down interval not yet passed
+# (F_TF, F_TR: failure and repair times), the down time counted at the end of the run (of
+# the last starved spell); a visit's working copies (F_X...: interval, open active period,
+# start, completion, down time while waiting and while busy), committed when it is done
+F_TF, F_TR, F_DPEND, F_XF, F_XR, F_XPS, F_XPE, F_XS, F_XC, F_XSD, F_XBD = range(16, 27)
+N_SF = 27
 # station int state
 I_WAITS, I_PROD, I_SCRAP, I_QEND, I_NPER, I_ARR, I_QHEAD, I_BHEAD, I_BN, I_IHEAD, I_IN, \
-    I_ACTIVE = range(12)
-N_SI = 12
+    I_ACTIVE, I_XPF, I_XPR, I_XNP = range(15)
+N_SI = 15  # (I_X...: a visit's working copies of failure and repair stream positions and
+# of the number of stored active periods)
 # parameters: int and float
 P_KIND, P_CONWIP, P_ROWA, P_RECORD, P_STATS = range(5)
 P_WARMUP, P_END = range(2)

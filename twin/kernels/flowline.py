@@ -3,7 +3,8 @@
 Two kernels compute the same thing, the SimPy engine's `twin/engine/stations.py` semantics
 (blocking after service, FIFO buffers, idle machines handed work longest-idle first, blocked
 senders let in in the order they blocked, operation-dependent failures, scrap, saturated,
-interarrival or CONWIP release), for a line whose route visits stations 0, 1, ..., J-1:
+interarrival or CONWIP release; and, in `line_kernel` only, time-dependent failures,
+`twin.kernels.failures`), for a line whose route visits stations 0, 1, ..., J-1:
 
 * `line_kernel` (`twin.kernels.line`): the max-plus departure-time recursion for lines of
   single machines. Unit n starts at station k at max(entry, machine free) and leaves at
@@ -32,8 +33,8 @@ and the tests: `from twin.kernels import flowline as kf`.
 
 from __future__ import annotations
 
-from twin.kernels.columns import (A_ARRIVE, A_INIT, BLOCKED, BUSY, CONWIP, C_M0, C_ROOM, C_ROWP,
-                                  C_ROWS, C_SERVERS, DONE, DOWN, F_BTF, F_FREE, F_OPENED, F_PDROP,
+from twin.kernels.columns import (A_ARRIVE, A_INIT, BLOCKED, BUSY, CONWIP, C_M0, C_ROOM, C_TIME, C_ROWP,
+                                  C_ROWS, C_SERVERS, DONE, DOWN, F_BTF, F_DPEND, F_FREE, F_TF, F_TR, F_OPENED, F_PDROP,
                                   F_PE, F_PROC, F_PS, F_QAREA, F_QLAST, F_WAIT, GROW, G_A, G_ARG,
                                   G_BACKLOG, G_CUR, G_CURE, G_CURREL, G_DONE, G_EID, G_ENDEXIT,
                                   G_FHEAD, G_FIN, G_FN, G_GROW, G_HN, G_LEAD, G_N, G_NEXIT, G_NOW,
@@ -41,7 +42,8 @@ from twin.kernels.columns import (A_ARRIVE, A_INIT, BLOCKED, BUSY, CONWIP, C_M0,
                                   G_WIPAREA, G_WIPLAST, G_WIPSTART, INTERARRIVAL, I_ACTIVE, I_ARR,
                                   I_BHEAD, I_BN, I_IHEAD, I_IN, I_NPER, I_PROD, I_QEND, I_QHEAD,
                                   I_SCRAP, I_WAITS, M_DONE, M_FAILED, M_INIT, M_LOOP, M_REPAIRED,
-                                  M_START, NEED_DRAWS, N_GF, N_GI, N_SF, N_SI, P_CONWIP, P_END,
+                                  M_START, NEED_DRAWS, N_GF, N_GI, N_SF, N_SI, N_SPEC, P_CONWIP,
+                                  P_END, ROOM_UP,
                                   P_KIND, P_RECORD, P_ROWA, P_WARMUP, Q_BTF, Q_ENT, Q_LEFT, Q_REL,
                                   Q_RES, Q_SINCE, Q_ST, Q_STATE, Q_T, R_LOOP, R_UNBLOCKED,
                                   SATURATED, STARVED, TIE, W_FIRE, W_INIT)
@@ -50,15 +52,15 @@ from twin.kernels.line import line_kernel
 from twin.kernels.reference import reference_line
 
 __all__ = ["event_kernel", "line_kernel", "reference_line", "A_ARRIVE", "A_INIT", "BLOCKED",
-           "BUSY", "CONWIP", "C_M0", "C_ROOM", "C_ROWP", "C_ROWS", "C_SERVERS", "DONE", "DOWN",
-           "F_BTF", "F_FREE", "F_OPENED", "F_PDROP", "F_PE", "F_PS", "F_PROC", "F_QAREA",
+           "BUSY", "CONWIP", "C_M0", "C_ROOM", "C_ROWP", "C_ROWS", "C_SERVERS", "C_TIME", "DONE", "DOWN",
+           "F_BTF", "F_DPEND", "F_FREE", "F_TF", "F_TR", "F_OPENED", "F_PDROP", "F_PE", "F_PS", "F_PROC", "F_QAREA",
            "F_QLAST", "F_WAIT", "GROW", "G_A", "G_ARG", "G_BACKLOG", "G_CUR", "G_CURE", "G_CURREL",
            "G_DONE", "G_EID", "G_ENDEXIT", "G_FHEAD", "G_FIN", "G_FN", "G_GROW", "G_HN", "G_LEAD",
            "G_N", "G_NEXIT", "G_NOW", "G_PREEXIT", "G_PREREL", "G_REL", "G_RWAIT", "G_SCR",
            "G_SCRSUM", "G_WIP", "G_WIPAREA", "G_WIPLAST", "G_WIPSTART", "INTERARRIVAL", "I_ACTIVE",
            "I_ARR", "I_BHEAD", "I_BN", "I_IHEAD", "I_IN", "I_NPER", "I_PROD", "I_QEND", "I_QHEAD",
            "I_SCRAP", "I_WAITS", "M_DONE", "M_FAILED", "M_INIT", "M_LOOP", "M_REPAIRED", "M_START",
-           "NEED_DRAWS", "N_GF", "N_GI", "N_SF", "N_SI", "P_CONWIP", "P_END", "P_KIND", "P_RECORD",
+           "NEED_DRAWS", "N_GF", "N_GI", "N_SF", "N_SI", "N_SPEC", "ROOM_UP", "P_CONWIP", "P_END", "P_KIND", "P_RECORD",
            "P_ROWA", "P_WARMUP", "Q_BTF", "Q_ENT", "Q_LEFT", "Q_REL", "Q_RES", "Q_SINCE", "Q_ST",
            "Q_STATE", "Q_T", "R_LOOP", "R_UNBLOCKED", "SATURATED", "STARVED", "TIE", "W_FIRE",
            "W_INIT"]

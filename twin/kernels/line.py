@@ -12,12 +12,15 @@ from __future__ import annotations
 from numba import njit
 
 from twin.kernels.columns import (BLOCKED, BUSY, CONWIP, C_ROOM, C_ROWP, C_ROWS, DONE, DOWN,
-                                  F_BTF, F_FREE, F_PE, F_PROC, F_PS, F_QAREA, F_WAIT, GROW, G_A,
-                                  G_ARG, G_CUR, G_CURE, G_CURREL, G_DONE, G_ENDEXIT, G_FIN, G_LEAD,
-                                  G_N, G_NEXIT, G_PREEXIT, G_PREREL, G_REL, G_SCR, G_SCRSUM, G_WIP,
+                                  F_BTF, F_DPEND, F_FREE, F_PE, F_PROC, F_PS, F_QAREA, F_TF, F_TR,
+                                  F_WAIT, F_XBD, F_XC, F_XF, F_XS, GROW, G_A, G_ARG, G_CUR,
+                                  G_CURE, G_CURREL, G_DONE, G_ENDEXIT, G_FIN, G_LEAD, G_N,
+                                  G_NEXIT, G_PREEXIT, G_PREREL, G_REL, G_SCR, G_SCRSUM, G_WIP,
                                   G_WIPAREA, G_WIPSTART, INTERARRIVAL, I_ARR, I_NPER, I_PROD,
-                                  I_QEND, I_SCRAP, I_WAITS, NEED_DRAWS, P_CONWIP, P_END, P_KIND,
-                                  P_RECORD, P_ROWA, P_STATS, P_WARMUP, SATURATED, STARVED, TIE)
+                                  I_QEND, I_SCRAP, I_WAITS, I_XPF, I_XPR, NEED_DRAWS, P_CONWIP,
+                                  P_END, P_KIND, P_RECORD, P_ROWA, P_STATS, P_WARMUP, ROOM_UP,
+                                  SATURATED, STARVED, TIE)
+from twin.kernels.failures import tf_close, tf_end, tf_push, tf_start
 from twin.kernels.periods import covered
 
 
@@ -86,13 +89,17 @@ def _budget(spec, mrow, dpos, dfill, si, ring, pst, record):
 
 @njit(cache=True)
 def line_kernel(spec, scrap, mrow, par_i, par_f, dv, dpos, dfill, sf, si, gf, gi, ring,
-                exits, exit_id, pst, pen):
+                exits, exit_id, pst, pen, timed):
     """Run the single-machine line recursion until the next release is at or after `end`.
 
     `ring[k, r % W]` holds the time arrival r left station k (W a power of two; needs
     W >= min(room, arrivals)). `exits` is a min-heap of exit times (CONWIP releases). A
     unit's trip runs in an inner loop with its times in registers; it is saved to `gi`/`gf`
     only if a failure stream runs dry in the middle of it.
+
+    `timed[k]` is 1 for a station with time-dependent failures (`twin.kernels.failures`),
+    or `timed` is None: a line without them, for which numba compiles the kernel without
+    any of their code (it prunes the branches on `timed is None`).
     """
     n_st = spec.shape[0]
     w = par_f[P_WARMUP]
@@ -137,7 +144,24 @@ def line_kernel(spec, scrap, mrow, par_i, par_f, dv, dpos, dfill, sf, si, gf, gi
             r0 = si[0, I_ARR]
             if kind != SATURATED and room >= 0 and r0 >= room:
                 avail = max(avail, ring[0, (r0 - room) & mask])
+            if timed is not None:
+                if timed[0] and (kind == SATURATED or room == ROOM_UP):
+                    # the machine takes the unit once it is free and up
+                    x = max(avail, sf[0, F_FREE])
+                    if sf[0, F_TR] > x:  # its next down interval decides
+                        avail = sf[0, F_TR] if sf[0, F_TF] <= x else x
+                    else:
+                        avail, status = tf_push(0, x, False, mrow, dv, dpos, dfill, sf, gi)
+                        if status != DONE:
+                            return status
             if avail >= end:
+                if timed is not None:
+                    for j in range(n_st):  # the failure timelines to the end of the run
+                        if timed[j]:
+                            status = tf_close(j, w, end, record, mrow, dv, dpos, dfill, sf,
+                                              si, gi, pst, pen)
+                            if status != DONE:
+                                return status
                 if kind == CONWIP:
                     _waiting_cards(exits, gi, gf, w, end, par_i[P_CONWIP])
                 return _finish_line(sf, si, gi, w, end, n_st, pst, pen, record)
@@ -167,7 +191,30 @@ def line_kernel(spec, scrap, mrow, par_i, par_f, dv, dpos, dfill, sf, si, gf, gi
             left = t
             down = 0.0
             rf = mrow[k, 0]
-            if rf >= 0:  # operation-dependent failures: busy time to failure runs while busy
+            tk = False  # time-dependent failures here
+            walked = False  # ... and the unit met one (`tf_start`, `tf_end` keep the books)
+            if timed is not None:
+                tk = timed[k] != 0
+                if tk and sf[k, F_TF] <= s + t:  # a failure before the unit could end
+                    walked = True
+                    status = tf_start(k, e, t, w, end, record, mrow, dv, dpos, dfill, sf, si,
+                                      gi, pst, pen)
+                    if status != DONE:
+                        if status != TIE:
+                            gi[G_CUR] = k
+                            gf[G_CURE] = e
+                            gf[G_CURREL] = rel
+                        return status
+                    s = sf[k, F_XS]
+                    now = sf[k, F_XC]
+                    left = 0.0
+                    down = sf[k, F_XBD]
+                elif rf >= 0:  # (kept, to undo the commits below if the visit stops)
+                    sf[k, F_XF] = sf[k, F_BTF]
+                    si[k, I_XPF] = dpos[rf]
+                    si[k, I_XPR] = dpos[mrow[k, 1]]
+            if rf >= 0 and not tk:  # operation-dependent failures: busy time to failure
+                # runs while busy
                 rr = mrow[k, 1]
                 pf = dpos[rf]
                 pr = dpos[rr]
@@ -206,6 +253,28 @@ def line_kernel(spec, scrap, mrow, par_i, par_f, dv, dpos, dfill, sf, si, gf, gi
                 r1 = si[k + 1, I_ARR]
                 if room1 >= 0 and r1 >= room1:
                     d = max(c, ring[k + 1, (r1 - room1) & mask])
+                elif timed is not None:
+                    if room1 == ROOM_UP:  # no buffer, time-dependent failures: it enters
+                        # when the machine is free and up
+                        x = max(c, sf[k + 1, F_FREE])
+                        if sf[k + 1, F_TR] > x and sf[k + 1, F_TF] != x:
+                            d = sf[k + 1, F_TR] if sf[k + 1, F_TF] < x else x
+                        else:  # (past its next down interval, or exactly at a failure)
+                            d, status = tf_push(k + 1, x, True, mrow, dv, dpos, dfill, sf, gi)
+                            if status != DONE:
+                                _undo(k, tk, rp, rs, mrow, dpos, sf, si, gi, gf, e, rel,
+                                      status)
+                                return status
+            if timed is not None:
+                if tk and (walked or sf[k, F_TF] < d):  # failures met, or while blocked
+                    status = tf_end(k, s, c, d, not walked, w, end, record, stats, mrow, dv,
+                                    dpos, dfill, sf, si, gi, pst, pen)
+                    if status != DONE:
+                        _undo(k, tk, rp, rs, mrow, dpos, sf, si, gi, gf, e, rel, status)
+                        return status
+                    walked = True
+                    if record:  # it may have noted several periods: fewer units fit now
+                        budget = min(budget, pst.shape[1] - 2 - si[k, I_NPER])
             cs = _clip(s, w, end)
             cc = _clip(c, w, end)
             cd = _clip(d, w, end)
@@ -227,10 +296,13 @@ def line_kernel(spec, scrap, mrow, par_i, par_f, dv, dpos, dfill, sf, si, gf, gi
                     si[k, I_QEND] += 1
             r = si[k, I_ARR]
             if spec[k, C_ROOM] >= 0:
-                ring[k, r & mask] = d
+                if timed is None:
+                    ring[k, r & mask] = d
+                else:  # (with time-dependent failures: starts, `C_ROOM`)
+                    ring[k, r & mask] = s if tk else d
             si[k, I_ARR] = r + 1
             sf[k, F_FREE] = d
-            if record:  # active while busy or down: [s, c], merged when touching
+            if record and not walked:  # active while busy or down: [s, c], merged when touching
                 # the open period (F_PS, F_PE) grows or, when a new one begins, closes:
                 # it is written to the station's buffer unless another station's older
                 # period covers it (`covered`: then it never matters)
@@ -270,6 +342,25 @@ def line_kernel(spec, scrap, mrow, par_i, par_f, dv, dpos, dfill, sf, si, gf, gi
 
 
 @njit(cache=True)
+def _undo(k, tk, rp, rs, mrow, dpos, sf, si, gi, gf, e, rel, status):
+    """A visit to station k stops after its draws were taken (time-dependent failures: a
+    stream ran dry, or the period buffer is full): give them back, and note where the unit
+    is, so that the visit is done again from its start."""
+    dpos[rp] -= 1
+    if rs >= 0:
+        dpos[rs] -= 1
+    rf = mrow[k, 0]
+    if rf >= 0 and not tk:  # operation-dependent failures, as the visit found them
+        dpos[rf] = si[k, I_XPF]
+        dpos[mrow[k, 1]] = si[k, I_XPR]
+        sf[k, F_BTF] = sf[k, F_XF]
+    if status != TIE:
+        gi[G_CUR] = k
+        gf[G_CURE] = e
+        gf[G_CURREL] = rel
+
+
+@njit(cache=True)
 def _waiting_cards(exits, gi, gf, w, end, conwip):
     """CONWIP at the end: the units whose cards were freed before `end` (at time 0, or as
     a unit left) but which never got into the first station are released, in the system
@@ -293,8 +384,8 @@ def _waiting_cards(exits, gi, gf, w, end, conwip):
 def _finish_line(sf, si, gi, w, end, n_st, pst, pen, record):
     """No unit is released before `end`: every machine is starved from its last departure;
     the open active periods are closed (written to the buffers)."""
-    for k in range(n_st):
-        sf[k, STARVED] += end - _clip(sf[k, F_FREE], w, end)
+    for k in range(n_st):  # (less the down time then: time-dependent failures)
+        sf[k, STARVED] += end - _clip(sf[k, F_FREE], w, end) - sf[k, F_DPEND]
         n = si[k, I_NPER]
         if record and sf[k, F_PE] > sf[k, F_PS]:  # the open period closes (kept: others'
             # open periods close now too, so none of them is older and outlasts it)

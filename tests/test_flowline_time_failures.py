@@ -1,0 +1,298 @@
+"""Time-dependent failures on the flowline engine: exactly the SimPy engine's answer.
+
+A machine's time-dependent failures are a timeline of down intervals that no unit changes;
+the line kernel walks it as units pass (`twin.kernels.failures`). These tests hold it to
+hand-computed schedules, to the SimPy engine record by record (random and constant times,
+warm-up, no buffers, scrap, mixed failure modes, every release), and check that a tie only
+SimPy's event order decides goes to the SimPy engine rather than giving another answer.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as hst
+
+import twin
+from test_flowline import assert_same, assert_same_records, line
+from twin.engine import flowline as fl
+from twin.engine import replication
+from twin.errors import ScenarioError
+from twin.kernels import flowline as kf
+from twin.model import build
+from twin.scenario.schema import Scenario
+
+TF = {"mtbf": {"exponential": 20}, "mttr": {"gamma": {"mean": 3, "cv": 0.5}}}  # mode: time
+RELEASES = ["saturated", {"interarrival": {"exponential": 1.3}}, {"conwip": 4}]
+
+
+def on_kernel(sc: Scenario, rep: int = 0):
+    """SimPy's records and the line kernel's (which must not hand over to SimPy)."""
+    model = build(sc)
+    warm = float(model.warmup)
+    line_, state = fl.run_line(model, fl.Feed(model.seed, rep), warm)
+    assert not state.events
+    return (replication.simulate(model, rep, model.seed, warm),
+            fl.collect(model, line_, state, rep, warm, 0.0))
+
+
+def measure(result, kind: str, entity: str, name: str) -> float:
+    return next(v for k, e, m, v in result.measures if (k, e, m) == (kind, entity, name))
+
+
+# --- by hand -------------------------------------------------------------------------------
+def test_one_machine_by_hand() -> None:
+    """Process 10 s, a failure every 100 s up, 20 s repairs, saturated: the machine fails
+    at 100, 220, 340, ...; the tenth unit of each cycle would end at the failure, which comes
+    first (its event was scheduled earlier), so it ends after the repair: 10 units per
+    120 s. In 1200 s: 99 units (the 100th ends at 1200, the end), busy 1000 s, down 200 s."""
+    sc = line({"a": {"process_time": 10, "failures": {"mtbf": 100, "mttr": 20}}},
+              horizon=1200.0, warmup=0.0)
+    slow, fast = on_kernel(sc)
+    assert_same_records(slow, fast)
+    assert measure(fast, "product", "u", "finished") == 99
+    assert measure(fast, "station", "a", "busy_h") * 3600 == pytest.approx(1000.0)
+    assert measure(fast, "station", "a", "down_h") * 3600 == pytest.approx(200.0)
+    assert measure(fast, "station", "a", "starved_h") == 0.0
+    # lead time: 9 units of 10 s and one of 30 s per cycle
+    assert measure(fast, "product", "u", "lead_time_h") * 3600 == pytest.approx(
+        (90 * 10 + 9 * 30) / 99)
+
+
+def test_two_machines_by_hand_with_warmup() -> None:
+    """a: 10 s, failures 100 s up / 20 s down (down 100-120, 220-240); b: 4 s, no buffer,
+    failures 55 up / 30 down (down 55-85, 140-170, 225-255). a ends units at 10, ..., 60;
+    the one of 60 waits, a blocked, until b's repair at 85; 95; the next is interrupted at
+    100 and ends at 125; 135; 145 waits for b until 170; 180, ..., 210; the one that would
+    end at 220 meets a's failure, which comes first: it ends at 240. b ends units at 14,
+    24, 34, 44, 54, 89, 99, 129, 139, 174, 184, ..., 214. Measured from 35 to 240."""
+    sc = line({"a": {"process_time": 10, "failures": {"mtbf": 100, "mttr": 20}},
+               "b": {"process_time": 4, "buffer": 0,
+                     "failures": {"mtbf": 55, "mttr": 30}}},
+              horizon=205.0, warmup=35.0)
+    slow, fast = on_kernel(sc)
+    assert_same_records(slow, fast)
+
+    def seconds(station, state):
+        return measure(fast, "station", station, f"{state}_h") * 3600
+
+    assert measure(fast, "product", "u", "finished") == 11
+    assert measure(fast, "station", "a", "produced") == 11
+    assert seconds("a", "blocked") == pytest.approx(25 + 25)
+    assert seconds("a", "down") == pytest.approx(20 + 20)
+    assert seconds("a", "busy") == pytest.approx(205 - 50 - 40)
+    assert seconds("a", "starved") == pytest.approx(0.0, abs=1e-9)
+    assert seconds("b", "down") == pytest.approx(30 + 30 + 15)
+    assert seconds("b", "busy") == pytest.approx(11 * 4)
+    assert seconds("b", "starved") == pytest.approx(205 - 44 - 75)
+
+
+# --- against SimPy, fixed lines ------------------------------------------------------------
+@pytest.mark.parametrize("release", RELEASES)
+@pytest.mark.parametrize("buffers", [(2, 1, None), (0, 0, 0), (None, 0, 3)])
+def test_lines_agree(release, buffers) -> None:
+    """Long lines (draws refilled, rings widened): buffers, none, unlimited; scrap; a station
+    with operation-dependent failures among time-dependent ones; warm-up."""
+    stations = {}
+    for i, b in enumerate(buffers):
+        st = {"process_time": {"lognormal": {"mean": 1.0 + 0.1 * i, "cv": 0.6}},
+              "scrap": 0.03 * (i != 1),
+              "failures": TF if i != 1 else {**TF, "mode": "operation"}}
+        if b is not None:
+            st["buffer"] = b
+        stations[f"s{i}"] = st
+    slow, fast = on_kernel(line(stations, release, horizon=8000.0, warmup=300.0, seed=4))
+    assert_same_records(slow, fast)
+    assert measure(fast, "station", "s0", "down_h") > 0
+
+
+@pytest.mark.parametrize("blocked", [False, True])
+def test_long_waits_fill_the_period_buffer(blocked) -> None:
+    """Frequent short failures while a machine waits long, starved (a unit every 400 s) or
+    blocked behind a slow machine: one visit notes more active periods than the period
+    buffer holds (starved: none is inside another station's, so all are kept), and needs
+    more draws than a stream's row holds."""
+    stations = {"a": {"process_time": 0.5, "buffer": 0,
+                      "failures": {"mtbf": {"exponential": 0.05}, "mttr": 0.01}}}
+    if blocked:
+        stations["b"] = {"process_time": 400.0, "buffer": 0}
+    sc = line(stations, "saturated" if blocked else {"interarrival": 400},
+              horizon=2000.0, warmup=10.0)
+    slow, fast = on_kernel(sc)
+    assert_same_records(slow, fast)
+    model = build(sc)
+    feed = fl.Feed(model.seed, 0)
+    _, state = fl.run_line(model, feed, 10.0)
+    if not blocked:  # (while blocked they lie in the slow machine's busy period)
+        assert state.pst.shape[1] > fl.PERIODS  # widened for one visit's periods
+    assert feed.dv.shape[1] > fl.FEED_BLOCKS * 1024  # and the rows for its draws
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_visits_redone_when_streams_run_dry(release) -> None:
+    """Failures every fraction of a second: failure streams run dry in the middle of
+    visits (the visit is done again, its draws given back), also in the middle of the
+    check whether a station without buffer is up, after a station with operation-dependent
+    failures."""
+    stations = {"a": {"process_time": {"exponential": 0.5},
+                      "failures": {"mtbf": {"exponential": 0.2}, "mttr": 0.05,
+                                   "mode": "operation"}, "scrap": 0.05},
+                "b": {"process_time": {"exponential": 0.5}, "buffer": 0,
+                      "failures": {"mtbf": {"exponential": 0.3}, "mttr": {"exponential": 0.1}}},
+                "c": {"process_time": {"exponential": 0.4}, "buffer": 1, "scrap": 0.05,
+                      "failures": {"mtbf": {"exponential": 0.25}, "mttr": 0.05}}}
+    slow, fast = on_kernel(line(stations, release, horizon=4000.0, warmup=50.0, seed=2))
+    assert_same_records(slow, fast)
+
+
+def test_summary_agrees_over_replications() -> None:
+    sc = line({"a": {"process_time": {"exponential": 1.0}, "failures": TF, "buffer": 1},
+               "b": {"process_time": {"gamma": {"mean": 0.9, "cv": 0.7}}, "buffer": 0,
+                     "failures": {"mtbf": {"weibull": {"shape": 1.5, "scale": 30}},
+                                  "mttr": {"exponential": 4}}}},
+              {"conwip": 5}, horizon=2000.0, warmup=100.0, replications=3)
+    assert_same(twin.run(sc).summary(), twin.run(sc, engine="flowline").summary())
+
+
+def test_sweep_rows_equal_full_runs() -> None:
+    from twin import sweep as sw
+    sc = line({"a": {"process_time": {"exponential": 1.0}, "failures": TF},
+               "b": {"process_time": {"exponential": 1.0}, "failures": TF}},
+              horizon=3000.0, warmup=100.0, replications=1)
+    table = sw.sweep(sc, sw.grid(sc, buffers={"b": [0, 2]}), workers=1)
+    assert len(table) == 2
+    for _, row in table.iterrows():
+        model = sw.apply(build(sc), {"stations.b.buffer": row["stations.b.buffer"]})
+        full = fl.simulate(model, 0, model.seed, 100.0)
+        assert row["finished"] == measure(full, "product", "u", "finished")
+        assert row["lead_time_h"] == pytest.approx(
+            measure(full, "product", "u", "lead_time_h"), rel=1e-12)
+        assert row["wip_mean"] == pytest.approx(measure(full, "system", "", "wip_mean"),
+                                                rel=1e-12)
+
+
+# --- ties ------------------------------------------------------------------------------------
+TIES = {
+    # a unit handed by a's completion to idle b at the very instant b fails (20)
+    "handover": ({"a": {"process_time": 10}, "b": {"process_time": 1, "buffer": 2,
+                                                  "failures": {"mtbf": 20, "mttr": 3}}}, 0.0),
+    # the same with no buffer at b (a's offer meets b's failure)
+    "handover, no buffer": ({"a": {"process_time": 10},
+                             "b": {"process_time": 1, "buffer": 0,
+                                   "failures": {"mtbf": 20, "mttr": 3}}}, 0.0),
+    # the first unit, begun at time 0, ends at the first failure
+    "time 0": ({"a": {"process_time": 10, "failures": {"mtbf": 10, "mttr": 3}}}, 0.0),
+    # a repair at the end of the warm-up
+    "warm-up": ({"a": {"process_time": 3, "failures": {"mtbf": 7, "mttr": 3}}}, 10.0),
+}
+
+
+@pytest.mark.parametrize("name", list(TIES))
+def test_ties_go_to_simpy(name) -> None:
+    """Where only SimPy's event order decides, the replication runs on the SimPy engine:
+    the flowline engine's answer is still exactly SimPy's."""
+    stations, warm = TIES[name]
+    sc = line(stations, horizon=300.0, warmup=warm)
+    model = build(sc)
+    with pytest.raises(fl.SimpyOrder):
+        fl.run_line(model, fl.Feed(0, 0), warm)
+    slow = replication.simulate(model, 0, 0, warm)
+    fast = fl.simulate(model, 0, 0, warm)
+    assert_same_records(slow, fast)
+    assert_same(twin.run(sc).summary(), twin.run(sc, engine="flowline").summary())
+
+
+def _constant_line(draw) -> Scenario:
+    """Integer times: failures, repairs, starts and ends coincide often."""
+    n = draw(hst.integers(1, 4))
+    stations = {}
+    for i in range(n):
+        st = {"process_time": draw(hst.integers(1, 6))}
+        buffer = draw(hst.one_of(hst.none(), hst.integers(0, 2)))
+        if buffer is not None:
+            st["buffer"] = buffer
+        if draw(hst.booleans()):
+            st["failures"] = {"mtbf": draw(hst.integers(2, 30)), "mttr": draw(hst.integers(1, 8)),
+                              "mode": draw(hst.sampled_from(["time", "time", "operation"]))}
+        stations[f"st{i}"] = st
+    release = draw(hst.sampled_from(["saturated", {"interarrival": 3}, {"conwip": 3}]))
+    return line(stations, release, horizon=float(draw(hst.integers(50, 300))),
+                warmup=float(draw(hst.integers(0, 20))), seed=0)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(hst.composite(_constant_line)())
+def test_constant_times_agree_ties_or_not(sc: Scenario) -> None:
+    """With constant times the recursion meets simultaneous events often: it orders those
+    it can as SimPy does and hands the others to SimPy; either way, SimPy's answer."""
+    model = build(sc)
+    warm = float(model.warmup)
+    assert_same_records(replication.simulate(model, 0, 0, warm),
+                        fl.simulate(model, 0, 0, warm))
+
+
+def test_constant_times_mostly_stay_on_the_kernel() -> None:
+    """The tie rules are narrow: a constant line whose failures meet completions and
+    repairs meet starts (ordered as SimPy orders them) runs on the kernel."""
+    sc = line({"a": {"process_time": 5, "failures": {"mtbf": 45, "mttr": 5}},
+               "b": {"process_time": 5, "buffer": 1, "failures": {"mtbf": 20, "mttr": 10}}},
+              horizon=1000.0, warmup=0.0)
+    slow, fast = on_kernel(sc)
+    assert_same_records(slow, fast)
+
+
+# --- reach -----------------------------------------------------------------------------------
+def test_refuses_time_failures_of_parallel_machines() -> None:
+    doc = {"name": "x", "run": {"horizon": 10}, "products": {"u": {"route": ["a", "b"]}},
+           "stations": {"a": {"process_time": 1, "servers": 2,
+                              "failures": {"mtbf": 50, "mttr": 5}},
+                        "b": {"process_time": 1, "failures": {"mtbf": 50, "mttr": 5}}}}
+    with pytest.raises(ScenarioError) as err:
+        twin.run(Scenario.model_validate(doc), engine="flowline")
+    msg = str(err.value)
+    assert "stations.a.failures.mode" in msg and "servers: 2" in msg and "engine: simpy" in msg
+    doc["stations"]["a"]["servers"] = 1  # single machines: in reach
+    assert fl.unsupported(build(Scenario.model_validate(doc))) is None
+    doc["stations"]["a"]["servers"] = 2  # and parallel ones with mode: operation
+    doc["stations"]["a"]["failures"]["mode"] = "operation"
+    doc["stations"]["b"]["failures"]["mode"] = "operation"
+    assert fl.unsupported(build(Scenario.model_validate(doc))) is None
+    doc["stations"]["b"]["failures"]["mode"] = "time"  # but not time ones beside them
+    assert "stations.b.failures.mode" in fl.unsupported(build(Scenario.model_validate(doc)))
+
+
+def test_sweep_layout_with_parallel_machines_is_refused() -> None:
+    from twin import sweep as sw
+    sc = line({"a": {"process_time": 1, "failures": {"mtbf": 50, "mttr": 5}}},
+              horizon=100.0, warmup=0.0)
+    with pytest.raises(ScenarioError, match="stations.a.failures.mode"):
+        sw.sweep(sc, sw.grid(sc, servers={"a": [2]}), workers=1)
+
+
+def test_many_periods_between_hand_overs_to_the_tracker() -> None:
+    """Visits that meet many failures (noting many active periods) between visits that
+    meet none (noting one each): the period buffers fill at uneven rates and are handed to
+    the tracker in time, whatever the mix (the kernel recounts how many units fit)."""
+    stations = {"a": {"process_time": {"exponential": 0.5},
+                      "failures": {"mtbf": {"exponential": 1.0}, "mttr": 0.1}},
+                "b": {"process_time": {"exponential": 0.3}, "buffer": 0}}
+    sc = line(stations, {"interarrival": {"exponential": 6.0}}, horizon=15_000.0,
+              warmup=10.0, seed=3)
+    slow, fast = on_kernel(sc)
+    assert_same_records(slow, fast)
+
+
+def test_sweep_row_of_a_tie_is_the_simpy_engines() -> None:
+    """A layout whose replication meets a tie: its row comes from the SimPy engine."""
+    from twin import sweep as sw
+    stations, _ = TIES["handover"]
+    sc = line(stations, horizon=300.0, warmup=0.0)
+    table = sw.sweep(sc, sw.grid(sc, buffers={"b": [2]}), workers=1)
+    model = build(sc)
+    with pytest.raises(fl.SimpyOrder):
+        fl.run_line(model, fl.Feed(0, 0), 0.0)
+    slow = replication.simulate(model, 0, 0, 0.0)
+    row = table.iloc[0]
+    assert row["finished"] == measure(slow, "product", "u", "finished") > 0
+    assert row["lead_time_h"] == measure(slow, "product", "u", "lead_time_h")
+    assert row["wip_mean"] == measure(slow, "system", "", "wip_mean")
