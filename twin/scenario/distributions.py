@@ -283,7 +283,9 @@ DIST_JSON_SCHEMA = {
                             "column": {"type": "string", "description": "the header of "
                                        "the column; not needed for a file of one column"},
                             "unit": {"enum": list(SECONDS), "default": "s"}},
-             "required": ["file"], "additionalProperties": False}]}),
+             "required": ["file"], "additionalProperties": False,
+             "examples": [{"file": "data/weld_cycle_times.csv", "column": "cycle_s"},
+                          {"file": "data/weld_repairs.csv", "unit": "min"}]}]}),
     ],
 }
 
