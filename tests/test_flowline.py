@@ -111,12 +111,18 @@ def _dist(draw, mean: float) -> dict:
 
 
 @hst.composite
-def lines(draw) -> Scenario:
+def lines(draw, parallel_time_failures: bool = False) -> Scenario:
+    """Random lines; `parallel_time_failures`: some station has parallel machines and some
+    (maybe another) time-dependent failures."""
     n = draw(hst.integers(1, 6))
+    wide = draw(hst.integers(0, n - 1))  # (with parallel_time_failures) parallel machines
+    timed = draw(hst.integers(0, n - 1))  # and time-dependent failures here
     stations = {}
     for i in range(n):
         st = {"process_time": _dist(draw, draw(hst.floats(0.4, 2.0))),
               "servers": draw(hst.sampled_from([1, 1, 2, 3]))}
+        if parallel_time_failures and i == wide:
+            st["servers"] = draw(hst.sampled_from([2, 3]))
         buffer = draw(hst.one_of(hst.none(), hst.integers(0, 5)))
         if buffer is not None:
             st["buffer"] = buffer
@@ -128,12 +134,11 @@ def lines(draw) -> Scenario:
                 else _dist(draw, draw(hst.floats(3.0, 40.0)))
             st["failures"] = {"mtbf": mtbf, "mttr": _dist(draw, draw(hst.floats(0.3, 4.0))),
                               "mode": mode}
+        if parallel_time_failures and i == timed and st.get("failures", {}).get("mode") != "time":
+            st["failures"] = {"mtbf": _dist(draw, draw(hst.floats(3.0, 40.0))),
+                              "mttr": _dist(draw, draw(hst.floats(0.3, 4.0))), "mode": "time"}
         st["power_kw"] = {"busy": 10.0, "starved": 1.0, "blocked": 2.0, "down": 0.5}
         stations[f"st{i}"] = st
-    if any(st["servers"] > 1 for st in stations.values()):  # time-dependent failures are in
-        for st in stations.values():  # reach on lines of single machines only
-            if "failures" in st:
-                st["failures"]["mode"] = "operation"
     release = draw(hst.one_of(
         hst.just("saturated"),
         hst.builds(lambda m: {"interarrival": {"exponential": m}}, hst.floats(0.5, 3.0)),
@@ -160,10 +165,10 @@ def test_random_lines_records_and_both_kernels(sc: Scenario) -> None:
     assert_same_records(slow, fast)
     model = build(sc)
     timed = any(st.failures and not st.failures.operation_dependent for st in model.stations)
-    if timed:  # continuous times meet no tie: the line kernel itself gave these records
+    if timed:  # continuous times meet no tie: a kernel itself gave these records
         line_, state = fl.run_line(model, fl.Feed(model.seed, 1), float(model.warmup))
         assert_same_records(slow, fl.collect(model, line_, state, 1, float(model.warmup), 0))
-    if all(st.servers == 1 for st in model.stations) and not timed:
+    if all(st.servers == 1 for st in model.stations):
         line_, state = fl.run_line(model, fl.Feed(model.seed, 1), float(model.warmup),
                                    events=True)
         assert state.events
@@ -299,14 +304,15 @@ def test_refuses_two_products() -> None:
     assert "products: 2 products (u, v)" in msg and "engine: simpy" in msg
 
 
-def test_refuses_time_failures_of_parallel_machines() -> None:
-    msg = _refusal(stations={"a": {"process_time": 1, "failures": {"mtbf": 50, "mttr": 5},
-                                   "servers": 2},
-                             "b": {"process_time": 1}})
-    assert "stations.a.failures.mode" in msg and "single machines" in msg and "servers: 2" in msg
-    msg = _refusal(stations={"a": {"process_time": 1, "failures": {"mtbf": 50, "mttr": 5}},
-                             "b": {"process_time": 1, "servers": 3}})
-    assert "stations.a.failures.mode" in msg and "station b has servers: 3" in msg
+def test_time_failures_of_parallel_machines_in_reach() -> None:
+    """Time-dependent failures on a line with parallel machines: the event kernel's."""
+    for stations in ({"a": {"process_time": 1, "failures": {"mtbf": 50, "mttr": 5},
+                            "servers": 2}, "b": {"process_time": 1}},
+                     {"a": {"process_time": 1, "failures": {"mtbf": 50, "mttr": 5}},
+                      "b": {"process_time": 1, "servers": 3}}):
+        sc = line(stations)
+        assert fl.unsupported(build(sc)) is None
+        assert twin.run(sc, engine="flowline").summary()["engine"] == "flowline"
 
 
 def test_refuses_station_off_the_route_and_revisits() -> None:
@@ -326,10 +332,7 @@ st = {"a": {"process_time": {"exponential": 1}, "servers": 2, "buffer": 1, "scra
       "b": {"process_time": {"gamma": {"mean": 0.7, "cv": 0.5}}, "buffer": 0}}
 for servers in (1, 2):
     st["a"]["servers"] = servers
-    if servers == 1:  # time-dependent failures: in reach on lines of single machines
-        st["b"]["failures"] = {"mtbf": {"exponential": 6}, "mttr": 0.8}
-    else:
-        st["b"].pop("failures", None)
+    st["b"]["failures"] = {"mtbf": {"exponential": 6}, "mttr": 0.8}  # time-dependent
     for release in ("saturated", {"interarrival": {"exponential": 1.0}}, {"conwip": 3}):
         m = build(Scenario.model_validate({"name": "x", "run": {"horizon": 80, "warmup": 7},
               "products": {"u": {"route": ["a", "b"], "release": release}}, "stations": st}))

@@ -5,6 +5,8 @@ the line kernel walks it as units pass (`twin.kernels.failures`). These tests ho
 hand-computed schedules, to the SimPy engine record by record (random and constant times,
 warm-up, no buffers, scrap, mixed failure modes, every release), and check that a tie only
 SimPy's event order decides goes to the SimPy engine rather than giving another answer.
+On lines with parallel machines the event kernel runs a failure process per machine, as
+SimPy does; the last tests hold it to the SimPy engine (hand-picked, integer times, random).
 """
 
 from __future__ import annotations
@@ -14,10 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as hst
 
 import twin
-from test_flowline import assert_same, assert_same_records, line
+from test_flowline import assert_same, assert_same_records, line, lines
 from twin.engine import flowline as fl
 from twin.engine import replication
-from twin.errors import ScenarioError
 from twin.kernels import flowline as kf
 from twin.model import build
 from twin.scenario.schema import Scenario
@@ -242,31 +243,34 @@ def test_constant_times_mostly_stay_on_the_kernel() -> None:
 
 
 # --- reach -----------------------------------------------------------------------------------
-def test_refuses_time_failures_of_parallel_machines() -> None:
+def test_time_failures_of_parallel_machines_in_reach() -> None:
+    """Parallel machines with time-dependent failures (or beside them), either mode: the
+    event kernel runs them (before, the engine refused them)."""
     doc = {"name": "x", "run": {"horizon": 10}, "products": {"u": {"route": ["a", "b"]}},
            "stations": {"a": {"process_time": 1, "servers": 2,
                               "failures": {"mtbf": 50, "mttr": 5}},
                         "b": {"process_time": 1, "failures": {"mtbf": 50, "mttr": 5}}}}
-    with pytest.raises(ScenarioError) as err:
-        twin.run(Scenario.model_validate(doc), engine="flowline")
-    msg = str(err.value)
-    assert "stations.a.failures.mode" in msg and "servers: 2" in msg and "engine: simpy" in msg
-    doc["stations"]["a"]["servers"] = 1  # single machines: in reach
     assert fl.unsupported(build(Scenario.model_validate(doc))) is None
-    doc["stations"]["a"]["servers"] = 2  # and parallel ones with mode: operation
-    doc["stations"]["a"]["failures"]["mode"] = "operation"
-    doc["stations"]["b"]["failures"]["mode"] = "operation"
+    doc["stations"]["a"]["failures"]["mode"] = "operation"  # time ones beside them
     assert fl.unsupported(build(Scenario.model_validate(doc))) is None
-    doc["stations"]["b"]["failures"]["mode"] = "time"  # but not time ones beside them
-    assert "stations.b.failures.mode" in fl.unsupported(build(Scenario.model_validate(doc)))
 
 
-def test_sweep_layout_with_parallel_machines_is_refused() -> None:
+def test_sweep_layout_with_parallel_machines_and_time_failures() -> None:
+    """A sweep layout giving a station with time-dependent failures a second machine: its
+    row is the SimPy engine's."""
     from twin import sweep as sw
-    sc = line({"a": {"process_time": 1, "failures": {"mtbf": 50, "mttr": 5}}},
-              horizon=100.0, warmup=0.0)
-    with pytest.raises(ScenarioError, match="stations.a.failures.mode"):
-        sw.sweep(sc, sw.grid(sc, servers={"a": [2]}), workers=1)
+    stations = {"a": {"process_time": {"exponential": 1.0},
+                      "failures": {"mtbf": {"exponential": 50}, "mttr": 5}},
+                "b": {"process_time": {"exponential": 0.6}, "buffer": 1}}
+    sc = line(stations, horizon=2000.0, warmup=0.0)
+    table = sw.sweep(sc, sw.grid(sc, servers={"a": [2]}), workers=1)
+    stations["a"]["servers"] = 2
+    slow = replication.simulate(build(line(stations, horizon=2000.0, warmup=0.0)), 0, 0, 0.0)
+    row = table.iloc[0]
+    assert row["finished"] == measure(slow, "product", "u", "finished") > 0
+    assert row["lead_time_h"] == pytest.approx(measure(slow, "product", "u", "lead_time_h"),
+                                               rel=1e-9)
+    assert row["wip_mean"] == pytest.approx(measure(slow, "system", "", "wip_mean"), rel=1e-9)
 
 
 def test_many_periods_between_hand_overs_to_the_tracker() -> None:
@@ -296,3 +300,139 @@ def test_sweep_row_of_a_tie_is_the_simpy_engines() -> None:
     assert row["finished"] == measure(slow, "product", "u", "finished") > 0
     assert row["lead_time_h"] == measure(slow, "product", "u", "lead_time_h")
     assert row["wip_mean"] == measure(slow, "system", "", "wip_mean")
+
+
+# --- parallel machines: the event kernel ------------------------------------------------------
+def on_events(sc: Scenario, rep: int = 0):
+    """SimPy's records and the event kernel's (no hand-over to SimPy: it has no ties)."""
+    model = build(sc)
+    warm = float(model.warmup)
+    line_, state = fl.run_line(model, fl.Feed(model.seed, rep), warm, events=True)
+    assert state.events
+    return (replication.simulate(model, rep, model.seed, warm),
+            fl.collect(model, line_, state, rep, warm, 0.0))
+
+
+def test_two_parallel_machines_by_hand() -> None:
+    """Two machines, 10 s each, each failing 100 s after its repair (20 s repairs), as the
+    one machine of `test_one_machine_by_hand` twice over: each breaks down at 100, 220, ...
+    with its tenth unit of a cycle ending after the repair; 2 × 99 units in 1200 s, busy
+    2 × 1000 s, down 2 × 200 s (state totals are the machines' sums)."""
+    sc = line({"a": {"process_time": 10, "servers": 2,
+                     "failures": {"mtbf": 100, "mttr": 20}}}, horizon=1200.0, warmup=0.0)
+    slow, fast = on_events(sc)
+    assert_same_records(slow, fast)
+    assert measure(fast, "product", "u", "finished") == 198
+    assert measure(fast, "station", "a", "down_h") * 3600 == pytest.approx(400.0)
+
+
+P_TF = {"mtbf": {"exponential": 15}, "mttr": {"gamma": {"mean": 2.5, "cv": 0.5}}}
+P_OF = {"mtbf": {"exponential": 12}, "mttr": 1.5, "mode": "operation"}
+PARALLEL = {
+    # two machines with failures feeding one without, no buffer between
+    "2 servers, no buffer": {
+        "a": {"process_time": {"exponential": 1.6}, "servers": 2, "failures": P_TF},
+        "b": {"process_time": {"exponential": 0.7}, "buffer": 0}},
+    # three machines behind a finite buffer, scrap, an operation-mode station after
+    "3 servers, finite buffer, scrap, mixed modes": {
+        "a": {"process_time": {"lognormal": {"mean": 0.8, "cv": 0.4}}, "failures": P_TF},
+        "b": {"process_time": {"exponential": 2.0}, "servers": 3, "buffer": 2,
+              "scrap": 0.1, "failures": P_TF},
+        "c": {"process_time": {"gamma": {"mean": 0.7, "cv": 0.6}}, "servers": 2,
+              "buffer": 1, "failures": P_OF}},
+    # unlimited buffers, time failures on single and parallel stations alike
+    "unlimited buffers": {
+        "a": {"process_time": {"exponential": 0.9}, "failures": P_TF},
+        "b": {"process_time": {"exponential": 1.7}, "servers": 2, "failures": P_TF},
+        "c": {"process_time": {"uniform": [0.5, 1.2]}, "failures": P_OF, "scrap": 0.05}},
+    # parallel machines without failures beside a single one with time failures
+    "failures on the single machine": {
+        "a": {"process_time": {"exponential": 2.1}, "servers": 3, "buffer": 1},
+        "b": {"process_time": {"exponential": 0.7}, "buffer": 0, "failures": P_TF}},
+}
+
+
+@pytest.mark.parametrize("release", RELEASES, ids=["saturated", "interarrival", "conwip"])
+@pytest.mark.parametrize("warmup", [0.0, 37.0])
+@pytest.mark.parametrize("name", list(PARALLEL))
+def test_parallel_machines_agree_with_simpy(name, warmup, release) -> None:
+    """Every record (state totals, active periods and so the bottleneck, WIP, lead time)
+    is SimPy's, on the event kernel; and the summaries through `twin.run`."""
+    sc = line(PARALLEL[name], release, horizon=1500.0, warmup=warmup, seed=5)
+    slow, fast = on_events(sc)
+    assert_same_records(slow, fast)
+    assert measure(fast, "product", "u", "finished") > 0
+
+
+def test_parallel_machines_summary_with_replications() -> None:
+    sc = line(PARALLEL["3 servers, finite buffer, scrap, mixed modes"], {"conwip": 5},
+              horizon=2000.0, warmup=50.0, seed=2, replications=3)
+    fast = twin.run(sc, engine="flowline").summary()
+    assert fast["engine"] == "flowline"
+    assert_same(twin.run(sc).summary(), fast)
+
+
+def test_parallel_machines_long_run_with_refills() -> None:
+    """Tens of thousands of events: draws refilled, queues and period arrays widened,
+    failures striking busy, idle, blocked and just-woken machines."""
+    stations = {"a": {"process_time": {"exponential": 0.5}, "servers": 2, "buffer": 40,
+                      "failures": {"mtbf": {"exponential": 8}, "mttr": {"exponential": 2}}},
+                "b": {"process_time": {"exponential": 0.9}, "servers": 3, "buffer": 0,
+                      "failures": P_TF, "scrap": 0.02},
+                "c": {"process_time": {"exponential": 0.3}, "failures": P_TF}}
+    slow, fast = on_events(line(stations, {"interarrival": {"exponential": 0.45}},
+                                horizon=20_000.0, warmup=100.0))
+    assert_same_records(slow, fast)
+
+
+def test_single_machines_on_the_event_kernel() -> None:
+    """The event kernel runs lines of single machines with time-dependent failures too
+    (exactly, ties included): the hand-picked ties of `TIES`, which the recursion hands to
+    the SimPy engine."""
+    for stations, warm in TIES.values():
+        slow, fast = on_events(line(stations, horizon=300.0, warmup=warm))
+        assert_same_records(slow, fast)
+
+
+def _constant_parallel_line(draw) -> Scenario:
+    """Integer times and parallel machines: simultaneous failures, repairs, completions,
+    hand-overs to idle machines and the end of the warm-up."""
+    n = draw(hst.integers(1, 4))
+    wide = draw(hst.integers(0, n - 1))
+    stations = {}
+    for i in range(n):
+        st = {"process_time": draw(hst.integers(1, 6)),
+              "servers": draw(hst.integers(2, 3)) if i == wide else draw(hst.integers(1, 3))}
+        buffer = draw(hst.one_of(hst.none(), hst.integers(0, 2)))
+        if buffer is not None:
+            st["buffer"] = buffer
+        if draw(hst.booleans()):
+            st["scrap"] = 0.1
+        if i == wide or draw(hst.booleans()):
+            st["failures"] = {"mtbf": draw(hst.integers(2, 30)), "mttr": draw(hst.integers(1, 8)),
+                              "mode": "time" if i == wide else
+                              draw(hst.sampled_from(["time", "operation"]))}
+        stations[f"st{i}"] = st
+    release = draw(hst.sampled_from(["saturated", {"interarrival": 3}, {"conwip": 3}]))
+    return line(stations, release, horizon=float(draw(hst.integers(50, 300))),
+                warmup=float(draw(hst.integers(0, 20))), seed=draw(hst.integers(0, 100)))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(hst.composite(_constant_parallel_line)())
+def test_parallel_constant_times_agree(sc: Scenario) -> None:
+    """The event kernel keeps SimPy's event order (the failure process's interruption is
+    urgent, handled at once), so every tie resolves as in SimPy: no hand-over needed."""
+    slow, fast = on_events(sc)
+    assert_same_records(slow, fast)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lines(parallel_time_failures=True))
+def test_random_parallel_lines_agree_exactly_with_simpy(sc: Scenario) -> None:
+    """Random lines (the strategy of test_flowline.py) with parallel machines and
+    time-dependent failures: every summary measure is SimPy's."""
+    simpy_doc = twin.run(sc).summary()
+    fast_doc = twin.run(sc, engine="flowline").summary()
+    assert fast_doc["engine"] == "flowline"
+    assert_same(simpy_doc, fast_doc)

@@ -320,12 +320,12 @@ run: {horizon: "1 h", engine: flowline}
 products: {p: {route: [a, b], release: saturated}}
 stations:
   a: {process_time: "10 s"}
-  b: {process_time: "12 s", servers: 2, failures: {mtbf: "1 h", mttr: "5 min", mode: time}}
+  b: {process_time: "12 s", servers: 2, batch: {size: 2}}
 """)
     assert validate_file(flow) == []  # the file itself is right
     found = twin.check(flow)
     assert len(found) == 1 and found[0].file == str(flow) and found[0].line is not None
-    assert "time" in found[0].message
+    assert "batch" in found[0].message
     varied = write(tmp_path, "varied.yaml", """
 name: varied
 run: {horizon: "1 h"}

@@ -135,9 +135,10 @@ def test_event_budget_does_not_refuse_the_md1_validation_scenario_over_60_days()
 # docs/scenario-format.md: "`twin validate` reports everything `twin run` would refuse
 # before running: besides the file itself, the levels of its `vary:` points and, with
 # `engine: flowline`, what is outside that engine's reach". _problems checks the flowline
-# reach of the base scenario only: a vary level that takes a point out of reach (here
-# failures.mode: time, on parallel machines) passes `twin validate` (exit 0, "ok") while
-# `twin run` refuses the same file (exit 2).
+# reach of the base scenario only: a vary level that takes a point out of reach (here a
+# batch station; it was failures.mode: time on parallel machines until the event kernel
+# took those in) passes `twin validate` (exit 0, "ok") while `twin run` refuses the same
+# file (exit 2).
 VARY_FLOWLINE = """
     name: v
     run: {horizon: "1 h", engine: flowline}
@@ -147,7 +148,7 @@ VARY_FLOWLINE = """
       b: {process_time: "12 s", servers: 2, failures: {mtbf: "1 h", mttr: "5 min", mode: operation}}
     vary:
       factorial:
-        stations.b.failures.mode: [operation, time]
+        stations.b.batch: [null, {size: 2}]
 """
 
 
@@ -155,15 +156,15 @@ def test_validate_refuses_a_vary_point_outside_the_flowline_reach(tmp_path, caps
     path = _write(tmp_path / "vary_fl.yaml", VARY_FLOWLINE)
     run_status = main(["run", str(path), "--json", "--workers", "1"])
     capsys.readouterr()
-    assert run_status == 2  # twin run refuses the point with mode: time
+    assert run_status == 2  # twin run refuses the point with a batch station
     assert main(["validate", str(path)]) == 2  # validate says "ok", exit 0
 
 
 # scenario.md, Errors: every mistake names "the place"; docs/scenario-format.md: the levels
 # of `vary:` points are reported "each at the `vary:` entry (or --vary option) that set it".
-# `twin run` reports the out-of-reach point at the base file's `stations.b.failures.mode`
-# (line 6, where the file says `mode: operation`, which is in reach) and never mentions
-# the vary entry (line 9) whose level `time` is the problem.
+# `twin run` reported the out-of-reach point at the base file's station (line 6, which is
+# in reach) and never mentioned the vary entry (line 9) whose level (now a batch station)
+# is the problem.
 def test_sweep_refusal_is_placed_at_the_vary_entry(tmp_path, capsys):
     path = _write(tmp_path / "sweep.yaml", VARY_FLOWLINE)
     assert main(["run", str(path), "--json", "--workers", "1"]) == 2

@@ -4,10 +4,11 @@ For lines (one product, a route visiting each station once) it computes what the
 engine computes, from the same named random streams drawn in the same blocks, so that both
 give the same summary to floating-point precision; only much faster. Lines of single
 machines run on the max-plus recursion (`line_kernel`), time-dependent failures included;
-lines with parallel machines, and the rare single-machine run where an event falls exactly
-on the end of the warm-up (where only SimPy's event order decides), run on the event
-kernel, which keeps SimPy's order. A line with time-dependent failures that meets such a
-tie (`SimpyOrder`) is run on the SimPy engine itself.
+lines with parallel machines (time-dependent failures included: a failure process per
+machine, as in SimPy), and the rare single-machine run where an event falls exactly on the
+end of the warm-up (where only SimPy's event order decides), run on the event kernel,
+which keeps SimPy's order. A single-machine line with time-dependent failures whose
+recursion meets such a tie (`SimpyOrder`) is run on the SimPy engine itself.
 
     problem = unsupported(model)      # None, or why the model is out of reach (and where)
     result = simulate(model, replication, seed, warmup)
@@ -26,7 +27,6 @@ import numpy as np
 
 from twin.engine.replication import ReplicationResult
 from twin.engine.replication import simulate as replication_simulate
-from twin.errors import ScenarioError
 from twin.kernels import flowline as kf
 from twin.kernels.failures import FULL
 from twin.kernels.tracker import Tracker
@@ -85,20 +85,6 @@ def unsupported(model: Model) -> str | None:
         if st.calendar is not None:
             return f"stations.{st.name}.calendar: shift calendars are outside the flowline " \
                    f"engine{hint}"
-    return _parallel_time_failures(model)
-
-
-def _parallel_time_failures(model: Model) -> str | None:
-    """Why `model` is out of reach: time-dependent failures on a line with parallel machines
-    (the event kernel, which such lines need, has none)."""
-    parallel = [st for st in model.stations if st.servers > 1]
-    for st in model.stations:
-        if st.failures is not None and not st.failures.operation_dependent and parallel:
-            where = "this station" if st.servers > 1 else f"station {parallel[0].name}"
-            return f"stations.{st.name}.failures.mode: time-dependent failures are in the " \
-                   f"flowline engine's reach on lines of single machines only ({where} has " \
-                   f"servers: {parallel[0].servers if st.servers == 1 else st.servers}); " \
-                   f"mode: operation is in reach with any servers; use engine: simpy"
     return None
 
 
@@ -192,7 +178,7 @@ class Line:
 
     @property
     def timed(self) -> bool:
-        """Some station has time-dependent failures (the line kernel only)."""
+        """Some station has time-dependent failures."""
         return bool(self.spec[:, kf.C_TIME].any())
 
 
@@ -246,8 +232,13 @@ def build_line(model: Model, feed: Feed, warmup: float, record: bool = True,
     par_i = np.array([kind, product.conwip, row_a, int(record), int(stats)], dtype=np.int64)
     par_f = np.array([warmup, warmup + model.horizon])
     n_m = len(mrows)
-    init = [first[j] + i for j in range(len(model.stations)) for i in
-            range(model.stations[j].servers)]
+    init = []  # SimPy's order: each machine's process, then its failure process (if timed)
+    for j, st in enumerate(model.stations):
+        timed = st.failures is not None and not st.failures.operation_dependent
+        for i in range(st.servers):
+            init.append(first[j] + i)
+            if timed:
+                init.append(n_m + 3 + first[j] + i)
     if kind != kf.SATURATED:
         init.append(n_m)
     if kind == kf.INTERARRIVAL:
@@ -277,15 +268,18 @@ class State:
         w, end = line.par_f[kf.P_WARMUP], line.par_f[kf.P_END]
         self.tracker = Tracker(n_st, w, end) if record else None
         if events:
-            n_p = n_m + 3
-            self.pi = np.zeros((n_p, 3), dtype=np.int64)
-            self.pf = np.zeros((n_p, 6))
+            n_p = 2 * n_m + 3  # machines, release, arrivals, warm-up, failure processes
+            # (each waits on one event at most: the heap and the FIFO hold n_p)
+            self.pi = np.zeros((n_p, kf.N_QI), dtype=np.int64)
+            self.pf = np.zeros((n_p, kf.N_QF))
             for k in range(n_st):
                 m0 = line.spec[k, kf.C_M0]
                 self.pi[m0:m0 + line.spec[k, kf.C_SERVERS], kf.Q_ST] = k
             self.pi[:n_m, kf.Q_STATE] = kf.STARVED
+            self.pi[:n_m, kf.Q_BASE] = kf.STARVED
             self.pi[:n_m, kf.Q_RES] = kf.M_INIT
-            self.pi[n_m:, kf.Q_RES] = (kf.R_LOOP, kf.A_INIT, kf.W_INIT)
+            self.pi[n_m:n_m + 3, kf.Q_RES] = (kf.R_LOOP, kf.A_INIT, kf.W_INIT)
+            self.pi[n_m + 3:, kf.Q_RES] = kf.T_INIT
             finite = line.cap[np.isfinite(line.cap)]
             self.qv = np.zeros((n_st, 2, _pow2(min(int(finite.max(initial=1)), 1024))))
             self.dq = np.zeros((n_st, 2, int(line.spec[:, kf.C_SERVERS].max()) + 1),
@@ -418,22 +412,15 @@ def run_line(model: Model, feed: Feed, warmup: float, record: bool = True,
              events: bool | None = None, stats: bool = True) -> tuple[Line, State]:
     """Simulate one replication on a kernel; `events` forces (or forbids) the event kernel.
 
-    Raises `SimpyOrder` where only SimPy's event order can decide (time-dependent
-    failures), and ScenarioError for time-dependent failures of parallel machines (a sweep's
-    layout may give a station more servers)."""
+    Raises `SimpyOrder` where the recursion meets a tie with time-dependent failures (only
+    SimPy's event order decides it: the caller runs the replication on the SimPy engine)."""
     line = build_line(model, feed, warmup, record, stats)
-    if line.timed:
-        problem = _parallel_time_failures(model)
-        if problem:
-            raise ScenarioError(problem)
-        if events:
-            raise ValueError("the event kernel has no time-dependent failures")
     use_events = not line.single if events is None else events
     state = State(line, use_events)
     if not use_events:
         state.prepare_failures(feed)
     if state.run(feed) == kf.TIE:  # an event exactly at the end of warm-up: SimPy's order
-        if line.timed:  # (the event kernel has no time-dependent failures)
+        if line.timed:  # (on the SimPy engine, as before; the event kernel would do too)
             raise SimpyOrder()
         if feed.keep:
             feed.rewind()

@@ -54,7 +54,16 @@ N_GI = 20  # (G_CHEAD: the event kernel's first CONWIP card not yet turned into 
 # process resume points (the yields of run_machine, Replication._release and _arrivals)
 M_INIT, M_START, M_DONE, M_FAILED, M_REPAIRED, M_LOOP = range(6)
 R_LOOP, R_UNBLOCKED, A_INIT, A_ARRIVE, W_INIT, W_FIRE = range(6, 12)
-# process int columns and float columns
-Q_RES, Q_ST, Q_STATE = range(3)
-Q_SINCE, Q_BTF, Q_LEFT, Q_T, Q_REL, Q_ENT = range(6)
+# time-dependent failures: a machine's resume points after a repair (processing starts with
+# the unit it was woken with; processing resumes with the work left), and its failure
+# process's (run_failures: first time to failure, failure, repair)
+M_GO, M_RESUME, T_INIT, T_FAIL, T_REPAIR = range(12, 17)
+# process int columns: resume point, station, clock state; with time-dependent failures the
+# state the machine would be in if up (Machine.base), down (1/0), waiting for its repair,
+# processing (interruptible), taken out of the idle line by a failure
+Q_RES, Q_ST, Q_STATE, Q_BASE, Q_DOWN, Q_WREP, Q_PROC, Q_OUT = range(8)
+N_QI = 8
+# process float columns (Q_RESUMED: when processing last resumed)
+Q_SINCE, Q_BTF, Q_LEFT, Q_T, Q_REL, Q_ENT, Q_RESUMED = range(7)
+N_QF = 7
 G_GROW = G_CUR  # the event kernel's "a station needs a wider array" flag

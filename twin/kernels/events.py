@@ -2,10 +2,13 @@
 
 It keeps SimPy's own event order (time, then scheduling order; zero-delay events after the
 timed events of the same instant), so that even simultaneous events resolve as in the SimPy
-engine. Each process (a machine, the release, the arrivals, the warm-up) is a resume point
-in `pi[p, Q_RES]` plus its columns in `pi`/`pf`; the kernel wakes one at a time and runs it
-up to its next wait. The queues are in `twin.kernels.queues`, the stations' take and offer
-in `twin.kernels.stations`.
+engine. Each process (a machine, the release, the arrivals, the warm-up, a machine's
+time-dependent failures) is a resume point in `pi[p, Q_RES]` plus its columns in `pi`/`pf`;
+the kernel wakes one at a time and runs it up to its next wait. A failure interrupts
+processing as SimPy's `Process.interrupt` does: its Interruption event is urgent, so it is
+the very next event, handled at once (`_fail`); the interrupted completion is dropped. The
+queues are in `twin.kernels.queues`, the stations' take and offer in
+`twin.kernels.stations`.
 """
 
 from __future__ import annotations
@@ -22,9 +25,12 @@ from twin.kernels.columns import (A_ARRIVE, A_INIT, BLOCKED, BUSY, CONWIP, C_ROW
                                   I_PROD, I_QEND, I_SCRAP, I_WAITS, M_DONE, M_FAILED, M_INIT,
                                   M_LOOP, M_REPAIRED, M_START, NEED_DRAWS, P_END, P_KIND, P_RECORD,
                                   P_ROWA, P_WARMUP, Q_BTF, Q_ENT, Q_LEFT, Q_REL, Q_RES, Q_SINCE,
-                                  Q_ST, Q_STATE, Q_T, R_LOOP, R_UNBLOCKED, STARVED, W_FIRE, W_INIT)
+                                  Q_ST, Q_STATE, Q_T, R_LOOP, R_UNBLOCKED, STARVED, W_FIRE, W_INIT,
+                                  C_TIME, M_GO, M_RESUME, Q_BASE, Q_DOWN, Q_OUT, Q_PROC,
+                                  Q_RESUMED, Q_WREP, T_FAIL, T_INIT, T_REPAIR)
 from twin.kernels.periods import settle
-from twin.kernels.queues import _deq_push, _eheap_pop, _schedule
+from twin.kernels.queues import (_cancel, _deq_push, _deq_remove, _eheap_pop, _fifo_push,
+                                 _schedule)
 from twin.kernels.stations import _add_backlog, _enter, _offer, _take, _wip_add
 
 
@@ -95,8 +101,9 @@ def event_kernel(spec, cap, scrap, mrow, par_i, par_f, dv, dpos, dfill, sf, si, 
     """Run the line event by event, in SimPy's order, until the next event is at `end`.
 
     Processes are numbered: machines 0..M-1 (station by station, route order), then the
-    release process M, the arrivals process M+1 and the warm-up process M+2. Each waits
-    on at most one event: in the heap (ht, he, hp) or in the zero-delay `fifo`.
+    release process M, the arrivals process M+1, the warm-up process M+2 and, for a machine
+    m with time-dependent failures, its failure process M+3+m. Each waits on at most one
+    event: in the heap (ht, he, hp) or in the zero-delay `fifo`.
     """
     n_st = spec.shape[0]
     n_m = mrow.shape[0]
@@ -131,6 +138,11 @@ def event_kernel(spec, cap, scrap, mrow, par_i, par_f, dv, dpos, dfill, sf, si, 
         elif p == arr_proc and _short(par_i[P_ROWA], dpos, dfill):
             gi[G_ARG] = par_i[P_ROWA]
             return NEED_DRAWS
+        elif p >= n_m + 3:
+            for row in (mrow[p - n_m - 3, 0], mrow[p - n_m - 3, 1]):
+                if _short(row, dpos, dfill):
+                    gi[G_ARG] = row
+                    return NEED_DRAWS
         if from_heap:
             now = ht[0]
             gf[G_NOW] = now
@@ -140,6 +152,19 @@ def event_kernel(spec, cap, scrap, mrow, par_i, par_f, dv, dpos, dfill, sf, si, 
             gi[G_FHEAD] = 0 if h == h_size else h
             gi[G_FN] -= 1
         code = pi[p, Q_RES]
+        if p >= n_m + 3:  # run_failures of machine m: up a time to failure, down a repair
+            m = p - n_m - 3
+            if code == T_INIT or code == T_REPAIR:
+                if code == T_REPAIR:
+                    _repair(m, now, kind, rel_proc, spec, pi, pf, sf, si, gf, gi, qv, dq, fifo,
+                            pst, pen, record)
+                _schedule(p, now + _draw(mrow[m, 0], dv, dpos), now, gi, ht, he, hp, fifo)
+                pi[p, Q_RES] = T_FAIL
+            else:
+                _fail(m, now, spec, pi, pf, sf, si, gi, dq, ht, he, hp, fifo, pst, pen, record)
+                _schedule(p, now + _draw(mrow[m, 1], dv, dpos), now, gi, ht, he, hp, fifo)
+                pi[p, Q_RES] = T_REPAIR
+            continue
         if p >= n_m:  # release, arrivals or warm-up process
             if code == A_INIT or code == A_ARRIVE:
                 if code == A_ARRIVE:
@@ -184,11 +209,13 @@ def event_kernel(spec, cap, scrap, mrow, par_i, par_f, dv, dpos, dfill, sf, si, 
             continue
         # a machine
         k = pi[p, Q_ST]
+        timed = spec[k, C_TIME] == 1
         if code == M_INIT:
-            if mrow[p, 0] >= 0:
+            if mrow[p, 0] >= 0 and not timed:
                 pf[p, Q_BTF] = _draw(mrow[p, 0], dv, dpos)
             code = M_LOOP
         elif code == M_DONE:
+            pi[p, Q_PROC] = 0
             si[k, I_PROD] += 1
             sf[k, F_PROC] += pf[p, Q_T]
             gone = False
@@ -209,7 +236,9 @@ def event_kernel(spec, cap, scrap, mrow, par_i, par_f, dv, dpos, dfill, sf, si, 
                     _wip_add(1, now, gf, gi)
                     _add_backlog(rel_proc, gi, fifo)
             elif not _offer(p, k + 1, now, cap, pf, sf, si, gi, qv, dq, fifo):
-                _enter(p, BLOCKED, now, spec, pi, pf, sf, si, pst, pen, record, gi)
+                pi[p, Q_BASE] = BLOCKED  # Machine.set: while down, the clock stays down
+                if pi[p, Q_DOWN] == 0:
+                    _enter(p, BLOCKED, now, spec, pi, pf, sf, si, pst, pen, record, gi)
                 _deq_push(dq, si, k + 1, 0, I_BHEAD, I_BN, p)
                 pi[p, Q_RES] = M_LOOP
                 continue
@@ -225,20 +254,45 @@ def event_kernel(spec, cap, scrap, mrow, par_i, par_f, dv, dpos, dfill, sf, si, 
             pf[p, Q_BTF] = _draw(mrow[p, 0], dv, dpos)
             _proceed(p, now, pi, pf, gi, ht, he, hp, fifo)
             continue
+        elif code == M_RESUME:  # repaired: processing goes on with the work left
+            pf[p, Q_RESUMED] = now
+            pi[p, Q_PROC] = 1
+            _schedule(p, now + pf[p, Q_LEFT], now, gi, ht, he, hp, fifo)
+            pi[p, Q_RES] = M_DONE
+            continue
+        elif code == M_START and pi[p, Q_DOWN]:  # woken with a unit as it broke down
+            pi[p, Q_BASE] = BUSY  # (m.set(BUSY) while down)
+            pi[p, Q_WREP] = 1
+            pi[p, Q_RES] = M_GO
+            continue
         if code == M_LOOP:
+            if pi[p, Q_DOWN]:  # it waits for its repair before it takes work
+                pi[p, Q_WREP] = 1
+                pi[p, Q_RES] = M_LOOP
+                continue
             if not _take(p, k, now, kind, rel_proc if kind != CONWIP else -1, pf, sf, si, gf,
                          gi, qv, dq, fifo):
-                _enter(p, STARVED, now, spec, pi, pf, sf, si, pst, pen, record, gi)
+                pi[p, Q_BASE] = STARVED  # Machine.set: while down, the clock stays down
+                if pi[p, Q_DOWN] == 0:
+                    _enter(p, STARVED, now, spec, pi, pf, sf, si, pst, pen, record, gi)
                 _deq_push(dq, si, k, 1, I_IHEAD, I_IN, p)
                 pi[p, Q_RES] = M_START
                 continue
-        # M_START: processing starts
+        # M_START, M_GO: processing starts
         sf[k, F_WAIT] += now - pf[p, Q_ENT]
         si[k, I_WAITS] += 1
-        _enter(p, BUSY, now, spec, pi, pf, sf, si, pst, pen, record, gi)
+        pi[p, Q_BASE] = BUSY  # Machine.set: while down, the clock stays down
+        if pi[p, Q_DOWN] == 0:
+            _enter(p, BUSY, now, spec, pi, pf, sf, si, pst, pen, record, gi)
         t = _draw(spec[k, C_ROWP], dv, dpos)
         pf[p, Q_T] = t
-        if mrow[p, 0] >= 0:
+        if timed:  # time-dependent failures may interrupt it (`_fail`)
+            pf[p, Q_LEFT] = t
+            pf[p, Q_RESUMED] = now
+            pi[p, Q_PROC] = 1
+            _schedule(p, now + t, now, gi, ht, he, hp, fifo)
+            pi[p, Q_RES] = M_DONE
+        elif mrow[p, 0] >= 0:
             pf[p, Q_LEFT] = t
             _proceed(p, now, pi, pf, gi, ht, he, hp, fifo)
         else:
@@ -258,3 +312,41 @@ def _proceed(p, now, pi, pf, gi, ht, he, hp, fifo):
         pf[p, Q_BTF] = btf - left
         _schedule(p, now + left, now, gi, ht, he, hp, fifo)
         pi[p, Q_RES] = M_DONE
+
+
+@njit(cache=True)
+def _fail(m, now, spec, pi, pf, sf, si, gi, dq, ht, he, hp, fifo, pst, pen, record):
+    """Machine.fail: down now; processing is interrupted (SimPy's Interruption is urgent, so
+    it is handled at once: the work left is noted and the pending completion dropped), an
+    idle machine leaves the idle line."""
+    pi[m, Q_DOWN] = 1
+    _enter(m, DOWN, now, spec, pi, pf, sf, si, pst, pen, record, gi)
+    if pi[m, Q_PROC]:
+        pi[m, Q_PROC] = 0
+        pf[m, Q_LEFT] = max(0.0, pf[m, Q_LEFT] - (now - pf[m, Q_RESUMED]))
+        _cancel(m, gi, ht, he, hp, fifo)
+        pi[m, Q_WREP] = 1
+        pi[m, Q_RES] = M_RESUME
+    elif pi[m, Q_RES] == M_START:  # idle, unless already woken with a unit
+        if _deq_remove(dq, si, pi[m, Q_ST], 1, I_IHEAD, I_IN, m):
+            pi[m, Q_OUT] = 1
+
+
+@njit(cache=True)
+def _repair(m, now, kind, rel_proc, spec, pi, pf, sf, si, gf, gi, qv, dq, fifo, pst, pen,
+            record):
+    """Machine.repair: up again in the state it would be in; the machine goes on if it
+    waited for the repair, or looks for work if it was idle (Station.serve)."""
+    pi[m, Q_DOWN] = 0
+    _enter(m, pi[m, Q_BASE], now, spec, pi, pf, sf, si, pst, pen, record, gi)
+    if pi[m, Q_WREP]:
+        pi[m, Q_WREP] = 0
+        _fifo_push(m, gi, fifo)
+    if pi[m, Q_OUT]:
+        pi[m, Q_OUT] = 0
+        k = pi[m, Q_ST]
+        if _take(m, k, now, kind, rel_proc if kind != CONWIP else -1, pf, sf, si, gf, gi, qv,
+                 dq, fifo):
+            _fifo_push(m, gi, fifo)
+        else:
+            _deq_push(dq, si, k, 1, I_IHEAD, I_IN, m)

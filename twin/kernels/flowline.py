@@ -3,8 +3,9 @@
 Two kernels compute the same thing, the SimPy engine's `twin/engine/stations.py` semantics
 (blocking after service, FIFO buffers, idle machines handed work longest-idle first, blocked
 senders let in in the order they blocked, operation-dependent failures, scrap, saturated,
-interarrival or CONWIP release; and, in `line_kernel` only, time-dependent failures,
-`twin.kernels.failures`), for a line whose route visits stations 0, 1, ..., J-1:
+interarrival or CONWIP release, time-dependent failures: `twin.kernels.failures` in
+`line_kernel`, a failure process per machine in `event_kernel`), for a line whose route
+visits stations 0, 1, ..., J-1:
 
 * `line_kernel` (`twin.kernels.line`): the max-plus departure-time recursion for lines of
   single machines. Unit n starts at station k at max(entry, machine free) and leaves at
@@ -46,7 +47,7 @@ from twin.kernels.columns import (A_ARRIVE, A_INIT, BLOCKED, BUSY, CONWIP, C_M0,
                                   P_END, ROOM_UP,
                                   P_KIND, P_RECORD, P_ROWA, P_WARMUP, Q_BTF, Q_ENT, Q_LEFT, Q_REL,
                                   Q_RES, Q_SINCE, Q_ST, Q_STATE, Q_T, R_LOOP, R_UNBLOCKED,
-                                  SATURATED, STARVED, TIE, W_FIRE, W_INIT)
+                                  SATURATED, STARVED, TIE, W_FIRE, W_INIT, N_QI, N_QF, Q_BASE, T_INIT)
 from twin.kernels.events import event_kernel
 from twin.kernels.line import line_kernel
 from twin.kernels.reference import reference_line
@@ -63,4 +64,4 @@ __all__ = ["event_kernel", "line_kernel", "reference_line", "A_ARRIVE", "A_INIT"
            "NEED_DRAWS", "N_GF", "N_GI", "N_SF", "N_SI", "N_SPEC", "ROOM_UP", "P_CONWIP", "P_END", "P_KIND", "P_RECORD",
            "P_ROWA", "P_WARMUP", "Q_BTF", "Q_ENT", "Q_LEFT", "Q_REL", "Q_RES", "Q_SINCE", "Q_ST",
            "Q_STATE", "Q_T", "R_LOOP", "R_UNBLOCKED", "SATURATED", "STARVED", "TIE", "W_FIRE",
-           "W_INIT"]
+           "W_INIT", "N_QI", "N_QF", "Q_BASE", "T_INIT"]

@@ -87,3 +87,78 @@ def _deq_pop(dq, si, k, side, head_col, n_col):
     si[k, head_col] = 0 if h == dq.shape[2] else h
     si[k, n_col] -= 1
     return p
+
+
+@njit(cache=True)
+def _eheap_remove(ht, he, hp, n, i):
+    """Remove entry i of a heap of n events; returns the new size (a cancelled event: SimPy
+    would pop it and run no callback, which changes nothing)."""
+    n -= 1
+    if i == n:
+        return n
+    t, eid, p = ht[n], he[n], hp[n]
+    j = i
+    while j > 0:
+        up = (j - 1) >> 1
+        if ht[up] < t or (ht[up] == t and he[up] < eid):
+            break
+        ht[j], he[j], hp[j] = ht[up], he[up], hp[up]
+        j = up
+    if j == i:
+        while True:
+            c = 2 * j + 1
+            if c >= n:
+                break
+            if c + 1 < n and (ht[c + 1] < ht[c] or (ht[c + 1] == ht[c] and he[c + 1] < he[c])):
+                c += 1
+            if ht[c] > t or (ht[c] == t and he[c] > eid):
+                break
+            ht[j], he[j], hp[j] = ht[c], he[c], hp[c]
+            j = c
+    ht[j], he[j], hp[j] = t, eid, p
+    return n
+
+
+@njit(cache=True)
+def _cancel(p, gi, ht, he, hp, fifo):
+    """Drop process p's pending event, in the heap or the zero-delay FIFO (it has one)."""
+    for i in range(gi[G_HN]):
+        if hp[i] == p:
+            gi[G_HN] = _eheap_remove(ht, he, hp, gi[G_HN], i)
+            return
+    size = fifo.shape[0]
+    n = gi[G_FN]
+    h = gi[G_FHEAD]
+    found = False
+    for j in range(n):
+        i = h + j
+        if i >= size:
+            i -= size
+        if found:
+            prev = i - 1 if i > 0 else size - 1
+            fifo[prev] = fifo[i]
+        elif fifo[i] == p:
+            found = True
+    if found:
+        gi[G_FN] = n - 1
+
+
+@njit(cache=True)
+def _deq_remove(dq, si, k, side, head_col, n_col, p):
+    """Remove process p from station k's ring deque `side` if it is there; True if it was."""
+    size = dq.shape[2]
+    n = si[k, n_col]
+    h = si[k, head_col]
+    found = False
+    for j in range(n):
+        i = h + j
+        if i >= size:
+            i -= size
+        if found:
+            prev = i - 1 if i > 0 else size - 1
+            dq[k, side, prev] = dq[k, side, i]
+        elif dq[k, side, i] == p:
+            found = True
+    if found:
+        si[k, n_col] = n - 1
+    return found
