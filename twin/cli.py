@@ -154,6 +154,21 @@ _IMPORTED = time.time()
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `twin` console script; returns the exit status."""
+    status = _main(argv)
+    if status == 130 and argv is None:
+        # Ctrl-C of the command: what finished is saved and the workers were stopped; end
+        # now, without the interpreter's exit handlers, which can wait for ever on a
+        # process pool whose stopped worker held its result queue's lock
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(status)
+    return status
+
+
+def _main(argv: Sequence[str] | None) -> int:
     started = _process_start() if argv is None else time.time()
     args = _parser().parse_args(argv)
     try:
