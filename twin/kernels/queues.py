@@ -31,8 +31,16 @@ def _eheap_push(ht, he, hp, n, t, eid, p):
 def _eheap_pop(ht, he, hp, n):
     """Remove the earliest event (the root) of a heap of n events (n >= 1); returns the new size."""
     n -= 1
-    t, eid, p = ht[n], he[n], hp[n]
-    i = 0
+    if n > 0:
+        i = _sift_down(ht, he, hp, n, 0, ht[n], he[n])
+        ht[i], he[i], hp[i] = ht[n], he[n], hp[n]
+    return n
+
+
+@njit(cache=True, inline="always")
+def _sift_down(ht, he, hp, n, i, t, eid):
+    """Move the hole at i of a heap of n events down past the entries that come before
+    (t, eid); returns where the hole ends (the caller puts its entry there)."""
     while True:
         c = 2 * i + 1
         if c >= n:
@@ -43,9 +51,7 @@ def _eheap_pop(ht, he, hp, n):
             break
         ht[i], he[i], hp[i] = ht[c], he[c], hp[c]
         i = c
-    if n > 0:
-        ht[i], he[i], hp[i] = t, eid, p
-    return n
+    return i
 
 
 @njit(cache=True)
@@ -105,16 +111,7 @@ def _eheap_remove(ht, he, hp, n, i):
         ht[j], he[j], hp[j] = ht[up], he[up], hp[up]
         j = up
     if j == i:
-        while True:
-            c = 2 * j + 1
-            if c >= n:
-                break
-            if c + 1 < n and (ht[c + 1] < ht[c] or (ht[c + 1] == ht[c] and he[c + 1] < he[c])):
-                c += 1
-            if ht[c] > t or (ht[c] == t and he[c] > eid):
-                break
-            ht[j], he[j], hp[j] = ht[c], he[c], hp[c]
-            j = c
+        j = _sift_down(ht, he, hp, n, j, t, eid)
     ht[j], he[j], hp[j] = t, eid, p
     return n
 
@@ -126,39 +123,31 @@ def _cancel(p, gi, ht, he, hp, fifo):
         if hp[i] == p:
             gi[G_HN] = _eheap_remove(ht, he, hp, gi[G_HN], i)
             return
-    size = fifo.shape[0]
-    n = gi[G_FN]
-    h = gi[G_FHEAD]
-    found = False
-    for j in range(n):
-        i = h + j
-        if i >= size:
-            i -= size
-        if found:
-            prev = i - 1 if i > 0 else size - 1
-            fifo[prev] = fifo[i]
-        elif fifo[i] == p:
-            found = True
-    if found:
-        gi[G_FN] = n - 1
+    if _ring_remove(fifo, gi[G_FHEAD], gi[G_FN], p):
+        gi[G_FN] -= 1
 
 
 @njit(cache=True)
 def _deq_remove(dq, si, k, side, head_col, n_col, p):
     """Remove process p from station k's ring deque `side` if it is there; True if it was."""
-    size = dq.shape[2]
-    n = si[k, n_col]
-    h = si[k, head_col]
+    found = _ring_remove(dq[k, side], si[k, head_col], si[k, n_col], p)
+    if found:
+        si[k, n_col] -= 1
+    return found
+
+
+@njit(cache=True, inline="always")
+def _ring_remove(ring, head, n, p):
+    """Take p out of the n entries of a ring buffer from `head`, closing the gap (the
+    caller counts one fewer); True if p was there."""
+    size = ring.shape[0]
     found = False
     for j in range(n):
-        i = h + j
+        i = head + j
         if i >= size:
             i -= size
         if found:
-            prev = i - 1 if i > 0 else size - 1
-            dq[k, side, prev] = dq[k, side, i]
-        elif dq[k, side, i] == p:
+            ring[i - 1 if i > 0 else size - 1] = ring[i]
+        elif ring[i] == p:
             found = True
-    if found:
-        si[k, n_col] = n - 1
     return found
