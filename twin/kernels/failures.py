@@ -50,6 +50,19 @@ def _clip(t: float, w: float, end: float) -> float:
 
 
 @njit(cache=True, inline="always")
+def _next_down(f, r, pf, pr, rf, rr, dv, dfill, gi):
+    """The down interval after [f, r) of a machine whose failure and repair streams are rows
+    rf, rr read up to pf, pr: (True, its failure, its repair, pf + 1, pr + 1) as SimPy times
+    them (repair + time to failure, failure + time to repair); (False, unchanged) with
+    G_ARG naming the stream that ran dry."""
+    if pf == dfill[rf] or pr == dfill[rr]:
+        gi[G_ARG] = rf if pf == dfill[rf] else rr
+        return False, f, r, pf, pr
+    f = r + dv[rf, pf]
+    return True, f, f + dv[rr, pr], pf + 1, pr + 1
+
+
+@njit(cache=True, inline="always")
 def _emit(k, a, b, ps, pe, npd, sf, si, pst, pen):
     """Station k is active over [a, b] (clipped): the open period (ps, pe) grows when it
     touches, else a new one opens and the old is stored (unless another station's older
@@ -80,13 +93,9 @@ def tf_push(k, x, check, mrow, dv, dpos, dfill, sf, gi):
     pf = dpos[rf]
     pr = dpos[rr]
     while r <= x:
-        if pf == dfill[rf] or pr == dfill[rr]:
-            gi[G_ARG] = rf if pf == dfill[rf] else rr
+        ok, f, r, pf, pr = _next_down(f, r, pf, pr, rf, rr, dv, dfill, gi)
+        if not ok:
             return x, NEED_DRAWS
-        f = r + dv[rf, pf]
-        pf += 1
-        r = f + dv[rr, pr]
-        pr += 1
     if check and f == x and sf[k, F_FREE] < x:
         return x, TIE
     if f <= x:
@@ -126,13 +135,9 @@ def tf_start(k, e, t, w, end, record, mrow, dv, dpos, dfill, sf, si, gi, pst, pe
                 return GROW
             ps, pe, npd = _emit(k, _clip(f, w, end), _clip(r, w, end), ps, pe, npd, sf, si,
                                 pst, pen)
-        if pf == dfill[rf] or pr == dfill[rr]:
-            gi[G_ARG] = rf if pf == dfill[rf] else rr
+        ok, f, r, pf, pr = _next_down(f, r, pf, pr, rf, rr, dv, dfill, gi)
+        if not ok:
             return NEED_DRAWS
-        f = r + dv[rf, pf]
-        pf += 1
-        r = f + dv[rr, pr]
-        pr += 1
     now = s
     left = t
     bd = 0.0
@@ -144,13 +149,9 @@ def tf_start(k, e, t, w, end, record, mrow, dv, dpos, dfill, sf, si, gi, pst, pe
         left = max(0.0, left - (f - now))
         now = r
         bd += _clip(r, w, end) - _clip(f, w, end)
-        if pf == dfill[rf] or pr == dfill[rr]:
-            gi[G_ARG] = rf if pf == dfill[rf] else rr
+        ok, f, r, pf, pr = _next_down(f, r, pf, pr, rf, rr, dv, dfill, gi)
+        if not ok:
             return NEED_DRAWS
-        f = r + dv[rf, pf]
-        pf += 1
-        r = f + dv[rr, pr]
-        pr += 1
     sf[k, F_XF] = f
     sf[k, F_XR] = r
     si[k, I_XPF] = pf
@@ -213,13 +214,9 @@ def tf_end(k, s, c, d, fresh, w, end, record, stats, mrow, dv, dpos, dfill, sf, 
                                 pst, pen)
         if r > d:  # still down when the unit leaves: the next visit passes it
             break
-        if pf == dfill[rf] or pr == dfill[rr]:
-            gi[G_ARG] = rf if pf == dfill[rf] else rr
+        ok, f, r, pf, pr = _next_down(f, r, pf, pr, rf, rr, dv, dfill, gi)
+        if not ok:
             return NEED_DRAWS
-        f = r + dv[rf, pf]
-        pf += 1
-        r = f + dv[rr, pr]
-        pr += 1
     # commit
     sf[k, F_TF] = f
     sf[k, F_TR] = r
