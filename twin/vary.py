@@ -8,9 +8,10 @@ from different streams.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -105,7 +106,8 @@ def points(vary: Any, extra_factors: dict[str, list[Any]] | None = None) -> list
 
 
 def _locate_level(problem: Problem, point: Point, file: str,
-                  lines: dict[str, tuple[int | None, int | None]], vary: Any = None) -> Problem:
+                  lines: Callable[[], dict[str, tuple[int | None, int | None]]],
+                  vary: Any = None) -> Problem:
     """A problem of a point, placed at the `vary:` entry (or --vary option) that set it:
     the entry whose key path holds the problem's, else (a level that made a new name, e.g.
     a station the scenario lacks) the one sharing the longest part of it."""
@@ -125,10 +127,10 @@ def _locate_level(problem: Problem, point: Point, file: str,
     message = problem.message.replace("--set made a new", "this key made a new")
     if origin.startswith("--vary"):
         return Problem(COMMAND_LINE, origin, f"{level}{message}")
-    line, column = lines.get(origin, (None, None))
+    line, column = lines().get(origin, (None, None))
     if key in point.factors and vary is not None and key in vary.factorial:  # at the level
         i = next((i for i, v in enumerate(vary.factorial[key]) if v == value), None)
-        line, column = lines.get(f"{origin}.{i}", (line, column))
+        line, column = lines().get(f"{origin}.{i}", (line, column))
     return Problem(file, origin, f"{level}{message}", line, column)
 
 
@@ -199,7 +201,8 @@ def load_points(path: str | Path, overrides: Sequence[str] = (),
 
     base = twin.load(path, overrides)
     pts = points(base.vary, extra_factors)
-    lines = _entry_lines(path, overrides) if base.vary is not None else {}
+    # (the lines of the vary: entries, read again from the file only if a level is bad)
+    lines = functools.cache(lambda: _entry_lines(path, overrides) if base.vary is not None else {})
     scenarios = {}
     problems: dict[tuple[str, str], Problem] = {}
     for point in pts:

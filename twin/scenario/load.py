@@ -113,7 +113,8 @@ def place(problems: Sequence[Problem], path: str | Path,
 
 
 def validate_file(path: str | Path, overrides: Sequence[str] = ()) -> list[Problem]:
-    """Every problem of a scenario file (empty when it is fine), for `twin validate`."""
+    """Every problem of the scenario file itself (empty when it is fine). `twin.check` and
+    `twin validate` also check the levels of its `vary:` points and the engine's reach."""
     try:
         load(path, overrides)
     except ScenarioError as e:
