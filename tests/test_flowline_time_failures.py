@@ -28,7 +28,7 @@ RELEASES = ["saturated", {"interarrival": {"exponential": 1.3}}, {"conwip": 4}]
 
 
 def on_kernel(sc: Scenario, rep: int = 0):
-    """SimPy's records and the line kernel's (which must not hand over to SimPy)."""
+    """SimPy's records and the line kernel's (which must not hand over to the event kernel)."""
     model = build(sc)
     warm = float(model.warmup)
     line_, state = fl.run_line(model, fl.Feed(model.seed, rep), warm)
@@ -188,15 +188,25 @@ TIES = {
 }
 
 
+def _meets_tie(model, warm: float) -> bool:
+    """Does the line kernel stop at a tie on this model (seed 0, replication 0)?"""
+    feed = fl.Feed(0, 0)
+    state = fl.State(fl.build_line(model, feed, warm), False)
+    state.prepare_failures(feed)
+    return state.run(feed) == kf.TIE
+
+
 @pytest.mark.parametrize("name", list(TIES))
-def test_ties_go_to_simpy(name) -> None:
-    """Where only SimPy's event order decides, the replication runs on the SimPy engine:
-    the flowline engine's answer is still exactly SimPy's."""
+def test_ties_go_to_the_event_kernel(name) -> None:
+    """Where only SimPy's event order decides, the recursion stops and the replication is
+    run again on the event kernel, which keeps SimPy's order: the flowline engine's answer
+    is still exactly SimPy's."""
     stations, warm = TIES[name]
     sc = line(stations, horizon=300.0, warmup=warm)
     model = build(sc)
-    with pytest.raises(fl.SimpyOrder):
-        fl.run_line(model, fl.Feed(0, 0), warm)
+    assert _meets_tie(model, warm)
+    _, state = fl.run_line(model, fl.Feed(0, 0), warm)
+    assert state.events  # the rerun
     slow = replication.simulate(model, 0, 0, warm)
     fast = fl.simulate(model, 0, 0, warm)
     assert_same_records(slow, fast)
@@ -225,7 +235,8 @@ def _constant_line(draw) -> Scenario:
 @given(hst.composite(_constant_line)())
 def test_constant_times_agree_ties_or_not(sc: Scenario) -> None:
     """With constant times the recursion meets simultaneous events often: it orders those
-    it can as SimPy does and hands the others to SimPy; either way, SimPy's answer."""
+    it can as SimPy does and hands the others to the event kernel; either way, SimPy's
+    answer."""
     model = build(sc)
     warm = float(model.warmup)
     assert_same_records(replication.simulate(model, 0, 0, warm),
@@ -287,14 +298,14 @@ def test_many_periods_between_hand_overs_to_the_tracker() -> None:
 
 
 def test_sweep_row_of_a_tie_is_the_simpy_engines() -> None:
-    """A layout whose replication meets a tie: its row comes from the SimPy engine."""
+    """A layout whose replication meets a tie: its row (rerun on the event kernel from
+    the sweep's kept draws) is the SimPy engine's."""
     from twin import sweep as sw
     stations, _ = TIES["handover"]
     sc = line(stations, horizon=300.0, warmup=0.0)
     table = sw.sweep(sc, sw.grid(sc, buffers={"b": [2]}), workers=1)
     model = build(sc)
-    with pytest.raises(fl.SimpyOrder):
-        fl.run_line(model, fl.Feed(0, 0), 0.0)
+    assert _meets_tie(model, 0.0)
     slow = replication.simulate(model, 0, 0, 0.0)
     row = table.iloc[0]
     assert row["finished"] == measure(slow, "product", "u", "finished") > 0

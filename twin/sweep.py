@@ -126,7 +126,6 @@ def _evaluate(model: Model, layouts: list[dict], ids: list[int], reps: list[int]
               warmup: float) -> list[dict]:
     """One worker's share: each layout, each replication, on feeds that keep their draws."""
     from twin.engine import flowline as fl
-    from twin.engine import replication
     from twin.kernels import flowline as kf
 
     fl.prepare()
@@ -140,18 +139,11 @@ def _evaluate(model: Model, layouts: list[dict], ids: list[int], reps: list[int]
         for r in reps:
             feed = feeds[r]
             feed.rewind()
-            try:
-                _, state = fl.run_line(m, feed, warmup, record=False, stats=False)
-                gf, gi = state.gf, state.gi
-                fin, scr = int(gi[kf.G_FIN]), int(gi[kf.G_SCR])
-                lead_h = gf[kf.G_LEAD] / fin / HOUR if fin else math.nan
-                wip = gf[kf.G_WIPAREA] / span
-            except fl.SimpyOrder:  # a tie only SimPy's event order decides: its answer
-                got = {(kind, mm): v for kind, _, mm, v in
-                       replication.simulate(m, r, seed, warmup).measures}
-                fin, scr = int(got["product", "finished"]), int(got["product", "scrapped"])
-                lead_h = float(got["product", "lead_time_h"]) if fin else math.nan
-                wip = float(got["system", "wip_mean"])
+            _, state = fl.run_line(m, feed, warmup, record=False, stats=False)
+            gf, gi = state.gf, state.gi
+            fin, scr = int(gi[kf.G_FIN]), int(gi[kf.G_SCR])
+            lead_h = gf[kf.G_LEAD] / fin / HOUR if fin else math.nan
+            wip = gf[kf.G_WIPAREA] / span
             rows.append({
                 "layout": layout_id, **layout, "total_buffer": total_buffer,
                 "total_servers": total_servers, "replication": r, "finished": fin,

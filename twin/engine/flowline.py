@@ -5,10 +5,10 @@ engine computes, from the same named random streams drawn in the same blocks, so
 give the same summary to floating-point precision; only much faster. Lines of single
 machines run on the max-plus recursion (`line_kernel`), time-dependent failures included;
 lines with parallel machines (time-dependent failures included: a failure process per
-machine, as in SimPy), and the rare single-machine run where an event falls exactly on the
-end of the warm-up (where only SimPy's event order decides), run on the event kernel,
-which keeps SimPy's order. A single-machine line with time-dependent failures whose
-recursion meets such a tie (`SimpyOrder`) is run on the SimPy engine itself.
+machine, as in SimPy), and the rare single-machine run whose recursion meets a tie only
+SimPy's event order decides (an event exactly at the end of the warm-up; with
+time-dependent failures, a failure at the instant of a hand-over), run on the event
+kernel, which keeps SimPy's order.
 
     problem = unsupported(model)      # None, or why the model is out of reach (and where)
     result = simulate(model, replication, seed, warmup)
@@ -26,7 +26,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from twin.engine.replication import ReplicationResult
-from twin.engine.replication import simulate as replication_simulate
 from twin.kernels import flowline as kf
 from twin.kernels.failures import FULL
 from twin.kernels.tracker import Tracker
@@ -86,12 +85,6 @@ def unsupported(model: Model) -> str | None:
             return f"stations.{st.name}.calendar: shift calendars are outside the flowline " \
                    f"engine{hint}"
     return None
-
-
-class SimpyOrder(Exception):
-    """The recursion met a failure or repair at the very instant of another event of its
-    machine (or the end of the warm-up), where SimPy's event order decides: the replication
-    is run on the SimPy engine instead (`simulate`, and the sweep, do this)."""
 
 
 class Feed:
@@ -412,16 +405,16 @@ def run_line(model: Model, feed: Feed, warmup: float, record: bool = True,
              events: bool | None = None, stats: bool = True) -> tuple[Line, State]:
     """Simulate one replication on a kernel; `events` forces (or forbids) the event kernel.
 
-    Raises `SimpyOrder` where the recursion meets a tie with time-dependent failures (only
-    SimPy's event order decides it: the caller runs the replication on the SimPy engine)."""
+    Where the recursion meets a tie only SimPy's event order decides (`TIE`: an event
+    exactly at the end of the warm-up, or a failure at the instant of a hand-over), the
+    replication is run again, from the same draws, on the event kernel, which keeps
+    SimPy's order."""
     line = build_line(model, feed, warmup, record, stats)
     use_events = not line.single if events is None else events
     state = State(line, use_events)
     if not use_events:
         state.prepare_failures(feed)
-    if state.run(feed) == kf.TIE:  # an event exactly at the end of warm-up: SimPy's order
-        if line.timed:  # (on the SimPy engine, as before; the event kernel would do too)
-            raise SimpyOrder()
+    if state.run(feed) == kf.TIE:  # only SimPy's event order decides: the event kernel
         if feed.keep:
             feed.rewind()
         else:
@@ -456,10 +449,7 @@ def prepare() -> None:
         run_line(model, Feed(0, 0), 5.0, events=events)
     # and the line kernel's time-dependent failures
     doc["stations"]["b"]["failures"] = {"mtbf": {"exponential": 7}, "mttr": 0.5}
-    try:
-        run_line(build(Scenario.model_validate(doc)), Feed(0, 0), 5.0)
-    except SimpyOrder:
-        pass
+    run_line(build(Scenario.model_validate(doc)), Feed(0, 0), 5.0)
     _prepared = True
 
 
@@ -467,23 +457,9 @@ def simulate(model: Model, replication: int, seed: int, warmup: float) -> Replic
     """One replication of a line model on the flowline engine (see `unsupported`)."""
     prepare()
     started = time.perf_counter()
-    try:
-        line, state = run_line(model, Feed(seed, replication), warmup)
-    except SimpyOrder:  # SimPy's event order decides a tie: its engine gives the answer
-        return _on_simpy(model, replication, seed, warmup)
+    line, state = run_line(model, Feed(seed, replication), warmup)
     elapsed = time.perf_counter() - started
     return collect(model, line, state, replication, warmup, elapsed)
-
-
-SIMPY_ONLY = ("peak_station_kw", "peak_start_h", "peak_end_h")  # its 15-minute demand tracker
-
-
-def _on_simpy(model: Model, replication: int, seed: int, warmup: float) -> ReplicationResult:
-    """The replication on the SimPy engine, with the records the flowline engine gives (no
-    demand peaks, timeline or event log)."""
-    result = replication_simulate(model, replication, seed, warmup)
-    return ReplicationResult(replication, [m for m in result.measures if m[2] not in SIMPY_ONLY],
-                             {}, simulate_s=result.simulate_s)
 
 
 def _planned_sum(step, spec, produced: int) -> float | None:
