@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -118,3 +119,28 @@ def test_the_report_lists_a_long_column_in_short() -> None:
     assert short["stations"]["a"]["process_time"]["empirical"] == \
         list(range(20)) + ["... 1,000 values in all"]
     assert short["x"] == [1, 2]
+
+
+def test_a_file_is_parsed_once_per_contents(tmp_path: Path, monkeypatch) -> None:
+    """A `vary:` experiment loads its scenario once per point: the column is parsed once,
+    and parsed again only when the file's bytes change (even at the same size and time)."""
+    from twin.scenario import datafiles
+
+    parsed = []
+    real = datafiles._parse
+    monkeypatch.setattr(datafiles, "_parse", lambda *a: parsed.append(a[1]) or real(*a))
+    data = write(tmp_path / "a.csv", "cycle_s\n30\n40\n")
+    path = write(tmp_path / "line.yaml", LINE.format(body="{file: a.csv}")
+                 + "vary:\n  factorial: {stations.a.buffer: [1, 2, 3]}\n")
+    from twin.vary import load_points
+
+    points, scenarios = load_points(path)
+    assert len(points) == 3 and len(parsed) == 1  # (and the base scenario: 4 loads)
+    assert all(sc.stations["a"].process_time.params == (30.0, 40.0)
+               for sc in scenarios.values())
+    stat = data.stat()
+    data.write_text("cycle_s\n50\n60\n")  # same size; the same time too
+    os.utime(data, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert twin.load(path).stations["a"].process_time.params == (50.0, 60.0)
+    assert len(parsed) == 2
+    assert read_durations(str(data)) == [50.0, 60.0] and len(parsed) == 2

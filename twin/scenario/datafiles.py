@@ -10,8 +10,12 @@ validated scenario holds the values themselves (its hash changes when the data d
 from __future__ import annotations
 
 import csv
+import hashlib
+import io
 import math
 import os
+from array import array
+from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,18 +27,44 @@ MAX_VALUES = 10_000_000  # far beyond any measured sample; a wrong file is caugh
 
 def read_durations(file: str, column: str | None = None, unit: str = "s") -> list[float]:
     """The durations (seconds) in one column of a CSV file. A first row with a cell that is
-    neither a number nor a duration is the header; a file of one column needs no `column`. Cells are numbers in
-    `unit`, or durations with their own unit ("52 s"); empty cells are skipped. Raises
-    ValueError with a message naming the file, and the line of a bad cell."""
+    neither a number nor a duration is the header; a file of one column needs no `column`.
+    Cells are numbers in `unit`, or durations with their own unit ("52 s"); empty cells are
+    skipped. Raises ValueError with a message naming the file, and the line of a bad cell.
+
+    A file read before with the same contents is not parsed again (a `vary:` experiment
+    loads its scenario once per point): the last few results are kept by the file's name,
+    column, unit and a digest of its bytes."""
     if unit not in SECONDS:
         raise ValueError(f"unit {unit!r} is no time unit; use one of s, min, h, d, w")
     try:
-        with open(file, newline="", encoding="utf-8-sig") as f:
-            rows = list(_records(csv.reader(f)))
+        with open(file, "rb") as f:
+            raw = f.read()
     except FileNotFoundError:
         raise ValueError(f"cannot read {file}: no such file (a file name is relative to "
                          f"the scenario file that gives it)") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as e:
+    except OSError as e:
+        raise ValueError(f"cannot read {file}: {e}") from None
+    key = (os.path.abspath(file), column, unit, hashlib.blake2b(raw, digest_size=20).digest())
+    values = _PARSED.get(key)
+    if values is None:
+        values = _PARSED[key] = _parse(raw, file, column, unit)
+        while len(_PARSED) > KEPT_FILES:
+            _PARSED.popitem(last=False)
+    else:
+        _PARSED.move_to_end(key)
+    return list(values)
+
+
+KEPT_FILES = 8  # parsed columns kept (a 1 M-row column takes 8 MB, as an array of doubles)
+_PARSED: OrderedDict[tuple, array] = OrderedDict()
+
+
+def _parse(raw: bytes, file: str, column: str | None, unit: str) -> array:
+    """The values of a file's bytes (`read_durations` without the cache)."""
+    try:
+        text = raw.decode("utf-8-sig")
+        rows = list(_records(csv.reader(io.StringIO(text, newline=""))))
+    except (UnicodeDecodeError, csv.Error) as e:
         raise ValueError(f"cannot read {file}: {e}") from None
     if not rows:
         raise ValueError(f"{file} holds no values")
@@ -54,7 +84,7 @@ def read_durations(file: str, column: str | None = None, unit: str = "s") -> lis
     if not values:
         raise ValueError(f"{file} holds no values in its column"
                          + (f" {column!r}" if column else ""))
-    return values
+    return array("d", values)
 
 
 def _records(reader) -> Iterator[tuple[int, list[str]]]:
