@@ -11,7 +11,7 @@ from twin.scenario.yamldoc import KeyPath
 
 def calendar_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
     """Stations and arrivals under a calendar the scenario does not define, and
-    `at_shift_end` without a calendar."""
+    `at_shift_end: finish` without a calendar."""
     found: list[tuple[KeyPath, str]] = []
     users: list[tuple[KeyPath, str | None]] = [
         (("stations", s, "calendar"), station.calendar)
@@ -23,7 +23,9 @@ def calendar_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
         if name is not None and name not in scenario.calendars:
             found.append((where, _unknown(name, list(scenario.calendars))))
     for sname, station in scenario.stations.items():
-        if station.calendar is None and "at_shift_end" in station.model_fields_set:
+        # (the default, `pause`, is what a station without a calendar does: a scenario
+        # written out in full says it, and reads back)
+        if station.calendar is None and station.at_shift_end != "pause":
             found.append((("stations", sname, "at_shift_end"),
                           "at_shift_end applies under a shift calendar, and the station has "
                           "none: give it a calendar (stations." + sname + ".calendar) or "
