@@ -62,15 +62,27 @@ class WarehouseModel:
     speed_x: float  # m/s
     speed_y: float  # m/s
     pick_deposit: Dist
+    dual: bool = False  # a store and a retrieval in one crane trip where both are waiting
+
+    def _shape(self) -> tuple[float, float]:
+        """Bozer & White's T = max(L/vx, H/vy) and shape factor b = min(L/vx, H/vy) / T."""
+        tx, ty = self.length / self.speed_x, self.height / self.speed_y
+        big = max(tx, ty)
+        return big, min(tx, ty) / big
 
     @property
     def single_command(self) -> float:
         """Expected single-command crane cycle with random storage (Bozer & White 1984):
-        T(1 + b²/3) + 2 × pick/deposit, T = max(L/vx, H/vy), b = min(L/vx, H/vy) / T."""
-        tx, ty = self.length / self.speed_x, self.height / self.speed_y
-        big = max(tx, ty)
-        b = min(tx, ty) / big
+        T(1 + b²/3) + 2 × pick/deposit."""
+        big, b = self._shape()
         return big * (1 + b * b / 3) + 2 * self.pick_deposit.mean
+
+    @property
+    def dual_command(self) -> float:
+        """Expected dual-command crane cycle with random storage (Bozer & White 1984):
+        (T/30)(40 + 15b² − b³) + 4 × pick/deposit."""
+        big, b = self._shape()
+        return big / 30 * (40 + 15 * b * b - b ** 3) + 4 * self.pick_deposit.mean
 
 
 @dataclass(frozen=True)
@@ -122,9 +134,11 @@ class StationModel:
     @property
     def planned_unit_time(self) -> float:
         """ISO 22400 planned run time per unit (s): mean process time / servers; for a
-        warehouse, its cranes' expected work per unit (a store and a retrieval cycle)."""
+        warehouse, its cranes' expected work per unit (a store and a retrieval cycle, or
+        one dual-command cycle where the cranes make them)."""
         if self.warehouse is not None:
-            return 2 * self.warehouse.single_command / self.servers
+            wh = self.warehouse
+            return (wh.dual_command if wh.dual else 2 * wh.single_command) / self.servers
         if self.batch is not None:  # a full batch's time, shared by its units
             return self.process_time.mean / self.servers / self.batch.size
         return self.process_time.mean / self.servers
@@ -296,7 +310,7 @@ def build(scenario: Scenario) -> Model:
             warehouse=None if s.warehouse is None else WarehouseModel(
                 s.warehouse.places, s.warehouse.rack.length, s.warehouse.rack.height,
                 s.warehouse.speed.horizontal, s.warehouse.speed.vertical,
-                s.warehouse.pick_deposit),
+                s.warehouse.pick_deposit, s.warehouse.commands == "dual"),
             varied=any(step.station == n and step.process_time is not None
                        for p in scenario.products.values() for step in p.route),
             batch=None if s.batch is None else BatchModel(

@@ -188,6 +188,28 @@ def test_asrs_single_command_cycle_bozer_white(cases, check) -> None:
                                                       rel=0.05)
 
 
+DC_S = 30 / 30 * (40 + 15 * (2 / 3) ** 2 - (2 / 3) ** 3) + 4 * 5  # dual command, 66.370 s
+
+
+def test_asrs_dual_command_cycle_bozer_white(cases, check) -> None:
+    """Dual commands (a store and a retrieval in one trip) with random storage average
+    E[DC] = (T/30)(40 + 15b² − b³) + 4 t_pd; the single cycles made when only one kind
+    waits still average E[SC]. Dual cycles let one crane keep up with a unit every 70 s,
+    which single commands (2 E[SC] = 88.9 s per unit) cannot: their throughput is the
+    crane's, 1 / (2 E[SC])."""
+    doc = cases.summary("asrs_dual_command.yaml")
+    wh = doc["stations"]["asrs"]["warehouse"]
+    check.in_ci(wh["dual_cycle_h"], DC_S / 3600, "dual-command cycle (h)")
+    check.in_ci(wh["store_cycle_h"], SC_S / 3600, "single store cycle (h)", 0.15)
+    finished = doc["products"]["tray"]["finished"]["mean"]
+    assert wh["dual_cycles"]["mean"] > 0.5 * finished  # most units leave in dual cycles
+    check.in_ci(doc["products"]["tray"]["throughput_per_h"], 3600 / 70, "throughput (dual)")
+    single = cases.summary("asrs_dual_command.yaml", "stations.asrs.warehouse.commands=single")
+    assert single["stations"]["asrs"]["warehouse"]["dual_cycles"]["mean"] == 0
+    check.in_ci(single["products"]["tray"]["throughput_per_h"], 3600 / (2 * SC_S),
+                "throughput (single commands, crane-bound)")
+
+
 def test_a_full_warehouse_whose_output_is_blocked_deadlocks(tmp_path) -> None:
     """Rework after grading sends units back into the warehouse, whose places are all taken
     and whose cranes hold retrieved units for the full grading station: a deadlock of the

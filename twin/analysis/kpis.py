@@ -265,7 +265,8 @@ def summary(measures: pd.DataFrame, meta: Mapping[str, Any],
             doc["stations"][name]["warehouse"] = {
                 "places": int(rows["places"].iloc[0]),
                 **{k: ci95(rows[k].to_numpy(float)) for k in (
-                    "stored_mean", "store_cycle_h", "retrieve_cycle_h", "in_store_h")}}
+                    "stored_mean", "store_cycle_h", "retrieve_cycle_h", "dual_cycles",
+                    "dual_cycle_h", "in_store_h")}}
     replications = sorted(int(r) for r in measures["replication"].unique())
     fleets = fleet_table(measures)
     lifts = lift_table(measures)

@@ -78,23 +78,28 @@ def station_rows(spec: StationModel, totals: Sequence[float], queue_mean: float,
     return rows
 
 
-def warehouse_rows(spec: StationModel, stored_mean: float, stored_end: int, stores: int,
-                   store_sum: float, retrieves: int, retrieve_sum: float,
-                   dwell_sum: float) -> list[Row]:
-    """A warehouse's storage: time-average and final units in store, crane cycles (mean
-    store and retrieval cycle, hours) and the mean time a retrieved unit spent in its place
-    from being set down to its retrieval starting (dwell plus the wait for a crane)."""
+def warehouse_rows(spec: StationModel, stored_mean: float, stored_end: int,
+                   stores: int, retrieves: int, cycles: Sequence[tuple[int, float]],
+                   in_place: tuple[int, float]) -> list[Row]:
+    """A warehouse's storage: time-average and final units in store, units stored and
+    retrieved, crane cycles (`cycles`: count and summed seconds of single-command stores,
+    single-command retrievals and dual commands; mean cycles in hours) and the mean time a
+    unit spent in its place from being set down to its retrieval starting (dwell plus the
+    wait for a crane; `in_place`: retrievals begun and those times summed)."""
     name = spec.name
+    (n_s, sum_s), (n_r, sum_r), (n_d, sum_d) = cycles
     return [
         ("station", name, "places", spec.warehouse.places),
         ("station", name, "stored_mean", stored_mean),
         ("station", name, "stored_end", stored_end),
         ("station", name, "stores", stores),
-        ("station", name, "store_cycle_h", store_sum / stores / HOUR if stores else math.nan),
+        ("station", name, "store_cycle_h", sum_s / n_s / HOUR if n_s else math.nan),
         ("station", name, "retrieves", retrieves),
-        ("station", name, "retrieve_cycle_h",
-         retrieve_sum / retrieves / HOUR if retrieves else math.nan),
-        ("station", name, "in_store_h", dwell_sum / retrieves / HOUR if retrieves else math.nan),
+        ("station", name, "retrieve_cycle_h", sum_r / n_r / HOUR if n_r else math.nan),
+        ("station", name, "dual_cycles", n_d),
+        ("station", name, "dual_cycle_h", sum_d / n_d / HOUR if n_d else math.nan),
+        ("station", name, "in_store_h", in_place[1] / in_place[0] / HOUR if in_place[0]
+         else math.nan),
     ]
 
 

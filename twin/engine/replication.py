@@ -545,9 +545,10 @@ class Replication:
                                  st.process_sum, st.waiting(), st.changeovers,
                                  st.planned_sum if st.spec.varied else None)
             if st.spec.warehouse:
-                rows += warehouse_rows(st.spec, st.stored_area.mean(end), st.stored,
-                                       st.stores, st.store_sum, st.retrieves,
-                                       st.retrieve_sum, st.dwell_sum)
+                rows += warehouse_rows(
+                    st.spec, st.stored_area.mean(end), st.stored, st.stores, st.retrieves,
+                    [(st.single_stores, st.store_sum), (st.single_retrieves, st.retrieve_sum),
+                     (st.duals, st.dual_sum)], (st.fetched, st.dwell_sum))
         for fleet in self.fleets:
             totals = np.zeros(len(ALL_VEHICLE_STATES))
             stored = fleet.stored(end)

@@ -41,7 +41,7 @@ class Owed:
 class Unit:
     """One unit of a product on its way through the factory."""
 
-    __slots__ = ("id", "product", "step", "released", "entered", "reworked")
+    __slots__ = ("id", "product", "step", "released", "entered", "reworked", "place")
 
     def __init__(self, id: int, product: int, released: float):
         self.id = id
@@ -50,6 +50,8 @@ class Unit:
         self.released = released
         self.entered = released  # when it entered its current station's buffer
         self.reworked = False  # sent back by a rework loop at least once
+        self.place: tuple[float, float] | None = None  # its place in a warehouse's rack
+        # (crane travel seconds from the I/O point along the aisle and up)
 
 
 WORKING = (BUSY, SETUP)  # states of a machine at work on a unit (finished in overtime)

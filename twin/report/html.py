@@ -283,8 +283,12 @@ def warehouses_table(results, doc: dict) -> pd.DataFrame | None:
                      "crane utilisation": _pct(st["utilization"]["mean"]),
                      "store cycle (s)": _stat(_times(wh["store_cycle_h"], 3600), 3),
                      "retrieval cycle (s)": _stat(_times(wh["retrieve_cycle_h"], 3600), 3),
+                     "dual cycle (s)": _stat(_times(wh["dual_cycle_h"], 3600), 3),
                      "time in store (h)": _stat(wh["in_store_h"], 4)})
-    return pd.DataFrame(rows) if rows else None
+    table = pd.DataFrame(rows) if rows else None
+    if table is not None and (table["dual cycle (s)"] == "–").all():
+        table = table.drop(columns="dual cycle (s)")  # (no warehouse makes dual commands)
+    return table
 
 
 @table("Energy", "Energy totals (mean [95% interval] over replications)")

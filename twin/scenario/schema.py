@@ -477,6 +477,13 @@ class Warehouse(Strict):
     pick_deposit: Distribution = Field(
         0.0, validate_default=True, description="Time to pick up or set down a unit.",
         examples=["10 s"])
+    commands: Literal["single", "dual"] = Field(
+        "single", description="Crane cycles. `single`: each store and each retrieval is a "
+        "trip of its own (I/O point, place, back). `dual`: a crane that finds a unit to "
+        "store and one due for retrieval does both in one trip (I/O point, the new unit's "
+        "place, the retrieved unit's place, back), as warehouse control systems do to cut "
+        "empty travel; with only one of them it makes a single-command trip.",
+        examples=["dual"])
 
 
 class Changeover(Strict):
