@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from twin.calendars import ShiftCalendar, calendar
 from twin.scenario.distributions import Dist
+from twin.scenario.initial import units
 from twin.scenario.lifts import lift_stops
 from twin.scenario.network import (Leg, Routes, _path_lengths, distances, limited_paths,
                                    segment_name, station_point)
@@ -270,7 +271,9 @@ class Model:
     fleets: tuple[FleetModel, ...] = ()
     points: tuple[str, ...] = ()  # names of the path network's points
     distances: tuple[tuple[float, ...], ...] = ()  # shortest metres between points
-    initial_wip: tuple[tuple[int, int, int], ...] = ()  # (station, product, units) at time 0
+    # (station, product, units, remaining dwell or None) at time 0; the remaining dwell
+    # only at warehouses (None there: the dwell's stationary residual)
+    initial_wip: tuple[tuple[int, int, int, Dist | None], ...] = ()
     lifts: tuple[LiftModel, ...] = ()
     conveyors: tuple[ConveyorModel, ...] = ()
     segments: tuple[SegmentModel, ...] = ()  # limited paths, in the order listed
@@ -390,9 +393,11 @@ def build(scenario: Scenario) -> Model:
         fleets=fleets,
         points=tuple(points),
         distances=tuple(map(tuple, distances(lg).tolist())) if lg and lg.points else (),
-        initial_wip=tuple((index[sn], product_index[pn], n)
+        initial_wip=tuple((index[sn], product_index[pn], n, remaining)
                           for sn, counts in scenario.initial_wip.items()
-                          for pn, n in counts.items() if n),
+                          for pn, given in counts.items()
+                          for n, remaining in [(units(given), getattr(given, "remaining", None))]
+                          if n),
         lifts=lift_models(lg, points) if lg else (),
         conveyors=tuple(
             ConveyorModel(i, n, index[c.from_], index[c.to], c.length, c.speed, c.pitch,

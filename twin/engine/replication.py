@@ -253,19 +253,24 @@ class Replication:
 
     def _place_initial_wip(self) -> list[int]:
         """Units in the factory at time 0 wait in their station's buffer for their step
-        there (its first on the route); the machines take the first ones at once."""
+        there (its first on the route); the machines take the first ones at once. At a
+        warehouse the first ones are in store, dwelling (`Warehouse.stock`)."""
         initial = [0] * len(self.model.products)
-        for s, p, n in self.model.initial_wip:
+        for s, p, n, remaining in self.model.initial_wip:
             st = self.stations[s]
             step = next(k for k, stp in enumerate(self.routes[p]) if stp.station == s)
+            found = []
             for _ in range(n):
                 self.units += 1
                 unit = Unit(self.units, p, 0.0)
                 unit.step = step
-                st.queue.append(unit)
+                found.append(unit)
                 if self.events is not None:
                     self.events.append((unit.id, p, "initial", s, 0.0, 0.0))
-            st.queue_area.add(n, 0.0)
+            if st.spec.warehouse is not None:
+                found = st.stock(found, remaining, self._rng("initial", st.spec.name))
+            st.queue.extend(found)
+            st.queue_area.add(len(found), 0.0)
             self.wip.add(n, 0.0)
             initial[p] += n
         self.wip_start = self.wip.level

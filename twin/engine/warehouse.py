@@ -22,11 +22,13 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING
 
+import numpy as np
 import simpy
 
 from twin.engine.accounting import Area
 from twin.engine.stations import Machine, Station, Unit, hand_on
 from twin.model import BUSY, STARVED, StationModel
+from twin.scenario.distributions import Dist
 from twin.streams import draws, uniforms
 
 if TYPE_CHECKING:
@@ -119,12 +121,58 @@ class Warehouse(Station):
                 self.idle.remove(crane)
                 crane.wake.succeed(job)
 
+    def stock(self, units: list[Unit], remaining: Dist | None,
+              rng: np.random.Generator) -> list[Unit]:
+        """Units in store at time 0 (initial WIP), as many as there are free places: each
+        takes a place and a random spot of the rack and dwells for its remaining time.
+        Without `remaining`, that is the dwell's stationary residual (`residual_dwell`), and
+        the unit's time in its place counts from its age (set down before time 0); with it,
+        from time 0. Returns the units that found no place (they wait on the input)."""
+        n = min(len(units), self.wh.places - self.stored)
+        if not n:
+            return units
+        product, step = units[0].product, units[0].step
+        dwell = self.rep.model.products[product].steps[step].process_time or \
+            self.spec.process_time
+        if remaining is None:
+            left, age = residual_dwell(dwell, n, rng)
+        else:
+            left, age = remaining.sample(rng, n), np.zeros(n)
+        timeout = self.rep.env.timeout
+        for unit, r, a in zip(units[:n], left.tolist(), age.tolist()):
+            self._take_place(0.0)
+            unit.place = self.place()
+            unit.entered = -a
+            timeout(r).callbacks.append(lambda _, u=unit: self.dwell_over(u))
+        return units[n:]
+
     def place(self) -> tuple[float, float]:
         """A random place of the rack face (random storage), as the crane's travel times
         from the I/O point along the aisle and up; one way takes the larger (Chebyshev)."""
         wh = self.wh
         return (next(self.slots) * wh.length / wh.speed_x,
                 next(self.slots) * wh.height / wh.speed_y)
+
+
+POOL = 16  # dwell draws per unit from which `residual_dwell` picks by length
+
+
+def residual_dwell(dwell: Dist, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Remaining dwell and age of `n` units found in a store that has been filled at a
+    steady rate for longer than any dwell: a unit found there is in a dwell picked with
+    probability in proportion to its length (a long dwell is more likely to be under way;
+    from a pool of POOL × n draws), at a uniformly random moment of it. The remaining
+    times then have the stationary residual density (1 − F(r)) / E[D], and the units
+    leave at the steady rate n / E[D] from time 0."""
+    if dwell.is_constant:
+        lengths = np.full(n, dwell.mean)
+    else:
+        pool = dwell.sample(rng, max(POOL * n, 4096))
+        weights = np.cumsum(pool)
+        lengths = pool[np.searchsorted(weights, rng.random(n) * weights[-1], side="right")
+                       .clip(0, len(pool) - 1)]
+    age = rng.random(n) * lengths
+    return lengths - age, age
 
 
 def run_crane(env: simpy.Environment, c: Machine, wh: Warehouse, rep: Replication):

@@ -486,6 +486,19 @@ class Warehouse(Strict):
         examples=["dual"])
 
 
+class StoredUnits(Strict):
+    """(extension) Units in a warehouse's store at time 0, with their remaining dwell."""
+
+    units: int = Field(strict=True, ge=0, le=MAX_BUFFER,
+                       description="Units in store (beyond the free places: on the input "
+                                   "conveyor).", examples=[60000])
+    remaining: Optional[Distribution] = Field(
+        None, description="Dwell each unit has left at time 0 (e.g. from the storage dates "
+                          "in the MES); omitted = as in a store filled at a steady rate for "
+                          "longer than any dwell (the dwell's stationary residual).",
+        examples=[{"uniform": ["0 d", "21 d"]}])
+
+
 class Changeover(Strict):
     """(extension) The setup time of one product change at a station."""
 
@@ -1352,14 +1365,18 @@ class Scenario(Strict):
         examples=[{"points": {"depot": [0, 0], "a": [10, 0], "b": [10, 20]},
                    "paths": [["depot", "a"], ["a", "b"]],
                    "fleets": {"agv": {"vehicles": 2, "speed_loaded": 1.2, "home": "depot"}}}])
-    initial_wip: dict[Name, dict[Name, Annotated[int, Field(strict=True, ge=0,
-                                                            le=MAX_BUFFER)]]] = Field(
+    initial_wip: dict[Name, dict[Name, Union[Annotated[int, Field(strict=True, ge=0,
+                                                                  le=MAX_BUFFER)],
+                                             StoredUnits]]] = Field(
         default_factory=dict,
         description="(extension) Units in the factory at time 0 (e.g. a snapshot from the "
                     "MES): station -> product -> units waiting there for their step at that "
                     "station (the first on the product's route); the first ones go straight "
-                    "onto its machines.",
-        examples=[{"stack": {"cell-1175": 30, "cell-587": 10}, "formation": {"cell-1175": 4000}}])
+                    "onto its machines. At a warehouse the first ones are in store, dwelling "
+                    "(as in a store filled at a steady rate, or `{units, remaining}`).",
+        examples=[{"stack": {"cell-1175": 30, "cell-587": 10}, "formation": {"cell-1175": 4000}},
+                  {"aging": {"cell-1175": {"units": 60000,
+                                           "remaining": {"uniform": ["0 d", "21 d"]}}}}])
     calendars: dict[Name, CalendarSpec] = Field(
         default_factory=dict,
         description="(extension) Working calendars by name, for `stations.S.calendar`. The "
