@@ -26,7 +26,7 @@ import numpy as np
 import simpy
 
 from twin.engine.accounting import Area
-from twin.engine.stations import Machine, Station, Unit, hand_on
+from twin.engine.stations import PLACE, Machine, Station, Unit, hand_on
 from twin.model import BUSY, STARVED, StationModel
 from twin.scenario.distributions import Dist
 from twin.streams import draws, uniforms
@@ -92,7 +92,7 @@ class Warehouse(Station):
         """Work for a free crane: a retrieval first, else storing the next unit in line;
         with dual commands, storing the next unit and then the retrieval where both wait."""
         if self.ready:
-            if self.wh.dual and self.stored < self.wh.places:
+            if self.wh.dual and self.stored < self.wh.places and self._at_hand():
                 unit = self.take(now)
                 if unit is not None:
                     self._take_place(now)
@@ -104,6 +104,17 @@ class Warehouse(Station):
                 self._take_place(now)
                 return STORE, unit
         return None
+
+    def _at_hand(self) -> bool:
+        """Is a unit to store here now (on the input conveyor, at a machine blocked in
+        front, or released at will)? Not so for a vehicle move still waiting for a place:
+        `take` would reserve this crane for it, and a crane off on a dual cycle could not
+        keep that promise."""
+        if self.queue:
+            return True
+        if self.blocked:
+            return self.blocked[0][1] is not PLACE
+        return bool(self.saturated)
 
     def dwell_over(self, unit: Unit) -> None:
         """The unit's dwell ended: an idle crane fetches it, or it waits for one."""
