@@ -213,6 +213,9 @@ def run_crane(env: simpy.Environment, c: Machine, wh: Warehouse, rep: Replicatio
             unit, out = unit if kind == DUAL else (unit, None)
             wh.wait_sum += start - unit.entered
             wh.waits += 1
+            if out is not None:  # its time in place ends as the cycle that fetches it begins
+                wh.dwell_sum += start - out.entered
+                wh.fetched += 1
             unit.place = place = wh.place()
             way = max(place)
             yield timeout(next(wh.handling) + way + next(wh.handling))
@@ -231,8 +234,6 @@ def run_crane(env: simpy.Environment, c: Machine, wh: Warehouse, rep: Replicatio
                 continue
             if log is not None:
                 log.append((unit.id, unit.product, "store", index, start, stored_at))
-            wh.dwell_sum += start - out.entered
-            wh.fetched += 1
             unit, there = out, out.place  # on to the retrieved unit's place
             back = max(there)
             yield timeout(max(abs(place[0] - there[0]), abs(place[1] - there[1]))
