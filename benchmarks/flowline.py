@@ -5,7 +5,8 @@ times of mean 1 s, input buffers of 3, blocking after service, saturated release
   * the kernel's cost per station visit (draws pre-computed, so only the recursion counts;
     goal <= 10 ns), keeping every station's figures, and keeping only the line's (as sweeps),
   * the time per finished unit of both engines through their `simulate` (draws and the
-    bottleneck included) and the speed-up (goal >= 500x),
+    bottleneck included) and the speed-up (goal >= 500x); and, for comparison, the
+    recursion's own time per finished unit (the kernel figure above per unit),
   * the time per finished unit of a sweep on one worker (what screening layouts costs: no
     bottleneck, draws made once per worker) and its speed-up over the SimPy engine,
   * the time for 10,000 buffer allocations (0..5 per station) of the line at about
@@ -45,9 +46,10 @@ def finished(result) -> int:
     return int(next(v for kind, _, m, v in result.measures if m == "finished"))
 
 
-def kernel_ns_per_visit(units: int, rounds: int, stats: bool = True) -> float:
-    """Best time of the recursion per station visit, on a feed holding every draw already
-    (`stats`: keeping each station's figures, else only the line's)."""
+def kernel_ns_per_visit(units: int, rounds: int, stats: bool = True) -> tuple[float, float]:
+    """Best time of the recursion per station visit and per finished unit (s), on a feed
+    holding every draw already (`stats`: keeping each station's figures, else only the
+    line's)."""
     model = build(scenario(units))
     feed = fl.Feed(1, 0, keep=True)
     fl.run_line(model, feed, 0.0, record=False)  # draws every value once
@@ -57,8 +59,8 @@ def kernel_ns_per_visit(units: int, rounds: int, stats: bool = True) -> float:
         t0 = time.perf_counter()
         _, state = fl.run_line(model, feed, 0.0, record=False, stats=stats)
         best = min(best, time.perf_counter() - t0)
-    from twin.kernels.flowline import I_ARR
-    return best / int(state.si[:, I_ARR].sum()) * 1e9
+    from twin.kernels.flowline import G_FIN, I_ARR
+    return best / int(state.si[:, I_ARR].sum()) * 1e9, best / int(state.gi[G_FIN])
 
 
 def per_unit(simulate, model, rounds: int) -> tuple[float, int]:
@@ -84,9 +86,9 @@ def main() -> None:
     fl.prepare()
     print(f"kernels compiled or loaded in {time.perf_counter() - t0:.2f} s (not timed below)")
 
-    ns = kernel_ns_per_visit(fast_units, 3)
+    ns, kernel_unit = kernel_ns_per_visit(fast_units, 3)
     print(f"kernel: {ns:.2f} ns per station visit (goal <= 10)")
-    ns = kernel_ns_per_visit(fast_units, 3, stats=False)
+    ns, _ = kernel_ns_per_visit(fast_units, 3, stats=False)
     print(f"kernel, the line's figures only (sweeps): {ns:.2f} ns per station visit")
 
     slow, n_slow = per_unit(replication.simulate, build(scenario(simpy_units)), 1)
@@ -94,6 +96,8 @@ def main() -> None:
     print(f"simpy engine:    {slow * 1e6:9.3f} us per finished unit ({n_slow} units)")
     print(f"flowline engine: {fast * 1e6:9.3f} us per finished unit ({n_fast} units)")
     print(f"speed-up per unit: {slow / fast:.0f}x (goal >= 500x)")
+    print(f"the recursion alone (draws pre-made, no bottleneck): {kernel_unit * 1e6:.3f} us "
+          f"per finished unit, {slow / kernel_unit:.0f}x the SimPy engine's time per unit")
 
     sc = scenario(sweep_units, SWEEP_RATE)
     layouts = sw.sample(sc, allocations, buffers={n: (0, 5) for n in sc.stations}, seed=7)
