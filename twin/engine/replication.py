@@ -268,7 +268,8 @@ class Replication:
                 if self.events is not None:
                     self.events.append((unit.id, p, "initial", s, 0.0, 0.0))
             if st.spec.warehouse is not None:
-                found = st.stock(found, remaining, self._rng("initial", st.spec.name))
+                found = st.stock(found, remaining, self._rng(
+                    "initial", f"{st.spec.name}/{self.model.products[p].name}"))
             st.queue.extend(found)
             st.queue_area.add(len(found), 0.0)
             self.wip.add(n, 0.0)

@@ -153,7 +153,7 @@ class Warehouse(Station):
         for unit, r, a in zip(units[:n], left.tolist(), age.tolist()):
             self._take_place(0.0)
             unit.place = self.place()
-            unit.entered = -a
+            unit.entered = 0.0 - a  # (not -a: no -0.0 in the event log)
             timeout(r).callbacks.append(lambda _, u=unit: self.dwell_over(u))
         return units[n:]
 
@@ -213,6 +213,8 @@ def run_crane(env: simpy.Environment, c: Machine, wh: Warehouse, rep: Replicatio
             unit, out = unit if kind == DUAL else (unit, None)
             wh.wait_sum += start - unit.entered
             wh.waits += 1
+            if log is not None and start > unit.entered:  # on the input conveyor
+                log.append((unit.id, unit.product, "queue", index, unit.entered, start))
             if out is not None:  # its time in place ends as the cycle that fetches it begins
                 wh.dwell_sum += start - out.entered
                 wh.fetched += 1

@@ -499,6 +499,22 @@ class StoredUnits(Strict):
         examples=[{"uniform": ["0 d", "21 d"]}])
 
 
+def _initial_kind(v: Any) -> str | None:
+    """Which form an `initial_wip` entry takes: a number of units, or units in store."""
+    if isinstance(v, (dict, StoredUnits)):
+        return "in store"
+    return "count"
+
+
+InitialUnits = Annotated[
+    Union[
+        Annotated[Annotated[int, Field(strict=True, ge=0, le=MAX_BUFFER)], Tag("count")],
+        Annotated[StoredUnits, Tag("in store")],
+    ],
+    Discriminator(_initial_kind),
+]
+
+
 class Changeover(Strict):
     """(extension) The setup time of one product change at a station."""
 
@@ -1365,9 +1381,7 @@ class Scenario(Strict):
         examples=[{"points": {"depot": [0, 0], "a": [10, 0], "b": [10, 20]},
                    "paths": [["depot", "a"], ["a", "b"]],
                    "fleets": {"agv": {"vehicles": 2, "speed_loaded": 1.2, "home": "depot"}}}])
-    initial_wip: dict[Name, dict[Name, Union[Annotated[int, Field(strict=True, ge=0,
-                                                                  le=MAX_BUFFER)],
-                                             StoredUnits]]] = Field(
+    initial_wip: dict[Name, dict[Name, InitialUnits]] = Field(
         default_factory=dict,
         description="(extension) Units in the factory at time 0 (e.g. a snapshot from the "
                     "MES): station -> product -> units waiting there for their step at that "
