@@ -81,6 +81,19 @@ def test_vary_option_parsing():
             parse_vary_option([bad])
 
 
+def test_vary_levels_with_quoted_commas_and_empty_levels():
+    """A quoted level keeps its commas (the form the error message recommends); an empty
+    level (two commas in a row, or one at an end) is refused, not dropped."""
+    assert parse_vary_option(['name="a, b",c']) == {"name": ["a, b", "c"]}
+    assert parse_vary_option(["name='x,y',\"z\""]) == {"name": ["x,y", "z"]}
+    for bad, level in (("stations.w.buffer=1,,2", 2), ("stations.w.buffer=1,2,", 3),
+                       ("stations.w.buffer=,1", 1)):
+        with pytest.raises(ScenarioError, match=f"level {level} is empty"):
+            parse_vary_option([bad])
+    labels = [p.label for p in points(None, {"name": ["a"], "stations.x.buffer": [1]})]
+    assert labels == ["name=a,x.buffer=1"]  # (a one-part key is named once)
+
+
 def test_a_bad_level_is_reported_with_its_key_path_before_anything_runs(tmp_path, monkeypatch):
     path = write(tmp_path, BASE + """\
     vary:

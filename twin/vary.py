@@ -42,20 +42,25 @@ def _value_text(value: Any) -> str:
 
 
 def _split_levels(text: str) -> list[str]:
-    """Split 'a,b,{x: 1, y: 2}' at top-level commas."""
-    parts, depth, current = [], 0, []
+    """Split 'a,b,{x: 1, y: 2},"c, d"' at top-level commas (outside brackets and quotes);
+    the parts stripped, empty ones included (the caller refuses them)."""
+    parts, depth, current, quote = [], 0, [], ""
     for ch in text:
-        if ch in "[{":
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "[{":
             depth += 1
         elif ch in "]}":
             depth -= 1
-        if ch == "," and depth == 0:
+        if ch == "," and depth == 0 and not quote:
             parts.append("".join(current))
             current = []
         else:
             current.append(ch)
     parts.append("".join(current))
-    return [p.strip() for p in parts if p.strip()]
+    return [p.strip() for p in parts]
 
 
 def parse_vary_option(texts: Sequence[str]) -> dict[str, list[Any]]:
@@ -65,9 +70,12 @@ def parse_vary_option(texts: Sequence[str]) -> dict[str, list[Any]]:
         key, sep, values = text.partition("=")
         key = key.strip()
         levels = _split_levels(values)
-        if not sep or not key or not levels:
+        if not sep or not key or levels == [""]:
             raise ScenarioError(f"--vary {text!r}: expected KEY.PATH=v1,v2,... "
                                 f"(e.g. stations.weld.servers=1,2,3)")
+        if "" in levels:
+            raise ScenarioError(f"--vary {text!r}: level {levels.index('') + 1} is empty (two "
+                                f"commas in a row, or one at an end); remove the extra comma")
         if key in factors:
             raise ScenarioError(f"--vary {key} is given twice; list its values once: "
                                 f"--vary {key}=v1,v2,...")
@@ -94,8 +102,8 @@ def points(vary: Any, extra_factors: dict[str, list[Any]] | None = None) -> list
     for name, sets in base:
         for combo in combos:
             levels = dict(zip(keys, combo))
-            label = ",".join(f"{k.split('.')[-2] if k.count('.') else k}."
-                             f"{k.split('.')[-1]}={_value_text(v)}" for k, v in levels.items())
+            label = ",".join(f"{'.'.join(k.split('.')[-2:])}={_value_text(v)}"
+                             for k, v in levels.items())  # (the key's last two parts)
             label = "/".join(x for x in (name, label) if x) or "base"
             overrides = tuple(f"{k}={_value_text(v)}" for k, v in {**sets, **levels}.items())
             origins = {**{k: f"vary.variants.{name}.{k}" for k in sets},
