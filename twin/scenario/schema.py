@@ -39,6 +39,8 @@ MAX_SERVERS = 100_000
 MAX_BUFFER = 100_000_000
 MAX_REPLICATIONS = 100_000
 MAX_HORIZON_S = 100 * 365 * 86400.0  # a century of simulated time is surely a mistake
+MAX_QUANTITY = 1e9  # bound of powers (kW), lengths and coordinates (m), speeds, energies,
+# prices: far beyond any plant (so surely a mistake), and far from where sums overflow
 
 
 def _duration(value: Any) -> float:
@@ -372,7 +374,8 @@ class Product(Strict):
         examples=["saturated", {"interarrival": {"exponential": "20 s"}}, {"conwip": 12},
                   "assembly", {"interarrival": {"exponential": "2 h"}, "calendar": "day_shift"}])
     energy_kwh: float | None = Field(
-        None, gt=0, allow_inf_nan=False, description="Nameplate energy of one unit (kWh).",
+        None, gt=0, le=MAX_QUANTITY, allow_inf_nan=False,
+        description="Nameplate energy of one unit (kWh).",
         examples=[3.76])
     campaign: int = Field(
         1, strict=True, ge=1, le=MAX_BUFFER,
@@ -419,17 +422,17 @@ class Failures(Strict):
 class Power(Strict):
     """Power draw per machine (kW) in each state; missing states draw 0."""
 
-    busy: float = Field(0.0, ge=0, allow_inf_nan=False,
+    busy: float = Field(0.0, ge=0, le=MAX_QUANTITY, allow_inf_nan=False,
                         description="kW while processing.", examples=[150])
-    starved: float = Field(0.0, ge=0, allow_inf_nan=False,
+    starved: float = Field(0.0, ge=0, le=MAX_QUANTITY, allow_inf_nan=False,
                         description="kW while idle, waiting for a unit.", examples=[60])
-    blocked: float = Field(0.0, ge=0, allow_inf_nan=False,
+    blocked: float = Field(0.0, ge=0, le=MAX_QUANTITY, allow_inf_nan=False,
                         description="kW while holding a finished unit that cannot move on.", examples=[60])
-    down: float = Field(0.0, ge=0, allow_inf_nan=False,
+    down: float = Field(0.0, ge=0, le=MAX_QUANTITY, allow_inf_nan=False,
                         description="kW while failed or under repair.", examples=[5])
-    setup: float = Field(0.0, ge=0, allow_inf_nan=False,
+    setup: float = Field(0.0, ge=0, le=MAX_QUANTITY, allow_inf_nan=False,
                         description="kW while changing over.", examples=[80])
-    off_shift: float = Field(0.0, ge=0, allow_inf_nan=False,
+    off_shift: float = Field(0.0, ge=0, le=MAX_QUANTITY, allow_inf_nan=False,
                         description="kW while off shift (extension, with a calendar).", examples=[2])
 
 
@@ -447,17 +450,21 @@ def _buffer(v: Any) -> Any:
 class Rack(Strict):
     """The rack face one crane serves (one aisle), metres."""
 
-    length: float = Field(gt=0, allow_inf_nan=False, description="Along the aisle, metres.",
+    length: float = Field(gt=0, le=MAX_QUANTITY, allow_inf_nan=False,
+                          description="Along the aisle, metres.",
                           examples=[80.0])
-    height: float = Field(gt=0, allow_inf_nan=False, description="Metres.", examples=[30.0])
+    height: float = Field(gt=0, le=MAX_QUANTITY, allow_inf_nan=False,
+                          description="Metres.", examples=[30.0])
 
 
 class CraneSpeed(Strict):
     """Stacker-crane speeds, m/s; horizontal and vertical travel run at the same time."""
 
-    horizontal: float = Field(gt=0, allow_inf_nan=False, description="m/s along the aisle.",
+    horizontal: float = Field(gt=0, le=MAX_QUANTITY, allow_inf_nan=False,
+                              description="m/s along the aisle.",
                               examples=[3.0])
-    vertical: float = Field(gt=0, allow_inf_nan=False, description="m/s of the lift.",
+    vertical: float = Field(gt=0, le=MAX_QUANTITY, allow_inf_nan=False,
+                            description="m/s of the lift.",
                             examples=[1.0])
 
 
@@ -638,11 +645,11 @@ class Station(Strict):
     area: str | None = Field(None, description="(extension) Process area, for energy shares.",
                              examples=["coating & drying"])
     x: float | None = Field(
-        None, allow_inf_nan=False,
+        None, ge=-MAX_QUANTITY, le=MAX_QUANTITY, allow_inf_nan=False,
         description="(extension) Position on the floor plan, metres east (for the layout map).",
         examples=[120.0])
     y: float | None = Field(
-        None, allow_inf_nan=False,
+        None, ge=-MAX_QUANTITY, le=MAX_QUANTITY, allow_inf_nan=False,
         description="(extension) Position on the floor plan, metres north (for the layout map).",
         examples=[40.0])
 
@@ -875,7 +882,7 @@ class TariffStep(Strict):
     """(extension) From `at_h` (hour of day) until the next step, electricity costs `price`."""
 
     at_h: float = Field(ge=0, lt=24, allow_inf_nan=False)
-    price: float = Field(strict=True, allow_inf_nan=False,
+    price: float = Field(strict=True, ge=-MAX_QUANTITY, le=MAX_QUANTITY, allow_inf_nan=False,
                          description="Price per kWh (negative allowed).")
 
 
@@ -912,7 +919,7 @@ Tariff = Annotated[list[TariffStep], BeforeValidator(_tariff_steps),
 class FacilityLoad(Strict):
     """(extension) A constant load of the building (dry room, HVAC), on for the whole run."""
 
-    kw: float = Field(ge=0, allow_inf_nan=False,
+    kw: float = Field(ge=0, le=MAX_QUANTITY, allow_inf_nan=False,
                       description="(extension) Constant power (kW; kW thermal for heat).",
                       examples=[400])
     carrier: Literal["electricity", "heat"] = Field(
@@ -938,17 +945,18 @@ class Energy(Strict):
                          "for the tariff clock; default \"0 h\" (midnight).",
         examples=["6 h"])
     heat_price: Optional[float] = Field(
-        None, allow_inf_nan=False, description="(extension) Price per kWh of heat.",
+        None, ge=-MAX_QUANTITY, le=MAX_QUANTITY, allow_inf_nan=False,
+        description="(extension) Price per kWh of heat.",
         examples=[0.28])
     currency: Optional[str] = Field(
         None, description="(extension) Label of the prices' currency, e.g. CNY (reports only).",
         examples=["CNY"])
     co2_kg_per_kwh: Optional[float] = Field(
-        None, ge=0, allow_inf_nan=False,
+        None, ge=0, le=MAX_QUANTITY, allow_inf_nan=False,
         description="(extension) Grid emission factor, kg CO2 per kWh of net electricity.",
         examples=[0.537])
     heat_co2_kg_per_kwh: Optional[float] = Field(
-        None, ge=0, allow_inf_nan=False,
+        None, ge=0, le=MAX_QUANTITY, allow_inf_nan=False,
         description="(extension) Emission factor of heat, kg CO2 per kWh of heat.",
         examples=[0.2])
 
@@ -960,9 +968,10 @@ class Energy(Strict):
         return v
 
 
-Point = Annotated[list[Annotated[float, Field(allow_inf_nan=False)]],
+Coordinate = Annotated[float, Field(ge=-MAX_QUANTITY, le=MAX_QUANTITY, allow_inf_nan=False)]
+Point = Annotated[list[Coordinate],
                   Field(min_length=2, max_length=2)]
-Speed = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Speed = Annotated[float, Field(gt=0, le=MAX_QUANTITY, allow_inf_nan=False)]
 
 
 class PathSpec(Strict):
@@ -971,7 +980,7 @@ class PathSpec(Strict):
     from_: Name = Field(alias="from", description="Point where the path starts.")
     to: Name = Field(description="Point where the path ends.")
     length: Optional[float] = Field(
-        None, gt=0, allow_inf_nan=False,
+        None, gt=0, le=MAX_QUANTITY, allow_inf_nan=False,
         description="Metres along the path; omitted = the straight line between the points.",
         examples=[35.0])
     one_way: bool = Field(False, strict=True,
@@ -1024,36 +1033,36 @@ CHARGING_POWER_DEFAULTS = {"to_charger": "moving_empty", "waiting_charger": "idl
 class VehiclePower(Strict):
     """Power draw per vehicle (kW) in each vehicle state; missing states draw 0."""
 
-    moving_loaded: float = Field(0.0, ge=0, allow_inf_nan=False, examples=[1.5],
+    moving_loaded: float = Field(0.0, ge=0, le=MAX_QUANTITY, allow_inf_nan=False, examples=[1.5],
                                  description="Driving with a unit on board.")
-    moving_empty: float = Field(0.0, ge=0, allow_inf_nan=False, examples=[1.0],
+    moving_empty: float = Field(0.0, ge=0, le=MAX_QUANTITY, allow_inf_nan=False, examples=[1.0],
                                 description="Driving empty to a pickup.")
-    loading: float = Field(0.0, ge=0, allow_inf_nan=False, examples=[0.5],
+    loading: float = Field(0.0, ge=0, le=MAX_QUANTITY, allow_inf_nan=False, examples=[0.5],
                            description="Taking a unit on board.")
-    unloading: float = Field(0.0, ge=0, allow_inf_nan=False, examples=[0.5],
+    unloading: float = Field(0.0, ge=0, le=MAX_QUANTITY, allow_inf_nan=False, examples=[0.5],
                              description="Setting a unit down.")
-    waiting: float = Field(0.0, ge=0, allow_inf_nan=False, examples=[0.3],
+    waiting: float = Field(0.0, ge=0, le=MAX_QUANTITY, allow_inf_nan=False, examples=[0.3],
                            description="Loaded, waiting for a place.")
-    idle: float = Field(0.0, ge=0, allow_inf_nan=False, examples=[0.2],
+    idle: float = Field(0.0, ge=0, le=MAX_QUANTITY, allow_inf_nan=False, examples=[0.2],
                         description="No move to make.")
     to_charger: Optional[float] = Field(
-        None, ge=0, allow_inf_nan=False, examples=[1.0],
+        None, ge=0, le=MAX_QUANTITY, allow_inf_nan=False, examples=[1.0],
         description="(extension, battery) Driving empty to a charger; omitted = moving_empty.")
     waiting_charger: Optional[float] = Field(
-        None, ge=0, allow_inf_nan=False, examples=[0.2],
+        None, ge=0, le=MAX_QUANTITY, allow_inf_nan=False, examples=[0.2],
         description="(extension, battery) At a charger, waiting for a free charging place; "
                     "omitted = idle.")
     charging: Optional[float] = Field(
-        None, ge=0, allow_inf_nan=False, examples=[0.2],
+        None, ge=0, le=MAX_QUANTITY, allow_inf_nan=False, examples=[0.2],
         description="(extension, battery) The vehicle's own draw while it charges (the "
                     "charger supplies it; the battery gains charge_kw less this); "
                     "omitted = idle.")
     waiting_lift: Optional[float] = Field(
-        None, ge=0, allow_inf_nan=False, examples=[0.2],
+        None, ge=0, le=MAX_QUANTITY, allow_inf_nan=False, examples=[0.2],
         description="(extension, lifts) At a lift's point, waiting for its car; "
                     "omitted = idle.")
     riding_lift: Optional[float] = Field(
-        None, ge=0, allow_inf_nan=False, examples=[0.2],
+        None, ge=0, le=MAX_QUANTITY, allow_inf_nan=False, examples=[0.2],
         description="(extension, lifts) Driving into a lift car, riding it and driving out "
                     "(the lift carries the vehicle); omitted = idle.")
 
@@ -1101,7 +1110,7 @@ class Battery(Strict):
     has set a unit down (or while idle) drives to a charger and charges to `charge_to`; with
     `opportunity`, idle vehicles also charge, and moves may cut those charges short."""
 
-    capacity_kwh: float = Field(gt=0, allow_inf_nan=False,
+    capacity_kwh: float = Field(gt=0, le=MAX_QUANTITY, allow_inf_nan=False,
                                 description="Usable energy of a full battery, kWh.",
                                 examples=[20.0])
     initial: float = Field(1.0, ge=0, le=1, allow_inf_nan=False,
@@ -1116,7 +1125,7 @@ class Battery(Strict):
     charge_to: float = Field(1.0, gt=0, le=1, allow_inf_nan=False,
                              description="Charge (fraction of capacity) at which charging "
                                          "stops; default 1 (full).", examples=[0.9])
-    charge_kw: float = Field(gt=0, allow_inf_nan=False,
+    charge_kw: float = Field(gt=0, le=MAX_QUANTITY, allow_inf_nan=False,
                              description="Power a charger delivers to a vehicle, kW "
                                          "(constant until charge_to).", examples=[10.0])
     efficiency: float = Field(1.0, gt=0, le=1, allow_inf_nan=False,
@@ -1176,7 +1185,7 @@ Real = Annotated[float, Field(strict=True)]  # a number: an int or a float, not 
 class Floor(Strict):
     """(extension) A floor of the building: its elevation and the points that lie on it."""
 
-    height: Real = Field(allow_inf_nan=False,
+    height: Real = Field(ge=-MAX_QUANTITY, le=MAX_QUANTITY, allow_inf_nan=False,
                           description="Elevation of the floor, metres (any reference, e.g. "
                                       "0 for the ground floor); lifts travel the differences.",
                           examples=[6.0])
@@ -1188,15 +1197,15 @@ class Floor(Strict):
 class LiftPower(Strict):
     """(extension) Power draw per lift car (kW) in each lift state; missing states draw 0."""
 
-    moving_loaded: Real = Field(0.0, ge=0, allow_inf_nan=False, examples=[11.0],
+    moving_loaded: Real = Field(0.0, ge=0, le=MAX_QUANTITY, allow_inf_nan=False, examples=[11.0],
                                 description="Travelling with a vehicle on board.")
-    moving_empty: Real = Field(0.0, ge=0, allow_inf_nan=False, examples=[7.5],
+    moving_empty: Real = Field(0.0, ge=0, le=MAX_QUANTITY, allow_inf_nan=False, examples=[7.5],
                                description="Travelling empty to the floor it was called to.")
-    loading: Real = Field(0.0, ge=0, allow_inf_nan=False, examples=[1.0],
+    loading: Real = Field(0.0, ge=0, le=MAX_QUANTITY, allow_inf_nan=False, examples=[1.0],
                           description="A vehicle drives into the car.")
-    unloading: Real = Field(0.0, ge=0, allow_inf_nan=False, examples=[1.0],
+    unloading: Real = Field(0.0, ge=0, le=MAX_QUANTITY, allow_inf_nan=False, examples=[1.0],
                             description="A vehicle drives out of the car.")
-    idle: Real = Field(0.0, ge=0, allow_inf_nan=False, examples=[0.3],
+    idle: Real = Field(0.0, ge=0, le=MAX_QUANTITY, allow_inf_nan=False, examples=[0.3],
                         description="Standing at a floor with no ride to make.")
 
 
@@ -1246,12 +1255,12 @@ class Lift(Strict):
 class ConveyorPower(Strict):
     """(extension) Power draw of a conveyor (kW) in each conveyor state; missing states draw 0."""
 
-    moving: Real = Field(0.0, ge=0, allow_inf_nan=False, examples=[1.5],
+    moving: Real = Field(0.0, ge=0, le=MAX_QUANTITY, allow_inf_nan=False, examples=[1.5],
                          description="At least one unit aboard is moving.")
-    stopped: Real = Field(0.0, ge=0, allow_inf_nan=False, examples=[0.2],
+    stopped: Real = Field(0.0, ge=0, le=MAX_QUANTITY, allow_inf_nan=False, examples=[0.2],
                           description="Units aboard, none of them moving (all queued at the "
                                       "end, or the belt stopped).")
-    empty: Real = Field(0.0, ge=0, allow_inf_nan=False, examples=[0.0],
+    empty: Real = Field(0.0, ge=0, le=MAX_QUANTITY, allow_inf_nan=False, examples=[0.0],
                         description="No unit aboard.")
 
 
