@@ -447,3 +447,25 @@ def test_random_parallel_lines_agree_exactly_with_simpy(sc: Scenario) -> None:
     fast_doc = twin.run(sc, engine="flowline").summary()
     assert fast_doc["engine"] == "flowline"
     assert_same(simpy_doc, fast_doc)
+
+
+@pytest.mark.parametrize("long_at", ["a", "b"])
+def test_no_failure_timeline_is_walked_past_the_end(long_at) -> None:
+    """A process time far longer than the run (a typo: 1e7 s for 10 s) ahead of, or at, a
+    station with time-dependent failures: what happens after the end is not measured, so
+    the kernel reads each failure timeline only up to the end, about 3600 / 70 failures
+    here (walking it to 1e7 s would read some 140,000; at 1e12 s the run never ended);
+    the records are still the SimPy engine's."""
+    fail = {"mtbf": {"exponential": 60.0}, "mttr": {"exponential": 10.0}}
+    stations = {"a": {"process_time": 10.0, "failures": fail},
+                "b": {"process_time": 10.0, "buffer": 0, "failures": fail}}
+    stations[long_at]["process_time"] = 1e7
+    sc = line(stations, horizon=3600.0, warmup=0.0)
+    model = build(sc)
+    feed = fl.Feed(0, 0, keep=True)  # (positions count every value read)
+    line_, state = fl.run_line(model, feed, 0.0)
+    drawn = sum(int(feed.dpos[r]) for (purpose, _), r in feed.rows.items()
+                if purpose in ("failure", "repair"))
+    assert drawn < 1000  # (about 3600 / 70 per stream)
+    assert_same_records(replication.simulate(model, 0, 0, 0.0),
+                        fl.collect(model, line_, state, 0, 0.0, 0.0))

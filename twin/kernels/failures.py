@@ -19,7 +19,9 @@ walks each station's timeline forward as its units pass:
 
 A visit is a transaction: `tf_start` and `tf_end` work on copies (`F_X...`, `I_X...`) of
 the station's committed state and commit only at the end, so a visit that stops for draws
-or room is simply done again. `tf_close` takes the timeline to the end of the run.
+or room is simply done again. `tf_close` takes the timeline to the end of the run. No
+function walks a timeline past the end of the run: what happens after it is not measured,
+and a process time far longer than the run would otherwise walk millions of failures.
 
 Most visits meet no failure: the line kernel sees that from the station's next down
 interval and calls these functions only when one is near (a call with arrays costs
@@ -28,7 +30,8 @@ numba's reference counting, more than the visit itself).
 Where a failure or repair falls exactly on a moment whose order against it SimPy decides by
 its event queue (a unit handed to an idle machine at the instant it fails, the first
 unit's completion at time 0's failure, an event at the end of the warm-up), they return
-`TIE`; the engine then runs that replication on the SimPy engine.
+`TIE`; the engine then runs that replication again on the event kernel, which keeps
+SimPy's event order.
 """
 
 from __future__ import annotations
@@ -121,7 +124,8 @@ def tf_start(k, e, t, w, end, record, mrow, dv, dpos, dfill, sf, si, gi, pst, pe
     width = pst.shape[1]
     s = max(e, free)
     sd = 0.0
-    while f <= s:  # down intervals begun by the start: passed while idle (or blocked)
+    while f <= s and f < end:  # down intervals begun by the start: passed while idle (or
+        # blocked); none after the end matters (and walking there could take long)
         if k > 0 and f == e and free < e:  # handed over exactly as the idle machine fails
             return TIE
         if f == w or r == w:
@@ -141,7 +145,8 @@ def tf_start(k, e, t, w, end, record, mrow, dv, dpos, dfill, sf, si, gi, pst, pe
     now = s
     left = t
     bd = 0.0
-    while f <= now + left:  # failures during processing (one at its very end first)
+    while f <= now + left and f < end:  # failures during processing (one at its very end
+        # first)
         if now == 0.0 and f == now + left:  # the first unit's end was scheduled first
             return TIE
         if f == w or r == w:
@@ -202,7 +207,7 @@ def tf_end(k, s, c, d, fresh, w, end, record, stats, mrow, dv, dpos, dfill, sf, 
         ps, pe, npd = _emit(k, _clip(s, w, end), _clip(c, w, end), ps, pe, npd, sf, si, pst,
                             pen)
     kd = 0.0
-    while f < d:  # failures while blocked: the unit still leaves at d
+    while f < d and f < end:  # failures while blocked: the unit still leaves at d
         if f == w or r == w:
             return TIE
         kd += _clip(min(r, d), w, end) - _clip(f, w, end)

@@ -148,7 +148,9 @@ def line_kernel(spec, scrap, mrow, par_i, par_f, dv, dpos, dfill, sf, si, gf, gi
                 if timed[0] and (kind == SATURATED or room == ROOM_UP):
                     # the machine takes the unit once it is free and up
                     x = max(avail, sf[0, F_FREE])
-                    if sf[0, F_TR] > x:  # its next down interval decides
+                    if x >= end:  # (after the end no failure matters: not read there)
+                        avail = x
+                    elif sf[0, F_TR] > x:  # its next down interval decides
                         avail = sf[0, F_TR] if sf[0, F_TF] <= x else x
                     else:
                         avail, status = tf_push(0, x, False, mrow, dv, dpos, dfill, sf, gi)
@@ -257,7 +259,9 @@ def line_kernel(spec, scrap, mrow, par_i, par_f, dv, dpos, dfill, sf, si, gf, gi
                     if room1 == ROOM_UP:  # no buffer, time-dependent failures: it enters
                         # when the machine is free and up
                         x = max(c, sf[k + 1, F_FREE])
-                        if sf[k + 1, F_TR] > x and sf[k + 1, F_TF] != x:
+                        if x >= end:
+                            d = x
+                        elif sf[k + 1, F_TR] > x and sf[k + 1, F_TF] != x:
                             d = sf[k + 1, F_TR] if sf[k + 1, F_TF] < x else x
                         else:  # (past its next down interval, or exactly at a failure)
                             d, status = tf_push(k + 1, x, True, mrow, dv, dpos, dfill, sf, gi)
