@@ -144,3 +144,28 @@ def test_a_file_is_parsed_once_per_contents(tmp_path: Path, monkeypatch) -> None
     assert twin.load(path).stations["a"].process_time.params == (50.0, 60.0)
     assert len(parsed) == 2
     assert read_durations(str(data)) == [50.0, 60.0] and len(parsed) == 2
+
+
+def test_pipes_devices_and_huge_files_are_refused(tmp_path: Path) -> None:
+    """Only regular files are read: a pipe (which would block the loader until something
+    writes to it) and a device that never ends are refused at once, as scenario, base or
+    data file; so is a file larger than the limit (before it is read)."""
+    import subprocess
+    import sys
+
+    fifo = tmp_path / "times.csv"
+    os.mkfifo(fifo)
+    script = (f"import twin, sys\nfrom twin.scenario.datafiles import read_durations\n"
+              f"try:\n    read_durations({str(fifo)!r})\nexcept ValueError as e:\n"
+              f"    print(e)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60)
+    assert "is not a regular file" in done.stdout
+    base = write(tmp_path / "line.yaml", "extends: /dev/zero\nname: x\n")
+    with pytest.raises(ScenarioError, match="cannot read the base file '/dev/zero': it is not a "
+                                            "regular file"):
+        twin.load(base)
+    from twin.scenario import files
+    big = write(tmp_path / "big.csv", "cycle_s\n" + "1\n" * 1000)
+    with pytest.raises(OSError, match="more than the 100 a file here may have"):
+        files.read_bytes(big, 100)

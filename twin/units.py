@@ -7,6 +7,8 @@ import math
 import re
 
 SECONDS = {"s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
+MAX_DURATION_S = 1e15  # beyond any time a plant knows (a time to failure meaning "never"
+# fits well below), and far from where squares and sums of times overflow
 HOUR = 3600.0
 
 _DURATION = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([a-z]+)\s*$")
@@ -47,6 +49,9 @@ def parse_duration(value: object) -> float:
         raise ValueError(f"expected a duration such as 30 or \"18 s\", got {value!r}")
     if not math.isfinite(seconds):
         raise ValueError(f"a duration must be finite, got {value!r}")
+    if abs(seconds) > MAX_DURATION_S:
+        raise ValueError(f"the duration {value!r} is far too large (more than {MAX_DURATION_S:g} "
+                         f"s, some 30 million years): a typo?")
     return seconds
 
 

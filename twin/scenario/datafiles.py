@@ -20,9 +20,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from twin.errors import did_you_mean
+from twin.scenario.files import read_bytes, unreadable
 from twin.units import SECONDS, parse_duration
 
 MAX_VALUES = 10_000_000  # far beyond any measured sample; a wrong file is caught early
+MAX_DATA_BYTES = 2**30  # (10 million values with a few columns fit well below)
 
 
 def read_durations(file: str, column: str | None = None, unit: str = "s") -> list[float]:
@@ -37,13 +39,12 @@ def read_durations(file: str, column: str | None = None, unit: str = "s") -> lis
     if unit not in SECONDS:
         raise ValueError(f"unit {unit!r} is no time unit; use one of s, min, h, d, w")
     try:
-        with open(file, "rb") as f:
-            raw = f.read()
+        raw = read_bytes(file, MAX_DATA_BYTES)
     except FileNotFoundError:
         raise ValueError(f"cannot read {file}: no such file (a file name is relative to "
                          f"the scenario file that gives it)") from None
     except OSError as e:
-        raise ValueError(f"cannot read {file}: {e}") from None
+        raise ValueError(f"cannot read {file}: {unreadable(e)}") from None
     key = (os.path.abspath(file), column, unit, hashlib.blake2b(raw, digest_size=20).digest())
     values = _PARSED.get(key)
     if values is None:

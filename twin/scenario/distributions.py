@@ -17,7 +17,7 @@ from scipy import stats
 
 from twin.errors import did_you_mean
 from twin.scenario.datafiles import read_durations
-from twin.units import DURATION_PATTERN, SECONDS, parse_duration
+from twin.units import DURATION_PATTERN, MAX_DURATION_S, SECONDS, parse_duration
 
 MAX_ERLANG_K = 1_000_000
 MAX_CV = 100.0  # far beyond any process or repair time; much more and cv * cv overflows
@@ -242,7 +242,7 @@ def parse_distribution(raw: Any) -> Dist:
 
 _DURATION_SCHEMA = {
     "anyOf": [
-        {"type": "number", "minimum": 0, "description": "seconds"},
+        {"type": "number", "minimum": 0, "maximum": MAX_DURATION_S, "description": "seconds"},
         {"type": "string", "pattern": DURATION_PATTERN, "examples": ["18 s", "20 min", "14 d"]},
     ]
 }

@@ -16,6 +16,7 @@ from typing import Any
 
 from twin.errors import Problem, ScenarioError, did_you_mean
 from twin.scenario.datafiles import resolve_files
+from twin.scenario.files import unreadable
 from twin.scenario.schema import Scenario
 from twin.scenario.yamldoc import (
     COMMAND_LINE,
@@ -27,7 +28,6 @@ from twin.scenario.yamldoc import (
     _parse,
     _read,
     _show,
-    _unreadable,
 )
 
 
@@ -58,7 +58,7 @@ def _load_file(path: Path, file: str, chain: tuple[Path, ...]) -> _Doc:
     except OSError as e:
         looked = f" (looked for {base_file})" if base_file != base_name else ""
         raise ScenarioError(Problem(file, "extends", f"cannot read the base file {base_name!r}"
-                                    f"{looked}: {_unreadable(e)}",
+                                    f"{looked}: {unreadable(e)}",
                                     at.value_line, at.value_column)) from None
     return _merge(base, doc)
 
@@ -181,7 +181,7 @@ def _document(path: str | Path, overrides: Sequence[str]) -> _Doc:
     try:
         doc = _load_file(Path(path), file, ())
     except OSError as e:
-        raise ScenarioError(Problem(file, "", f"cannot read the scenario file: {_unreadable(e)}")) from None
+        raise ScenarioError(Problem(file, "", f"cannot read the scenario file: {unreadable(e)}")) from None
     if isinstance(overrides, str):  # one override passed bare, not in a list
         overrides = [overrides]
     problems = [p for text in overrides if (p := _apply_override(doc, text)) is not None]

@@ -1128,7 +1128,7 @@ class Battery(Strict):
     charge_kw: float = Field(gt=0, le=MAX_QUANTITY, allow_inf_nan=False,
                              description="Power a charger delivers to a vehicle, kW "
                                          "(constant until charge_to).", examples=[10.0])
-    efficiency: float = Field(1.0, gt=0, le=1, allow_inf_nan=False,
+    efficiency: float = Field(1.0, ge=0.01, le=1, allow_inf_nan=False,
                               description="Charger efficiency: grid energy = delivered / "
                                           "efficiency; default 1.", examples=[0.92])
     chargers: Chargers = Field(description=_CHARGERS_SCHEMA["description"],

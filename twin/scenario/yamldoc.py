@@ -18,6 +18,8 @@ from typing import Any
 import yaml
 
 from twin.errors import Problem, ScenarioError
+from twin.scenario.files import read_bytes
+
 
 class _Index(int):
     """A list index in a key path (shown as `route[2]`), unlike an integer mapping key."""
@@ -54,26 +56,18 @@ class _Doc:
 # ---------------------------------------------------------------- reading and parsing
 
 
+MAX_SCENARIO_BYTES = 64 * 2**20  # far beyond any scenario file
+
+
 def _read(path: Path, file: str) -> str:
     """The file's text; an OSError propagates for the caller to place (e.g. at `extends`)."""
-    raw = path.read_bytes()
+    raw = read_bytes(path, MAX_SCENARIO_BYTES)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
         raise ScenarioError(Problem(file, "", f"the file is not UTF-8 text (byte 0x{raw[e.start]:02x}); "
                                     "save it as UTF-8", line)) from None
-
-
-def _unreadable(exc: OSError) -> str:
-    """A short reason why a file cannot be read."""
-    if isinstance(exc, FileNotFoundError):
-        return "no such file"
-    if isinstance(exc, IsADirectoryError):
-        return "it is a directory, not a file"
-    if isinstance(exc, PermissionError):
-        return "permission denied"
-    return getattr(exc, "strerror", None) or str(exc)
 
 
 class _Builder:
