@@ -195,6 +195,22 @@ def test_bad_option_is_exit_2_without_traceback(tmp_path, capsys, option):
     assert "Traceback" not in captured.err
 
 
+def test_an_out_folder_that_cannot_be_made_is_exit_2_before_the_run(tmp_path, capsys,
+                                                                    monkeypatch):
+    """--out under a file, an empty --out and an unwritable place: one message each, exit 2
+    (before, the first two were internal errors or wrote into the current folder)."""
+    monkeypatch.chdir(tmp_path)  # (an empty --out wrote into the current folder)
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    for out, fragment in ((str(afile / "sub"), "cannot make that folder"),
+                          ("", "--out is empty"),
+                          (str(afile), "that is a file, not a folder")):
+        status, stdout, err = run_main(["run", str(write(tmp_path)), "--quiet", "--workers",
+                                        "1", "--out", out], capsys)
+        assert status == 2 and stdout == "" and fragment in err and "Traceback" not in err
+    assert not (tmp_path / "replications").exists()
+
+
 def test_missing_file_is_exit_2(tmp_path, capsys):
     status, out, err = run_main(["run", str(tmp_path / "nowhere.yaml")], capsys)
     assert status == 2 and out == ""

@@ -204,10 +204,24 @@ def _main(argv: Sequence[str] | None) -> int:
 
 
 def _check_out(out: str | None) -> None:
-    """--out names a folder (made if missing), never an existing file."""
-    if out and os.path.exists(out) and not os.path.isdir(out):
+    """--out names a folder, made now if missing (so that a run does not find out at its
+    end that it cannot write there), never an existing file."""
+    if out is None:
+        return
+    if not out.strip():
+        raise ScenarioError("--out is empty; name a folder for the results (it is made if "
+                            "missing)")
+    if os.path.exists(out) and not os.path.isdir(out):
         raise ScenarioError(f"--out {out}: that is a file, not a folder; name a folder "
                             f"(it is made if missing)")
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as e:
+        raise ScenarioError(f"--out {out}: cannot make that folder ({e.strerror or e}); name "
+                            f"a folder you can write to") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise ScenarioError(f"--out {out}: cannot write into that folder (permission "
+                            f"denied); name a folder you can write to")
 
 
 def _validate(args: argparse.Namespace) -> int:
