@@ -94,6 +94,40 @@ def test_vary_levels_with_quoted_commas_and_empty_levels():
     assert labels == ["name=a,x.buffer=1"]  # (a one-part key is named once)
 
 
+def test_keys_the_sweep_would_set_twice_are_refused(tmp_path):
+    """A factor inside another factor, a variant's key that the factorial varies and a
+    --set of a swept key: each would be silently replaced at every point (rows that look
+    different but are the same run); each is refused at its place."""
+    from twin.vary import load_points
+
+    nested = write(tmp_path, BASE + """\
+    vary:
+      factorial:
+        stations.b.buffer: [1, 2]
+        stations.b: [{process_time: "1 min"}]
+    """, "nested.yaml")
+    with pytest.raises(ScenarioError) as e:
+        load_points(nested)
+    assert "vary.factorial.stations.b.buffer (line 11" in str(e.value)
+    assert "lies inside stations.b" in str(e.value)
+    both = write(tmp_path, BASE + """\
+    vary:
+      factorial: {stations.b.buffer: [1, 2]}
+      variants:
+        big: {stations.b.buffer: 50}
+    """, "both.yaml")
+    with pytest.raises(ScenarioError, match="variant big's value is never used"):
+        load_points(both)
+    with pytest.raises(ScenarioError, match="--set stations.b.buffer: the sweep sets "
+                                            "stations.b.buffer at every point"):
+        load_points(write(tmp_path, SWEEP, "sweep.yaml"), ["stations.b.buffer=30"])
+    with pytest.raises(ScenarioError, match="lies inside stations.b"):
+        load_points(write(tmp_path, SWEEP, "sweep.yaml"), (), {"stations.b": [{"buffer": 3}]})
+    # a --set beside the sweep's keys, or holding one (the sweep sets it on top), is fine
+    pts, _ = load_points(write(tmp_path, SWEEP, "sweep.yaml"), ["stations.a.buffer=3"])
+    assert len(pts) == 12
+
+
 def test_a_bad_level_is_reported_with_its_key_path_before_anything_runs(tmp_path, monkeypatch):
     path = write(tmp_path, BASE + """\
     vary:

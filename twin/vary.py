@@ -142,6 +142,47 @@ def _locate_level(problem: Problem, point: Point, file: str,
     return Problem(file, origin, f"{level}{message}", line, column)
 
 
+def _covers(a: str, b: str) -> bool:
+    """Does setting key path `a` set `b` as well (the same path, or one inside it)?"""
+    return b == a or b.startswith((a + ".", a + "["))
+
+
+def _clashes(vary: Any, extra_factors: dict[str, list[Any]] | None,
+             overrides: Sequence[str]) -> list[tuple[str, str]]:
+    """(origin, message) of keys a sweep would set twice, the one silently replacing the
+    other at every point: factors one inside another, a variant's key inside a factor, a
+    `--set` key inside a factor or a variant's key. (A `--vary` key equal to one of the
+    file's factors replaces it, as documented.)"""
+    factors = {k: f"vary.factorial.{k}" for k in (vary.factorial if vary is not None else {})}
+    factors.update({k: f"--vary {k}" for k in extra_factors or {}})
+    variants = dict(vary.variants) if vary is not None else {}
+    found = []
+    for a in factors:
+        for b in factors:
+            if a != b and _covers(a, b):
+                found.append((factors[b], f"{b} lies inside {a}, which the sweep varies too: "
+                                          f"one would replace the other at every point; "
+                                          f"vary one of them"))
+    for name, sets in variants.items():
+        for key in sets:
+            for f in factors:
+                if _covers(f, key):
+                    found.append((f"vary.variants.{name}.{key}",
+                                  f"the factorial varies {f}, which sets this key at every "
+                                  f"point, so variant {name}'s value is never used; give it "
+                                  f"in one place"))
+    swept = {**factors, **{k: f"vary.variants.{name}.{k}" for name, sets in variants.items()
+                           for k in sets}}
+    for text in overrides:
+        key = text.partition("=")[0].strip()
+        for f, origin in swept.items():
+            if key != "vary" and _covers(f, key):
+                found.append((f"--set {key}", f"the sweep sets {f} at every point ({origin}), "
+                                              f"so this --set would be lost; vary it instead "
+                                              f"or take it out of the sweep"))
+    return found
+
+
 def _shared(a: str, b: str) -> int:
     """How many leading dotted parts two key paths share."""
     n = 0
@@ -211,6 +252,12 @@ def load_points(path: str | Path, overrides: Sequence[str] = (),
     pts = points(base.vary, extra_factors)
     # (the lines of the vary: entries, read again from the file only if a level is bad)
     lines = functools.cache(lambda: _entry_lines(path, overrides) if base.vary is not None else {})
+    clashes = _clashes(base.vary, extra_factors, overrides)
+    if clashes:
+        raise ScenarioError([
+            Problem(COMMAND_LINE, origin, message) if origin.startswith("--")
+            else Problem(str(path), origin, message, *lines().get(origin, (None, None)))
+            for origin, message in clashes])
     scenarios = {}
     problems: dict[tuple[str, str], Problem] = {}
     for point in pts:
