@@ -43,6 +43,9 @@ def test_a_column_with_a_header_units_and_gaps(tmp_path: Path) -> None:
     ("x\n", None, "s", "holds no values"),
     ("", None, "s", "holds no values"),
     ("1\n", None, "hours", "unit 'hours' is no time unit"),
+    ("id,cycle_s,cycle_s\nA,1,9\n", "cycle_s", "s", "has 2 columns named 'cycle_s'"),
+    ("id,cycle_s\nA,1\n\"B, 2\",2,300\n", "cycle_s", "s",
+     "line 3: 3 cells, but the header names 2 columns"),
 ])
 def test_bad_files_say_what_and_where(tmp_path: Path, text, column, unit, fragment) -> None:
     f = write(tmp_path / "t.csv", text)

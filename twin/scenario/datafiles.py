@@ -140,6 +140,15 @@ def _column_index(file: str, header: list[str] | None, rows: list, column: str |
     if column not in header:
         raise ValueError(f"{file} has no column {column!r} (columns: {', '.join(header)})."
                          f"{did_you_mean(column, header)}")
+    if header.count(column) > 1:
+        raise ValueError(f"{file} has {header.count(column)} columns named {column!r} "
+                         f"(columns: {', '.join(header)}); rename all but one, so that it "
+                         f"is clear which one is meant")
+    wide = next(((n, row) for n, row in rows if _width(row) > _width(header)), None)
+    if wide is not None:
+        raise ValueError(f"{file}, line {wide[0]}: {_width(wide[1])} cells, but the header "
+                         f"names {_width(header)} columns; name every column in the header, "
+                         f"or put a cell that holds a comma in quotes")
     return header.index(column)
 
 
