@@ -339,3 +339,29 @@ vary:
     assert validate_file(varied) == []
     found = twin.check(varied)
     assert len(found) == 1 and found[0].file == str(varied) and "servers" in str(found[0])
+
+
+def test_a_problem_caused_by_a_deletion_names_where_it_was_deleted(tmp_path: Path) -> None:
+    """A child deletes a station its base's route still visits: the problem is placed in
+    the base (where the route is), and says that the child deleted the station, on which
+    line (that is where the fix belongs); the same for a deletion by --set."""
+    base = write(tmp_path, "base.yaml", """\
+        name: base
+        run: {horizon: "1 h"}
+        products: {p: {route: [cut, press]}}
+        stations:
+          cut: {process_time: "5 s"}
+          press: {process_time: "6 s"}
+        """)
+    child = write(tmp_path, "child.yaml", """\
+        extends: base.yaml
+        stations:
+          press: null
+        """)
+    with pytest.raises(ScenarioError) as e:
+        load(child)
+    [problem] = e.value.problems
+    assert problem.file == str(base) and problem.where == "products.p.route[1]"
+    assert f"(stations.press was deleted (null) in {child}, line 3)" in problem.message
+    with pytest.raises(ScenarioError, match=r"was deleted \(null\) in <command line>"):
+        load(base, ["stations.press="])

@@ -63,8 +63,33 @@ def load(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
         problems = [_locate(doc, where, message)
                     for where, message in scenario_problems(scenario)]
     if problems or scenario is None:
-        raise ScenarioError(problems)
+        raise ScenarioError(_note_deletions(doc, problems))
     return scenario
+
+
+def _note_deletions(doc, problems: list[Problem]) -> list[Problem]:
+    """A problem naming something that a file (or --set) deleted from what it extends
+    (`stations: {press: null}`, while the base's route still visits press) says where it
+    was deleted: the fix belongs there, not in the file the problem is placed in."""
+    deleted = {}
+    for keys, origin in doc.origins.items():
+        node = doc.data
+        for key in keys[:-1]:
+            node = node.get(key) if isinstance(node, dict) else None
+        if keys and isinstance(node, dict) and keys[-1] not in node:
+            deleted[str(keys[-1])] = (keys, origin)
+    if not deleted:
+        return problems
+    noted = []
+    for p in problems:
+        for name, (keys, origin) in deleted.items():
+            if f"'{name}'" in p.message and origin.file != p.file:
+                at = f", line {origin.line}" if origin.line else ""
+                p = Problem(p.file, p.where, f"{p.message} ({_dotted(keys)} was deleted "
+                                             f"(null) in {origin.file}{at})", p.line, p.column)
+                break
+        noted.append(p)
+    return noted
 
 
 def scenario_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
