@@ -123,6 +123,8 @@ def test_keys_the_sweep_would_set_twice_are_refused(tmp_path):
         load_points(write(tmp_path, SWEEP, "sweep.yaml"), ["stations.b.buffer=30"])
     with pytest.raises(ScenarioError, match="lies inside stations.b"):
         load_points(write(tmp_path, SWEEP, "sweep.yaml"), (), {"stations.b": [{"buffer": 3}]})
+    with pytest.raises(ScenarioError, match="level 2 is given twice"):
+        load_points(write(tmp_path, SWEEP, "sweep.yaml"), (), {"stations.a.buffer": [2, 1, 2]})
     # a --set beside the sweep's keys, or holding one (the sweep sets it on top), is fine
     pts, _ = load_points(write(tmp_path, SWEEP, "sweep.yaml"), ["stations.a.buffer=3"])
     assert len(pts) == 12

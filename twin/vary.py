@@ -149,14 +149,21 @@ def _covers(a: str, b: str) -> bool:
 
 def _clashes(vary: Any, extra_factors: dict[str, list[Any]] | None,
              overrides: Sequence[str]) -> list[tuple[str, str]]:
-    """(origin, message) of keys a sweep would set twice, the one silently replacing the
-    other at every point: factors one inside another, a variant's key inside a factor, a
-    `--set` key inside a factor or a variant's key. (A `--vary` key equal to one of the
-    file's factors replaces it, as documented.)"""
+    """(origin, message) of levels given twice, and of keys a sweep would set twice, the
+    one silently replacing the other at every point: factors one inside another, a
+    variant's key inside a factor, a `--set` key inside a factor or a variant's key. (A
+    `--vary` key equal to one of the file's factors replaces it, as documented.)"""
     factors = {k: f"vary.factorial.{k}" for k in (vary.factorial if vary is not None else {})}
     factors.update({k: f"--vary {k}" for k in extra_factors or {}})
     variants = dict(vary.variants) if vary is not None else {}
     found = []
+    levels = {**(dict(vary.factorial) if vary is not None else {}), **(extra_factors or {})}
+    for key, values in levels.items():
+        texts = [_value_text(v) for v in values]
+        twice = next((t for i, t in enumerate(texts) if t in texts[:i]), None)
+        if twice is not None:
+            found.append((factors[key], f"level {twice} is given twice: the same point would "
+                                        f"run twice; give each level once"))
     for a in factors:
         for b in factors:
             if a != b and _covers(a, b):
