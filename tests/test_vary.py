@@ -125,6 +125,9 @@ def test_keys_the_sweep_would_set_twice_are_refused(tmp_path):
         load_points(write(tmp_path, SWEEP, "sweep.yaml"), (), {"stations.b": [{"buffer": 3}]})
     with pytest.raises(ScenarioError, match="level 2 is given twice"):
         load_points(write(tmp_path, SWEEP, "sweep.yaml"), (), {"stations.a.buffer": [2, 1, 2]})
+    many = {"stations.a.buffer": list(range(101)), "stations.b.buffer": list(range(100))}
+    with pytest.raises(ScenarioError, match="10,100 points, more than the 10,000"):
+        load_points(write(tmp_path, BASE, "base.yaml"), (), many)
     # a --set beside the sweep's keys, or holding one (the sweep sets it on top), is fine
     pts, _ = load_points(write(tmp_path, SWEEP, "sweep.yaml"), ["stations.a.buffer=3"])
     assert len(pts) == 12

@@ -243,6 +243,7 @@ class Sweep:
 
 
 _PREPARED = ("replications", "seed", "horizon", "warmup", "engine", "event_log")
+MAX_POINTS = 10_000  # points of one sweep: each is a whole experiment
 
 
 def load_points(path: str | Path, overrides: Sequence[str] = (),
@@ -259,6 +260,12 @@ def load_points(path: str | Path, overrides: Sequence[str] = (),
     pts = points(base.vary, extra_factors)
     # (the lines of the vary: entries, read again from the file only if a level is bad)
     lines = functools.cache(lambda: _entry_lines(path, overrides) if base.vary is not None else {})
+    if len(pts) > MAX_POINTS:
+        raise ScenarioError(Problem(
+            str(path) if base.vary is not None else COMMAND_LINE, "vary",
+            f"{len(pts):,} points, more than the {MAX_POINTS:,} a sweep may have (each is a "
+            f"whole experiment); give fewer levels, or screen layouts of a line on the "
+            f"flowline engine with twin.sweep (docs/flowline.md)"))
     clashes = _clashes(base.vary, extra_factors, overrides)
     if clashes:
         raise ScenarioError([
