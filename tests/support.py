@@ -85,3 +85,26 @@ def check_kits_and_flow(measures, made: str, kit: dict[str, int], stations: dict
         for name, spec in stations.items():
             total = sum(v[("station", name, f"{s}_h")] for s in MACHINE_STATES)
             assert total == pytest.approx(horizon_h * spec.get("servers", 1))
+
+
+def run_with_places(monkeypatch, doc: str, places: list[tuple[float, float]],
+                    station: str = "w") -> tuple[dict, dict]:
+    """Run a scenario (YAML text) whose warehouse stores its units at the given places, in
+    store order ((s along the aisle, s up) from the I/O point; then (1, 1) for any more).
+    Returns {(unit, activity): (start s, end s)} of the event log and {measure: value} of
+    `station` (hours as written, not converted)."""
+    import yaml
+
+    import twin
+    from twin.engine import warehouse
+
+    given = iter(list(places) + [(1.0, 1.0)] * 100)
+    monkeypatch.setattr(warehouse.Warehouse, "place", lambda self: next(given))
+    res = twin.run(twin.Scenario.model_validate(yaml.safe_load(doc)), event_log=True)
+    ev = res.events
+    times = {(int(u), a): (round(s * 3600.0, 9), round(e * 3600.0, 9)) for u, a, s, e in
+             ev[["unit", "activity", "start_h", "end_h"]].itertuples(index=False)}
+    m = res.measures
+    value = {k: v for k, v in
+             m[m.entity == station][["measure", "value"]].itertuples(index=False)}
+    return times, value

@@ -8,10 +8,8 @@ way takes the larger, and between two places the larger of the two differences.
 from __future__ import annotations
 
 import pytest
-import yaml
 
-import twin
-from twin.engine import warehouse as wh_engine
+from support import run_with_places
 
 H = 3600.0
 DOC = """
@@ -29,16 +27,7 @@ PLACES = [(10.0, 4.0), (3.0, 8.0), (6.0, 6.0), (2.0, 1.0)]
 
 
 def run_by_hand(monkeypatch, commands: str):
-    given = iter(PLACES + [(1.0, 1.0)] * 50)
-    monkeypatch.setattr(wh_engine.Warehouse, "place", lambda self: next(given))
-    doc = yaml.safe_load(DOC.replace("COMMANDS", commands))
-    res = twin.run(twin.Scenario.model_validate(doc), event_log=True)
-    ev = res.events
-    times = {(int(u), a): (round(s * H, 9), round(e * H, 9)) for u, a, s, e in
-             ev[["unit", "activity", "start_h", "end_h"]].itertuples(index=False)}
-    m = res.measures
-    value = {k: v for k, v in m[m.entity == "w"][["measure", "value"]].itertuples(index=False)}
-    return times, value
+    return run_with_places(monkeypatch, DOC.replace("COMMANDS", commands), PLACES)
 
 
 def test_a_dual_cycle_by_hand(monkeypatch) -> None:

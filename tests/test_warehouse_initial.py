@@ -6,6 +6,7 @@ import pytest
 import yaml
 
 import twin
+from support import run_with_places
 from twin.engine import warehouse as wh_engine
 from twin.errors import ScenarioError
 from twin.scenario.distributions import parse_distribution
@@ -26,16 +27,8 @@ initial_wip: {w: {p: {units: 3, remaining: "10 s"}}}
 
 
 def by_hand(monkeypatch, places: int):
-    given = iter([(5.0, 0.0), (2.0, 3.0), (4.0, 4.0)] + [(1.0, 1.0)] * 20)
-    monkeypatch.setattr(wh_engine.Warehouse, "place", lambda self: next(given))
-    doc = yaml.safe_load(BY_HAND.replace("PLACES", str(places)))
-    res = twin.run(twin.Scenario.model_validate(doc), event_log=True)
-    ev = res.events
-    times = {(int(u), a): (round(s * H, 9), round(e * H, 9)) for u, a, s, e in
-             ev[["unit", "activity", "start_h", "end_h"]].itertuples(index=False)}
-    m = res.measures
-    value = {k: v for k, v in m[m.entity == "w"][["measure", "value"]].itertuples(index=False)}
-    return times, value
+    return run_with_places(monkeypatch, BY_HAND.replace("PLACES", str(places)),
+                           [(5.0, 0.0), (2.0, 3.0), (4.0, 4.0)])
 
 
 def test_units_in_store_with_a_given_remaining_dwell(monkeypatch) -> None:
