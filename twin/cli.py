@@ -244,8 +244,8 @@ def _run(args: argparse.Namespace, started: float) -> int:
 
     if args.resume and not args.out:
         raise ScenarioError("--resume needs --out DIR (the folder of the interrupted run)")
-    _check_out(args.out)
     scenario = twin.load(args.scenario, args.set)
+    _check_out(args.out)  # (after the scenario is read: a refused one leaves no folder)
     if scenario.vary is not None or args.vary:
         return _sweep(args)
     try:
@@ -345,8 +345,8 @@ def _compare(args: argparse.Namespace) -> int:
 
     if len(args.scenarios) < 2:
         raise ScenarioError("compare needs at least two scenarios")
-    _check_out(args.out)
     scenarios = [twin.load(path, args.set) for path in args.scenarios]
+    _check_out(args.out)
     for path, scenario in zip(args.scenarios, scenarios):
         if scenario.vary is not None:
             print(f"twin: compare runs {path} as it is, without its vary: section (twin run "

@@ -49,7 +49,7 @@ def parse_duration(value: object) -> float:
         raise ValueError(f"expected a duration such as 30 or \"18 s\", got {value!r}")
     if not math.isfinite(seconds):
         raise ValueError(f"a duration must be finite, got {value!r}")
-    if abs(seconds) > MAX_DURATION_S:
+    if seconds > MAX_DURATION_S:  # (a negative one is refused where it is used)
         raise ValueError(f"the duration {value!r} is far too large (more than {MAX_DURATION_S:g} "
                          f"s, some 30 million years): a typo?")
     return seconds

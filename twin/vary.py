@@ -42,13 +42,27 @@ def _value_text(value: Any) -> str:
 
 
 def _split_levels(text: str) -> list[str]:
-    """Split 'a,b,{x: 1, y: 2},"c, d"' at top-level commas (outside brackets and quotes);
-    the parts stripped, empty ones included (the caller refuses them)."""
+    """Split 'a,b,{x: 1, y: 2},"c, d"' at top-level commas (outside brackets and quoted
+    scalars); the parts stripped, empty ones included (the caller refuses them). As in
+    YAML, a quote opens a quoted scalar only where a scalar begins (at the start of a
+    level, or after `[`, `{`, `,` or `: `), so "Bob's cell" is plain text; inside double
+    quotes a backslash escapes the next character, inside single quotes '' is a quote."""
     parts, depth, current, quote = [], 0, [], ""
-    for ch in text:
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if quote == '"' and ch == "\\" and i + 1 < len(text):
+            current.append(text[i:i + 2])
+            i += 2
+            continue
+        if quote == "'" and ch == "'" and text[i + 1:i + 2] == "'":
+            current.append("''")
+            i += 2
+            continue
         if quote:
-            quote = "" if ch == quote else quote
-        elif ch in "\"'":
+            if ch == quote:
+                quote = ""
+        elif ch in "\"'" and _scalar_starts("".join(current)):
             quote = ch
         elif ch in "[{":
             depth += 1
@@ -59,8 +73,15 @@ def _split_levels(text: str) -> list[str]:
             current = []
         else:
             current.append(ch)
+        i += 1
     parts.append("".join(current))
     return [p.strip() for p in parts]
+
+
+def _scalar_starts(before: str) -> bool:
+    """Does a scalar begin after `before` (the level's text so far)?"""
+    head = before.rstrip()
+    return not head or head[-1] in "[{," or (head[-1] == ":" and before != head)
 
 
 def parse_vary_option(texts: Sequence[str]) -> dict[str, list[Any]]:
@@ -114,7 +135,7 @@ def points(vary: Any, extra_factors: dict[str, list[Any]] | None = None) -> list
 
 
 def _locate_level(problem: Problem, point: Point, file: str,
-                  lines: Callable[[], dict[str, tuple[int | None, int | None]]],
+                  lines: Callable[[], dict[str, tuple[str, int | None, int | None]]],
                   vary: Any = None) -> Problem:
     """A problem of a point, placed at the `vary:` entry (or --vary option) that set it:
     the entry whose key path holds the problem's, else (a level that made a new name, e.g.
@@ -135,11 +156,18 @@ def _locate_level(problem: Problem, point: Point, file: str,
     message = problem.message.replace("--set made a new", "this key made a new")
     if origin.startswith("--vary"):
         return Problem(COMMAND_LINE, origin, f"{level}{message}")
-    line, column = lines().get(origin, (None, None))
+    at = lines().get(origin, (file, None, None))
     if key in point.factors and vary is not None and key in vary.factorial:  # at the level
         i = next((i for i, v in enumerate(vary.factorial[key]) if v == value), None)
-        line, column = lines().get(f"{origin}.{i}", (line, column))
-    return Problem(file, origin, f"{level}{message}", line, column)
+        at = lines().get(f"{origin}.{i}", at)
+    return Problem(at[0], origin, f"{level}{message}", at[1], at[2])
+
+
+def _at_entry(origin: str, message: str, lines: dict, file: str) -> Problem:
+    """A problem at the `vary:` entry `origin`, in the file that holds it (`lines`), else
+    in `file` without a line."""
+    holder, line, column = lines.get(origin, (file, None, None))
+    return Problem(holder, origin, message, line, column)
 
 
 def _covers(a: str, b: str) -> bool:
@@ -151,8 +179,8 @@ def _clashes(vary: Any, extra_factors: dict[str, list[Any]] | None,
              overrides: Sequence[str]) -> list[tuple[str, str]]:
     """(origin, message) of levels given twice, and of keys a sweep would set twice, the
     one silently replacing the other at every point: factors one inside another, a
-    variant's key inside a factor, a `--set` key inside a factor or a variant's key. (A
-    `--vary` key equal to one of the file's factors replaces it, as documented.)"""
+    variant's key inside a factor, a `--set` key inside a factor or a key every variant
+    sets. (A `--vary` key equal to one of the file's factors replaces it, as documented.)"""
     factors = {k: f"vary.factorial.{k}" for k in (vary.factorial if vary is not None else {})}
     factors.update({k: f"--vary {k}" for k in extra_factors or {}})
     variants = dict(vary.variants) if vary is not None else {}
@@ -178,8 +206,12 @@ def _clashes(vary: Any, extra_factors: dict[str, list[Any]] | None,
                                   f"the factorial varies {f}, which sets this key at every "
                                   f"point, so variant {name}'s value is never used; give it "
                                   f"in one place"))
+    # (a key some variants set and others not is set at some points only: a --set of it
+    # is what the other points use)
+    everywhere = set.intersection(*(set(sets) for sets in variants.values())) \
+        if variants else set()
     swept = {**factors, **{k: f"vary.variants.{name}.{k}" for name, sets in variants.items()
-                           for k in sets}}
+                           for k in sets if k in everywhere}}
     for text in overrides:
         key = text.partition("=")[0].strip()
         for f, origin in swept.items():
@@ -200,14 +232,16 @@ def _shared(a: str, b: str) -> int:
     return n
 
 
-def _entry_lines(path: str | Path, overrides: Sequence[str]) -> dict[str, tuple[int | None, int | None]]:
-    """Line and column of every `vary:` entry of the file, by its origin text."""
+def _entry_lines(path: str | Path, overrides: Sequence[str]
+                 ) -> dict[str, tuple[str, int | None, int | None]]:
+    """File, line and column of every `vary:` entry (the file is a base's where the
+    section comes from one), by its origin text."""
     from twin.scenario.merge import _document
 
     lines = {}
     for keys, origin in _document(path, overrides).origins.items():
         if len(keys) >= 3 and keys[0] == "vary" and not origin.override:
-            lines[".".join(map(str, keys))] = (origin.line, origin.column)
+            lines[".".join(map(str, keys))] = (origin.file, origin.line, origin.column)
     return lines
 
 
@@ -270,8 +304,7 @@ def load_points(path: str | Path, overrides: Sequence[str] = (),
     if clashes:
         raise ScenarioError([
             Problem(COMMAND_LINE, origin, message) if origin.startswith("--")
-            else Problem(str(path), origin, message, *lines().get(origin, (None, None)))
-            for origin, message in clashes])
+            else _at_entry(origin, message, lines(), str(path)) for origin, message in clashes])
     scenarios = {}
     problems: dict[tuple[str, str], Problem] = {}
     for point in pts:

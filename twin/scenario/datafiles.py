@@ -21,7 +21,7 @@ from typing import Any
 
 from twin.errors import did_you_mean
 from twin.scenario.files import read_bytes, unreadable
-from twin.units import SECONDS, parse_duration
+from twin.units import MAX_DURATION_S, SECONDS, parse_duration
 
 MAX_VALUES = 10_000_000  # far beyond any measured sample; a wrong file is caught early
 MAX_DATA_BYTES = 2**30  # (10 million values with a few columns fit well below)
@@ -155,12 +155,17 @@ def _column_index(file: str, header: list[str] | None, rows: list, column: str |
 def _seconds(cell: str, unit: str, file: str, line: int) -> float:
     try:
         seconds = float(cell) * SECONDS[unit] if _is_number(cell) else parse_duration(cell)
-    except ValueError:
+    except ValueError as e:
+        if "far too large" in str(e):
+            raise ValueError(f"{file}, line {line}: {e}") from None
         raise ValueError(f"{file}, line {line}: {cell!r} is not a duration (a number in "
                          f"{unit}, or a number with its unit such as \"52 s\")") from None
     if not math.isfinite(seconds) or seconds < 0:
         raise ValueError(f"{file}, line {line}: {cell!r} must be a finite duration, not "
                          f"negative")
+    if seconds > MAX_DURATION_S:
+        raise ValueError(f"{file}, line {line}: {cell!r} {unit} is far too large (more than "
+                         f"{MAX_DURATION_S:g} s, some 30 million years): a typo?")
     return seconds
 
 

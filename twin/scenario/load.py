@@ -68,22 +68,24 @@ def load(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
 
 
 def _note_deletions(doc, problems: list[Problem]) -> list[Problem]:
-    """A problem naming something that a file (or --set) deleted from what it extends
-    (`stations: {press: null}`, while the base's route still visits press) says where it
-    was deleted: the fix belongs there, not in the file the problem is placed in."""
-    deleted = {}
+    """A problem about an unknown name (`unknown station 'press'`) that a file (or --set)
+    deleted from what it extends (`stations: {press: null}`, while the base's route still
+    visits press) says where it was deleted: the fix belongs there, not in the file the
+    problem is placed in."""
+    deleted = {}  # "unknown station 'press'" -> (the deleted key path, where)
     for keys, origin in doc.origins.items():
         node = doc.data
         for key in keys[:-1]:
             node = node.get(key) if isinstance(node, dict) else None
-        if keys and isinstance(node, dict) and keys[-1] not in node:
-            deleted[str(keys[-1])] = (keys, origin)
+        if len(keys) == 2 and isinstance(node, dict) and keys[-1] not in node:
+            kind = str(keys[0]).removesuffix("s")  # stations -> station, products -> ...
+            deleted[f"unknown {kind} '{keys[1]}'"] = (keys, origin)
     if not deleted:
         return problems
     noted = []
     for p in problems:
-        for name, (keys, origin) in deleted.items():
-            if f"'{name}'" in p.message and origin.file != p.file:
+        for said, (keys, origin) in deleted.items():
+            if said in p.message and origin.file != p.file:
                 at = f", line {origin.line}" if origin.line else ""
                 p = Problem(p.file, p.where, f"{p.message} ({_dotted(keys)} was deleted "
                                              f"(null) in {origin.file}{at})", p.line, p.column)

@@ -284,7 +284,8 @@ def _show(value: Any, limit: int = 60) -> str:
             return ".nan"
         if math.isinf(value):
             return ".inf" if value > 0 else "-.inf"
-        return f"{value:g}" if value.is_integer() and abs(value) < 1e15 else repr(value)
+        short = f"{value:g}"  # (only where it is the same number: 1000000100.0 is not 1e+09)
+        return short if value.is_integer() and float(short) == value else repr(value)
     if isinstance(value, str):
         text = json.dumps(value, ensure_ascii=False)
     elif isinstance(value, int):
