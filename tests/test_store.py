@@ -156,6 +156,22 @@ def test_stray_temporary_files_are_cleared_by_the_next_run(tmp_path):
     assert hidden_files(out) == []
 
 
+def test_results_get_the_permissions_of_plain_new_files(tmp_path):
+    """Files are written through a temporary file and a rename, so that a reader never sees
+    half of one; they still get the permissions any new file gets (0644 under the usual
+    umask 022), not the temporary file's owner-only 0600, so that others can read results
+    in a shared folder."""
+    path = write(tmp_path, SHORT)
+    out = tmp_path / "out"
+    results = twin.run(twin.load(path), replications=2, workers=1, out=out)
+    results.write(out / "tables")
+    umask = os.umask(0o022)
+    os.umask(umask)
+    files = [f for f in out.rglob("*") if f.is_file()]
+    assert len(files) > 5
+    assert {f.stat().st_mode & 0o777 for f in files} == {0o666 & ~umask}
+
+
 def test_resume_with_nothing_missing_runs_nothing(tmp_path):
     path = write(tmp_path, SHORT)
     out = tmp_path / "out"

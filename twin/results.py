@@ -104,10 +104,22 @@ class Results:
         return out
 
 
+_UMASK = os.umask(0)  # (read once: the only way to read it is to set it)
+os.umask(_UMASK)
+
+
+def _temporary(path: Path) -> tuple[int, str]:
+    """A temporary file beside `path`, with the permissions a plain new file gets (mkstemp
+    makes it readable by its owner only, and the rename would keep that)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    os.fchmod(fd, 0o666 & ~_UMASK)
+    return fd, tmp
+
+
 def write_table(table: pd.DataFrame, stem: Path, fmt: str) -> Path:
     """Write a table as Parquet or CSV next to `stem`, via a temporary file and rename."""
     path = Path(f"{stem}{'.parquet' if fmt == 'parquet' else '.csv'}")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    fd, tmp = _temporary(path)
     os.close(fd)
     try:
         if fmt == "parquet":
@@ -123,7 +135,7 @@ def write_table(table: pd.DataFrame, stem: Path, fmt: str) -> Path:
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write bytes to `path` so that readers see the old file or the new one, never half."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    fd, tmp = _temporary(path)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
