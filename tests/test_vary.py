@@ -233,6 +233,17 @@ def test_vary_on_the_command_line_json(tmp_path, capsys):
         assert point["factors"]["variant"] in {"slow-b", "fast-b"}
 
 
+def test_a_refused_sweep_makes_no_out_folder(tmp_path, capsys):
+    """A sweep whose levels are refused stops before anything is written: its --out
+    folder is not even made (it is made once every point is valid)."""
+    path = write(tmp_path, SWEEP)
+    out = tmp_path / "out"
+    status = main(["run", str(path), "--quiet", "--vary", "stations.a.buffer=1,-2",
+                   "--out", str(out)])
+    assert status == 2 and not out.exists()
+    assert "level -2" in capsys.readouterr().err
+
+
 def test_a_bad_vary_option_is_exit_2(tmp_path, capsys):
     path = write(tmp_path, BASE)
     assert main(["run", str(path), "--vary", "stations.c.servers=1,zero", "--quiet"]) == 2

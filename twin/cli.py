@@ -205,23 +205,10 @@ def _main(argv: Sequence[str] | None) -> int:
 
 def _check_out(out: str | None) -> None:
     """--out names a folder, made now if missing (so that a run does not find out at its
-    end that it cannot write there), never an existing file."""
-    if out is None:
-        return
-    if not out.strip():
-        raise ScenarioError("--out is empty; name a folder for the results (it is made if "
-                            "missing)")
-    if os.path.exists(out) and not os.path.isdir(out):
-        raise ScenarioError(f"--out {out}: that is a file, not a folder; name a folder "
-                            f"(it is made if missing)")
-    try:
-        os.makedirs(out, exist_ok=True)
-    except OSError as e:
-        raise ScenarioError(f"--out {out}: cannot make that folder ({e.strerror or e}); name "
-                            f"a folder you can write to") from None
-    if not os.access(out, os.W_OK | os.X_OK):
-        raise ScenarioError(f"--out {out}: cannot write into that folder (permission "
-                            f"denied); name a folder you can write to")
+    end that it cannot write there), never an existing file (`twin.results.out_folder`)."""
+    from twin.results import out_folder
+
+    out_folder(out)
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -245,9 +232,9 @@ def _run(args: argparse.Namespace, started: float) -> int:
     if args.resume and not args.out:
         raise ScenarioError("--resume needs --out DIR (the folder of the interrupted run)")
     scenario = twin.load(args.scenario, args.set)
-    _check_out(args.out)  # (after the scenario is read: a refused one leaves no folder)
     if scenario.vary is not None or args.vary:
-        return _sweep(args)
+        return _sweep(args)  # (its folder is made once its points are valid)
+    _check_out(args.out)  # (after the scenario is read: a refused one leaves no folder)
     try:
         with checks.placed(args.scenario, args.set):
             results = twin.run(scenario, replications=args.replications, seed=args.seed,

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from twin.analysis import kpis
+from twin.errors import ScenarioError
 
 MEASURE_COLUMNS = ["replication", "kind", "entity", "measure", "value"]
 PERIOD_COLUMNS = ["replication", "station", "start_h", "end_h"]
@@ -114,6 +115,28 @@ def _temporary(path: Path) -> tuple[int, str]:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     os.fchmod(fd, 0o666 & ~_UMASK)
     return fd, tmp
+
+
+def out_folder(out: str | Path | None) -> None:
+    """Make the results folder `out` (if given) now, or raise ScenarioError saying why it
+    cannot be: empty, an existing file, not to be made or written into."""
+    if out is None:
+        return
+    out = str(out)
+    if not out.strip():
+        raise ScenarioError("--out is empty; name a folder for the results (it is made if "
+                            "missing)")
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise ScenarioError(f"--out {out}: that is a file, not a folder; name a folder "
+                            f"(it is made if missing)")
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as e:
+        raise ScenarioError(f"--out {out}: cannot make that folder ({e.strerror or e}); name "
+                            f"a folder you can write to") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise ScenarioError(f"--out {out}: cannot write into that folder (permission "
+                            f"denied); name a folder you can write to")
 
 
 def write_table(table: pd.DataFrame, stem: Path, fmt: str) -> Path:

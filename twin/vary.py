@@ -22,7 +22,7 @@ import yaml
 from twin.analysis.compare import replication_kpis
 from twin.analysis.stats import ci95
 from twin.errors import Problem, ScenarioError
-from twin.results import Results, write_atomic
+from twin.results import Results, out_folder, write_atomic
 from twin.scenario.yamldoc import COMMAND_LINE, scalar
 
 
@@ -337,6 +337,7 @@ def run_sweep(path: str | Path, overrides: Sequence[str] = (),
     import twin
 
     pts, scenarios = load_points(path, overrides, extra_factors, run_options)
+    out_folder(out)  # (now that every point is valid: a refused sweep leaves no folder)
     results = {}
     for i, point in enumerate(pts):
         where = None if out is None else Path(out) / "points" / f"p{i:03d}"
