@@ -203,14 +203,6 @@ def _main(argv: Sequence[str] | None) -> int:
         return 1
 
 
-def _check_out(out: str | None) -> None:
-    """--out names a folder, made now if missing (so that a run does not find out at its
-    end that it cannot write there), never an existing file (`twin.results.out_folder`)."""
-    from twin.results import out_folder
-
-    out_folder(out)
-
-
 def _validate(args: argparse.Namespace) -> int:
     bad = 0
     for path in args.scenarios:
@@ -227,6 +219,7 @@ def _validate(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace, started: float) -> int:
     import twin
     from twin.backends import default_workers
+    from twin.results import out_folder
     from twin.report.text import text_summary
 
     if args.resume and not args.out:
@@ -234,7 +227,7 @@ def _run(args: argparse.Namespace, started: float) -> int:
     scenario = twin.load(args.scenario, args.set)
     if scenario.vary is not None or args.vary:
         return _sweep(args)  # (its folder is made once its points are valid)
-    _check_out(args.out)  # (after the scenario is read: a refused one leaves no folder)
+    out_folder(args.out)  # (after the scenario is read: a refused one leaves no folder)
     try:
         with checks.placed(args.scenario, args.set):
             results = twin.run(scenario, replications=args.replications, seed=args.seed,
@@ -329,11 +322,12 @@ def _compare(args: argparse.Namespace) -> int:
     import twin
     from twin.analysis.compare import compare, compare_text
     from twin.backends import default_workers
+    from twin.results import out_folder
 
     if len(args.scenarios) < 2:
         raise ScenarioError("compare needs at least two scenarios")
     scenarios = [twin.load(path, args.set) for path in args.scenarios]
-    _check_out(args.out)
+    out_folder(args.out)
     for path, scenario in zip(args.scenarios, scenarios):
         if scenario.vary is not None:
             print(f"twin: compare runs {path} as it is, without its vary: section (twin run "
