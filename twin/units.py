@@ -15,6 +15,10 @@ _DURATION = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([a-z
 DURATION_PATTERN = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*(s|min|h|d|w)\s*$"
 
 
+class DurationTooLarge(ValueError):
+    """A duration beyond MAX_DURATION_S: well formed, but surely a typo."""
+
+
 def parse_duration(value: object) -> float:
     """Seconds from a number of seconds or a string "<number> <unit>" (units s, min, h, d, w).
 
@@ -50,7 +54,7 @@ def parse_duration(value: object) -> float:
     if not math.isfinite(seconds):
         raise ValueError(f"a duration must be finite, got {value!r}")
     if seconds > MAX_DURATION_S:  # (a negative one is refused where it is used)
-        raise ValueError(f"the duration {value!r} is far too large (more than {MAX_DURATION_S:g} "
+        raise DurationTooLarge(f"the duration {value!r} is far too large (more than {MAX_DURATION_S:g} "
                          f"s, some 30 million years): a typo?")
     return seconds
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from twin.errors import did_you_mean
 from twin.scenario.files import read_bytes, unreadable
-from twin.units import MAX_DURATION_S, SECONDS, parse_duration
+from twin.units import MAX_DURATION_S, SECONDS, DurationTooLarge, parse_duration
 
 MAX_VALUES = 10_000_000  # far beyond any measured sample; a wrong file is caught early
 MAX_DATA_BYTES = 2**30  # (10 million values with a few columns fit well below)
@@ -155,9 +155,9 @@ def _column_index(file: str, header: list[str] | None, rows: list, column: str |
 def _seconds(cell: str, unit: str, file: str, line: int) -> float:
     try:
         seconds = float(cell) * SECONDS[unit] if _is_number(cell) else parse_duration(cell)
-    except ValueError as e:
-        if "far too large" in str(e):
-            raise ValueError(f"{file}, line {line}: {e}") from None
+    except DurationTooLarge as e:
+        raise ValueError(f"{file}, line {line}: {e}") from None
+    except ValueError:
         raise ValueError(f"{file}, line {line}: {cell!r} is not a duration (a number in "
                          f"{unit}, or a number with its unit such as \"52 s\")") from None
     if not math.isfinite(seconds) or seconds < 0:
