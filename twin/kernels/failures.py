@@ -66,6 +66,14 @@ def _next_down(f, r, pf, pr, rf, rr, dv, dfill, gi):
 
 
 @njit(cache=True, inline="always")
+def _committed(k, rf, rr, dpos, sf, si):
+    """Station k's committed failure state: its next failure and repair, its failure and
+    repair streams' positions, its open active period and its stored periods' count."""
+    return (sf[k, F_TF], sf[k, F_TR], dpos[rf], dpos[rr], sf[k, F_PS], sf[k, F_PE],
+            si[k, I_NPER])
+
+
+@njit(cache=True, inline="always")
 def _emit(k, a, b, ps, pe, npd, sf, si, pst, pen):
     """Station k is active over [a, b] (clipped): the open period (ps, pe) grows when it
     touches, else a new one opens and the old is stored (unless another station's older
@@ -114,13 +122,7 @@ def tf_start(k, e, t, w, end, record, mrow, dv, dpos, dfill, sf, si, gi, pst, pe
     rf = mrow[k, 0]
     rr = mrow[k, 1]
     free = sf[k, F_FREE]
-    f = sf[k, F_TF]
-    r = sf[k, F_TR]
-    pf = dpos[rf]
-    pr = dpos[rr]
-    ps = sf[k, F_PS]
-    pe = sf[k, F_PE]
-    npd = si[k, I_NPER]
+    f, r, pf, pr, ps, pe, npd = _committed(k, rf, rr, dpos, sf, si)
     width = pst.shape[1]
     s = max(e, free)
     sd = 0.0
@@ -182,13 +184,7 @@ def tf_end(k, s, c, d, fresh, w, end, record, stats, mrow, dv, dpos, dfill, sf, 
     rf = mrow[k, 0]
     rr = mrow[k, 1]
     if fresh:
-        f = sf[k, F_TF]
-        r = sf[k, F_TR]
-        pf = dpos[rf]
-        pr = dpos[rr]
-        ps = sf[k, F_PS]
-        pe = sf[k, F_PE]
-        npd = si[k, I_NPER]
+        f, r, pf, pr, ps, pe, npd = _committed(k, rf, rr, dpos, sf, si)
         sd = 0.0
     else:
         f = sf[k, F_XF]
