@@ -116,6 +116,15 @@ class Warehouse(Station):
             return self.blocked[0][1] is not PLACE
         return bool(self.saturated)
 
+    def dwell(self, unit: Unit, seconds: float) -> None:
+        """The unit, set down in its place, dwells for `seconds`, then is due (`dwell_over`)."""
+        self.rep.env.timeout(seconds).callbacks.append(lambda _, u=unit: self.dwell_over(u))
+
+    def fetch(self, unit: Unit, now: float) -> None:
+        """A crane sets off to retrieve the unit: its time in its place ends now."""
+        self.dwell_sum += now - unit.entered
+        self.fetched += 1
+
     def dwell_over(self, unit: Unit) -> None:
         """The unit's dwell ended: an idle crane fetches it, or it waits for one."""
         if self.idle:
@@ -149,12 +158,11 @@ class Warehouse(Station):
             left, age = residual_dwell(dwell, n, rng)
         else:
             left, age = remaining.sample(rng, n), np.zeros(n)
-        timeout = self.rep.env.timeout
         for unit, r, a in zip(units[:n], left.tolist(), age.tolist()):
             self._take_place(0.0)
             unit.place = self.place()
             unit.entered = 0.0 - a  # (not -a: no -0.0 in the event log)
-            timeout(r).callbacks.append(lambda _, u=unit: self.dwell_over(u))
+            self.dwell(unit, r)
         return units[n:]
 
     def place(self) -> tuple[float, float]:
@@ -205,8 +213,7 @@ def run_crane(env: simpy.Environment, c: Machine, wh: Warehouse, rep: Replicatio
         start = env.now
         c.set(BUSY, start)
         if kind == RETRIEVE:
-            wh.dwell_sum += start - unit.entered
-            wh.fetched += 1
+            wh.fetch(unit, start)
             back = max(unit.place)
             yield timeout(back + next(wh.handling))
         else:  # store the unit (and in a dual command go on to retrieve another)
@@ -215,15 +222,14 @@ def run_crane(env: simpy.Environment, c: Machine, wh: Warehouse, rep: Replicatio
             wh.waits += 1
             if log is not None and start > unit.entered:  # on the input conveyor
                 log.append((unit.id, unit.product, "queue", index, unit.entered, start))
-            if out is not None:  # its time in place ends as the cycle that fetches it begins
-                wh.dwell_sum += start - out.entered
-                wh.fetched += 1
+            if out is not None:  # (its time in place ends as the cycle that fetches it begins)
+                wh.fetch(out, start)
             unit.place = place = wh.place()
             way = max(place)
             yield timeout(next(wh.handling) + way + next(wh.handling))
             stored_at = env.now
             dwell = next(wh.rep.step_times[unit.product][unit.step] or wh.dwells)
-            env.timeout(dwell).callbacks.append(lambda _, u=unit: wh.dwell_over(u))
+            wh.dwell(unit, dwell)
             unit.entered = stored_at  # (dwell, then the wait for a crane)
             wh.stores += 1
             if out is None:
