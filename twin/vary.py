@@ -156,17 +156,20 @@ def _locate_level(problem: Problem, point: Point, file: str,
     message = problem.message.replace("--set made a new", "this key made a new")
     if origin.startswith("--vary"):
         return Problem(COMMAND_LINE, origin, f"{level}{message}")
-    at = lines().get(origin, (file, None, None))
+    look = origin
     if key in point.factors and vary is not None and key in vary.factorial:  # at the level
         i = next((i for i, v in enumerate(vary.factorial[key]) if v == value), None)
-        at = lines().get(f"{origin}.{i}", at)
-    return Problem(at[0], origin, f"{level}{message}", at[1], at[2])
+        if f"{origin}.{i}" in lines():
+            look = f"{origin}.{i}"
+    return _at_entry(origin, f"{level}{message}", lines(), file, look)
 
 
-def _at_entry(origin: str, message: str, lines: dict, file: str) -> Problem:
-    """A problem at the `vary:` entry `origin`, in the file that holds it (`lines`), else
-    in `file` without a line."""
-    holder, line, column = lines.get(origin, (file, None, None))
+def _at_entry(origin: str, message: str, lines: dict, file: str,
+              look: str | None = None) -> Problem:
+    """A problem at the `vary:` entry `origin`, placed where `look` (default: `origin`,
+    else e.g. one of its levels) stands in the file that holds it (`lines`), else in
+    `file` without a line."""
+    holder, line, column = lines.get(look or origin, (file, None, None))
     return Problem(holder, origin, message, line, column)
 
 
