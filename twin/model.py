@@ -202,6 +202,7 @@ class FleetModel:
     # routes are also needed without lifts when some path is limited (drives segment by
     # segment); the lift states are reported only with lifts
     rides_lifts: bool = False
+    capacity: int = 1  # units a vehicle carries at once
 
 
 @dataclass(frozen=True)
@@ -373,7 +374,8 @@ def build(scenario: Scenario) -> Model:
                                        f.battery.chargers if f.battery else ())),
                                     *(s.point for s in stations if s.point >= 0)},
                                    bool(lg.lifts))
-                      if lg.lifts or limited_paths(lg) else {}))
+                      if lg.lifts or limited_paths(lg) else {}),
+                   capacity=f.capacity)
         for i, (n, f) in enumerate(lg.fleets.items())) if lg else ()
     run = scenario.run
     return Model(

@@ -97,6 +97,8 @@ def fleet_table(measures: pd.DataFrame) -> pd.DataFrame:
                        if "lift_to_charger_h" in fl else 0.0)
     fl["utilization"] -= to_charger_lift
     fl["trips_per_h"] = fl["trips"] / period
+    if "units" in fl:  # vehicles carrying several units at once (NaN for other fleets)
+        fl["units_per_trip"] = fl["units"] / fl["trips"].where(fl["trips"] > 0)
     fl["distance_km_per_h"] = fl["distance_km"] / period
     fl["energy_kwh"] = fl[[f"energy_{s}_kwh" for s in states]].sum(axis=1)
     if "charges" in fl:
@@ -287,6 +289,9 @@ def summary(measures: pd.DataFrame, meta: Mapping[str, Any],
                 "distance_km_per_h": ci95(rows["distance_km_per_h"].to_numpy(float)),
                 "energy_kwh": ci95(rows["energy_kwh"].to_numpy(float)),
             }
+            if "units" in rows and rows["units"].notna().all():  # capacity > 1 (extension)
+                doc["fleets"][name]["units_per_trip"] = ci95(
+                    rows["units_per_trip"].to_numpy(float))
             if "charges" in rows and rows["charges"].notna().all():  # a battery (extension)
                 doc["fleets"][name]["battery"] = {
                     m: ci95(rows[m].to_numpy(float)) for m in BATTERY_MEASURES}

@@ -103,15 +103,17 @@ def warehouse_rows(spec: StationModel, stored_mean: float, stored_end: int,
     ]
 
 
-def fleet_rows(spec: FleetModel, totals: Sequence[float], trips: int, metres: float,
-               response_sum: float, trip_sum: float) -> list[Row]:
+def fleet_rows(spec: FleetModel, totals: Sequence[float], trips: int, carried: int,
+               metres: float, response_sum: float, trip_sum: float) -> list[Row]:
     """Vehicle-hours per state, energy per state, trips, distance and mean times of a fleet.
 
     `totals` are the vehicle-seconds per state (indexed like ALL_VEHICLE_STATES) of all the
-    fleet's vehicles. A trip is counted when its unit is set down; `trip_h` is its mean from
-    the start of loading to the end of unloading, `response_h` the mean from the request to
-    the start of loading. `metres` are all driven (loaded, empty and to chargers). The
-    states waiting_lift and riding_lift appear only in scenarios with lifts.
+    fleet's vehicles. A trip is counted when its (last) unit is set down; `trip_h` is its
+    mean from the start of loading to the end of unloading, `response_h` the mean over the
+    `carried` units of the time from the request to the start of loading the unit. `metres`
+    are all driven (loaded, empty and to chargers). The states waiting_lift and riding_lift
+    appear only in scenarios with lifts; `units` (units set down) only for vehicles that
+    carry several at once.
     """
     name = spec.name
     # the lift states only where there are lifts: other scenarios keep their tables
@@ -121,9 +123,11 @@ def fleet_rows(spec: FleetModel, totals: Sequence[float], trips: int, metres: fl
     rows += [
         ("fleet", name, "trips", trips),
         ("fleet", name, "distance_km", metres / 1000),
-        ("fleet", name, "response_h", response_sum / trips / HOUR if trips else math.nan),
+        ("fleet", name, "response_h", response_sum / carried / HOUR if carried else math.nan),
         ("fleet", name, "trip_h", trip_sum / trips / HOUR if trips else math.nan),
     ]
+    if spec.capacity > 1:
+        rows.append(("fleet", name, "units", carried))
     return rows
 
 

@@ -562,7 +562,7 @@ class Replication:
                 if fleet.spec.battery:
                     v.check(end)  # a battery that ran flat and stayed so
                 totals += v.close(end)
-            rows += fleet_rows(fleet.spec, totals, fleet.trips,
+            rows += fleet_rows(fleet.spec, totals, fleet.trips, fleet.carried,
                                fleet.metres + fleet.charger_metres, fleet.response_sum,
                                fleet.trip_sum)
             if fleet.spec.battery:

@@ -67,7 +67,7 @@ class Move:
 class Vehicle(StateClock):
     """One vehicle: a StateClock over ALL_VEHICLE_STATES, where it is, and what it waits on."""
 
-    __slots__ = ("fleet", "index", "at", "wake", "blocked_on")
+    __slots__ = ("fleet", "index", "at", "wake", "blocked_on", "cargo")
 
     def __init__(self, fleet: Fleet, index: int, now: float):
         super().__init__(len(ALL_VEHICLE_STATES), IDLE, now,
@@ -77,6 +77,7 @@ class Vehicle(StateClock):
         self.at = fleet.spec.home
         self.wake: simpy.Event | None = None
         self.blocked_on: Station | None = None
+        self.cargo: list[Move] = []  # the moves of its trip (while collecting: so far)
 
     @property
     def name(self) -> str:
@@ -203,6 +204,9 @@ class Fleet:
         # vehicles charging by opportunity, which a move finding no idle vehicle may take
         self.topping: list[BatteryVehicle] = []
         self.requests: deque[Move] = deque()
+        # vehicles of capacity > 1 on their way to a pickup or loading there: a move from
+        # the same station to the same station joins one with room (`Fleet.ready`)
+        self.collecting: list[Vehicle] = []
         self.n_waiting = 0  # vehicles loaded at a full buffer
         self.load_times = draws(spec.load_time.sample, rep._rng("load", spec.name))
         self.unload_times = draws(spec.unload_time.sample, rep._rng("unload", spec.name))
@@ -211,6 +215,7 @@ class Fleet:
     def restart(self, now: float) -> None:
         """Delete statistics at the end of warm-up."""
         self.trips = 0
+        self.carried = 0  # units of the trips counted (more than trips with capacity > 1)
         self.metres = 0.0
         self.response_sum = 0.0  # request to the vehicle's arrival, over the trips
         self.trip_sum = 0.0  # start of loading to end of unloading
@@ -241,12 +246,19 @@ class Fleet:
         return sum(v.charge_at(now) for v in self.vehicles)
 
     def ready(self, move: Move) -> None:
-        """A place is reserved for the move's unit: send the idle vehicle nearest to the
-        pickup; with opportunity charging, else the fullest vehicle charging by opportunity
-        (ties to the nearest, then the lowest number), which stops charging; else queue the
-        move until a vehicle frees (first come, first served)."""
+        """A place is reserved for the move's unit: with `capacity` > 1, join the vehicle
+        (the earliest sent) already bound for the same pickup and drop with room left and
+        not yet gone from the pickup; else send the idle vehicle nearest to the pickup; with
+        opportunity charging, else the fullest vehicle charging by opportunity (ties to the
+        nearest, then the lowest number), which stops charging; else queue the move until a
+        vehicle frees (first come, first served)."""
         move.machine.blocked_on = self  # now it waits for a vehicle only
         pickup = move.src.spec.point
+        for v in self.collecting:
+            if v.cargo[0].src is move.src and v.cargo[0].dst is move.dst and \
+                    len(v.cargo) < self.spec.capacity:
+                v.cargo.append(move)
+                return
         if self.idle:
             best = min(self.idle, key=lambda v: (self.reach[v.at][pickup], v.index))
             self.idle.remove(best)
@@ -319,26 +331,72 @@ def travel(env: simpy.Environment, v: Vehicle, fleet: Fleet, to: int, state: int
     return total
 
 
+def _gather(fleet: Fleet, move: Move) -> list[Move]:
+    """The moves one trip takes: `move` and, with `capacity` > 1, the oldest moves waiting
+    in the fleet's line from the same station to the same station, up to the capacity."""
+    cargo = [move]
+    room = fleet.spec.capacity - 1
+    if room and fleet.requests:
+        for m in list(fleet.requests):
+            if m.src is move.src and m.dst is move.dst:
+                fleet.requests.remove(m)
+                cargo.append(m)
+                room -= 1
+                if not room:
+                    break
+    return cargo
+
+
 def carry(env: simpy.Environment, v: Vehicle, fleet: Fleet, rep: Replication, move: Move):
-    """One move: empty to the pickup, load, loaded to the drop, unload, set the unit in its
-    reserved place (waiting there, loaded, if its reserved machine broke down meanwhile)."""
+    """One trip: empty to the pickup, load, loaded to the drop, unload, set each unit in its
+    reserved place (waiting there, loaded, if its reserved machine broke down meanwhile).
+
+    With `capacity` > 1 the trip takes every move waiting from the same station to the same
+    station (oldest first, up to the capacity), and moves that become ready while it drives
+    to the pickup or loads there join it; the units are loaded one by one, in the order
+    their moves came, and unloaded in the same order."""
     timeout = env.timeout
     log = rep.events
     pickup, drop = move.src.spec.point, move.dst.spec.point
+    cargo = v.cargo = _gather(fleet, move)
+    many = fleet.spec.capacity > 1
+    if many:
+        fleet.collecting.append(v)
     metres = yield from travel(env, v, fleet, pickup, MOVING_EMPTY, False)
-    loading_at = env.now
-    v.enter(LOADING, loading_at)
-    yield timeout(next(fleet.load_times))
-    move.loaded.succeed()  # the machine is free again
-    move.dst.on_vehicles += 1
+    started = env.now
+    response = 0.0
+    i = 0
+    while i < len(cargo):  # (moves that join meanwhile are loaded too)
+        m = cargo[i]
+        loading_at = env.now
+        response += loading_at - m.asked
+        v.enter(LOADING, loading_at)
+        yield timeout(next(fleet.load_times))
+        m.loaded.succeed()  # the machine is free again
+        m.dst.on_vehicles += 1
+        i += 1
+    if many:
+        fleet.collecting.remove(v)
     loaded = yield from travel(env, v, fleet, drop, MOVING_LOADED, True)
-    v.enter(UNLOADING, env.now)
-    yield timeout(next(fleet.unload_times))
-    now = env.now
-    fleet.trips += 1
-    fleet.metres += metres + loaded
-    fleet.response_sum += loading_at - move.asked
-    fleet.trip_sum += now - loading_at
+    last = cargo[-1]
+    for m in cargo:
+        v.enter(UNLOADING, env.now)
+        yield timeout(next(fleet.unload_times))
+        now = env.now
+        if m is last:  # the trip (and its units) counted when its last unit is set down
+            fleet.trips += 1
+            fleet.carried += len(cargo)
+            fleet.metres += metres + loaded
+            fleet.response_sum += response
+            fleet.trip_sum += now - started
+        yield from _set_down(env, v, log, m, now)
+    v.cargo = []
+
+
+def _set_down(env: simpy.Environment, v: Vehicle, log, move: Move, now: float):
+    """Set the move's unit, unloaded at `now`, in its reserved place (waiting loaded for the
+    next place that frees there if its reserved machine broke down meanwhile)."""
+    fleet = v.fleet
     unit = move.unit
     if log is not None:
         log.append((unit.id, unit.product, "transport", move.src.spec.index, move.asked, now))

@@ -182,6 +182,7 @@ def fleets_table(results, doc: dict) -> pd.DataFrame | None:
     batteries = any("battery" in f for f in fleets.values())
     opportunity = any("opportunity_charges_per_h" in f.get("battery", {})
                       for f in fleets.values())
+    loads = any("units_per_trip" in f for f in fleets.values())  # capacity > 1
     rows = []
     for name, f in fleets.items():
         row = {"fleet": name, "vehicles": f["vehicles"],
@@ -197,8 +198,10 @@ def fleets_table(results, doc: dict) -> pd.DataFrame | None:
         if opportunity:
             row.update({"opportunity charges/h": _stat(b.get("opportunity_charges_per_h")),
                         "cut short/h": _stat(b.get("interrupted_charges_per_h"))})
-        row.update({"trips/h": _stat(f["trips_per_h"]),
-                    "response (min)": _stat(_times(f["response_h"], 60), 3),
+        row["trips/h"] = _stat(f["trips_per_h"])
+        if loads:
+            row["units/trip"] = _stat(f.get("units_per_trip"), 3)
+        row.update({"response (min)": _stat(_times(f["response_h"], 60), 3),
                     "trip (min)": _stat(_times(f["trip_h"], 60), 3),
                     "km/h of fleet": _num(f["distance_km_per_h"]["mean"], 3),
                     "bottleneck sole + shifting": _sole_shifting(bn, name),

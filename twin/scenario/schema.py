@@ -1153,10 +1153,18 @@ class Battery(Strict):
 
 class Fleet(Strict):
     """(extension) Identical vehicles (AGVs, AMRs, forklifts) that carry units between
-    stations over the path network, one unit per trip."""
+    stations over the path network, up to `capacity` units per trip (default one)."""
 
     vehicles: int = Field(strict=True, ge=1, le=MAX_SERVERS, description="Number of vehicles.",
                           examples=[4])
+    capacity: int = Field(
+        1, strict=True, ge=1, le=MAX_SERVERS,
+        description="(extension) Units a vehicle carries at once (a tray, a cart of rolls); "
+                    "default 1. A trip takes every move waiting from one station to the same "
+                    "next station, up to this many, and moves that become ready while the "
+                    "vehicle drives to the pickup or loads there join it; each unit is loaded "
+                    "and unloaded in turn (load_time, unload_time per unit).",
+        examples=[12])
     speed_loaded: Speed = Field(description="Metres per second when carrying a unit.",
                                 examples=[1.2])
     speed_empty: Optional[Speed] = Field(
