@@ -147,6 +147,7 @@ class BatteryVehicle(Vehicle):
             f"{ALL_VEHICLE_STATES[self.state]}")
 
     def restart(self, now: float) -> None:
+        self.check(now)  # (a battery that ran flat in the warm-up: stop at the right time)
         self.level = self.charge_at(now)
         super().restart(now)
 
