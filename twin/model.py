@@ -16,7 +16,7 @@ from twin.scenario.initial import units
 from twin.scenario.lifts import lift_stops
 from twin.scenario.network import (Leg, Routes, _path_lengths, distances, limited_paths,
                                    segment_name, station_point)
-from twin.scenario.schema import (CHARGING_POWER_DEFAULTS, Battery, Conwip, Interarrival,
+from twin.scenario.schema import (CHARGING_POWER_DEFAULTS, DIRECT, Battery, Conwip, Interarrival,
                                   Logistics, Scenario, VehiclePower, vehicle_power)
 
 # Machine states of results.md, in this order everywhere (ledgers, tables, reports).
@@ -152,6 +152,7 @@ class Step:
     rework_to: int = -1  # step index the unit returns to
     process_time: Dist | None = None  # this product's own time here (None: the station's)
     stream: str = ""  # entity name of its random stream (with process_time)
+    fleet: int = -1  # fleet carrying units into this step (from the step before, by rework)
 
 
 @dataclass(frozen=True)
@@ -338,6 +339,9 @@ def build(scenario: Scenario) -> Model:
         steps = []
         for k, step in enumerate(p.route):
             own = {}
+            fleet = step.transport if step.transport is not None else p.transport
+            if fleet is not None and fleet != DIRECT:
+                own["fleet"] = fleet_index[fleet]
             if step.process_time is not None:
                 # named by station and product (and which visit), not by step number
                 visit = sum(s.station == step.station for s in p.route[:k])
@@ -361,7 +365,7 @@ def build(scenario: Scenario) -> Model:
             and rel.calendar else None,
             conwip=rel.conwip if isinstance(rel, Conwip) else 0,
             energy_kwh=p.energy_kwh,
-            transport=fleet_index.get(p.transport, -1) if p.transport else -1,
+            transport=fleet_index[p.transport] if p.transport not in (None, DIRECT) else -1,
             campaign=p.campaign,
             part=pname in parts,
         ))

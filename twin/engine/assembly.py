@@ -183,7 +183,7 @@ def run_assembly(env: simpy.Environment, m: Machine, st: AssemblyStation, rep: R
     modes = failure_modes(m, spec, rep)
     steps = rep.routes[makes]
     stations = rep.stations
-    fleet = rep.transport[makes]
+    fleet = rep.transport[makes][1] if len(steps) > 1 else None  # into its next step
     # the conveyor carrying the assembled units on, if any (it goes before the fleet)
     belt = rep.belts_from[spec.index].get(steps[1].station) if len(steps) > 1 else None
     log = rep.events

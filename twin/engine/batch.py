@@ -116,7 +116,7 @@ def run_batch(env: simpy.Environment, m: Machine, st: BatchStation, rep: Replica
                     turn = belt
                 continue
             target = stations[to]
-            if fleets[unit.product] is not None:
+            if fleets[unit.product][unit.step] is not None:
                 yield from hand_on(env, m, st, unit, target, rep)
             elif not target.offer(unit, env.now):
                 # once its turn comes, the batch is unloaded as a whole (not interleaved

@@ -49,8 +49,10 @@ def unsupported(model: Model) -> str | None:
     if model.initial_wip:
         return f"initial_wip: the flowline engine starts from an empty line{hint}"
     product = model.products[0]
-    if product.transport >= 0:
-        return f"products.{product.name}.transport: vehicle fleets are outside the flowline " \
+    carried = [i for i, step in enumerate(product.steps) if step.fleet >= 0]
+    if carried:
+        at = "transport" if product.transport >= 0 else f"route[{carried[0]}].transport"
+        return f"products.{product.name}.{at}: vehicle fleets are outside the flowline " \
                f"engine{hint}"
     if product.arrival_calendar is not None:
         return f"products.{product.name}.release.calendar: arrivals by calendar are outside " \

@@ -134,7 +134,8 @@ class Replication:
             env.process(run_conveyor(env, c, self))
         self.segments = [Segment(spec, env) for spec in model.segments]
         self.fleets = [Fleet(f, self) for f in model.fleets]
-        self.transport = [self.fleets[p.transport] if p.transport >= 0 else None
+        # per product and route step: the Fleet carrying units into that step, or None
+        self.transport = [[self.fleets[s.fleet] if s.fleet >= 0 else None for s in p.steps]
                           for p in model.products]
         for fleet in self.fleets:
             life = run_battery_vehicle if fleet.spec.battery else run_vehicle

@@ -359,7 +359,7 @@ def run_machine(env: simpy.Environment, m: Machine, st: Station, rep: Replicatio
     setup = spec.setup
     routes = rep.routes
     stations = rep.stations
-    fleets = rep.transport  # per product: the Fleet carrying its units, or None
+    fleets = rep.transport  # per product and step: the Fleet carrying units into it, or None
     belts = rep.belts_from[spec.index]  # station index -> the Conveyor carrying that move
     log = rep.events  # None unless an event log was asked for
     cal = st.calendar
@@ -469,7 +469,7 @@ def run_machine(env: simpy.Environment, m: Machine, st: Station, rep: Replicatio
                     yield from hand_on(env, m, st, unit, belt, rep)
                 continue
             target = stations[to]
-            if fleets[unit.product] is not None or not target.offer(unit, now):
+            if fleets[unit.product][unit.step] is not None or not target.offer(unit, now):
                 yield from hand_on(env, m, st, unit, target, rep)
 
 
@@ -600,7 +600,7 @@ def hand_on(env: simpy.Environment, m: Machine, st: Station, unit: Unit,
     machine keeps its turn for the rest of its batch, behind any place owed after a
     breakdown). A conveyor `target` has a line of senders like a station's."""
     now = env.now
-    fleet = rep.transport[unit.product] if isinstance(target, Station) else None
+    fleet = rep.transport[unit.product][unit.step] if isinstance(target, Station) else None
     m.set(BLOCKED, now)
     st.n_blocked += 1
     if fleet is not None:

@@ -275,5 +275,5 @@ def run_crane(env: simpy.Environment, c: Machine, wh: Warehouse, rep: Replicatio
                 yield from hand_on(env, c, wh, unit, belt, rep)
             continue
         target = stations[to]
-        if rep.transport[unit.product] is not None or not target.offer(unit, now):
+        if rep.transport[unit.product][unit.step] is not None or not target.offer(unit, now):
             yield from hand_on(env, c, wh, unit, target, rep)

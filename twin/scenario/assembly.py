@@ -5,6 +5,7 @@ scenario, like the other cross-checks)."""
 from __future__ import annotations
 
 from twin.errors import did_you_mean
+from twin.scenario.network import step_fleet
 from twin.scenario.schema import Conwip, Scenario
 from twin.scenario.yamldoc import KeyPath, _Index
 
@@ -92,11 +93,15 @@ def assembly_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
             if last != parts_at[pname]:
                 found.append((at + ("route",), f"{pname} is a part at {parts_at[pname]}: its "
                               f"route must end there (it ends at {last})"))
-            if spec.transport is not None and len(route) == 1:
-                found.append((at + ("transport",), f"{pname} is released straight into its "
-                              f"lane at {parts_at[pname]}, so fleet {spec.transport} never "
-                              f"carries it; leave transport out, or begin its route at the "
-                              f"station the vehicles fetch it from"))
+            carrier = step_fleet(spec, 0)
+            if carrier is not None and len(route) == 1:
+                own = route[0].transport is not None
+                found.append((at + (("route", _Index(0), "transport") if own else
+                                    ("transport",)),
+                              f"{pname} is released straight into its lane at "
+                              f"{parts_at[pname]}, so fleet {carrier} never carries it; leave "
+                              f"transport out, or begin its route at the station the "
+                              f"vehicles fetch it from"))
     found += _cycles(scenario, parts_at)
     return found
 

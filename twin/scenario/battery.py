@@ -28,7 +28,7 @@ import numpy as np
 
 from twin.errors import did_you_mean
 from twin.scenario.lifts import lift_problems, lift_stops
-from twin.scenario.network import Routes, _moves, distances, station_point
+from twin.scenario.network import Routes, distances, fleet_moves, station_point
 from twin.scenario.schema import Fleet, Logistics, Scenario, vehicle_power
 from twin.scenario.yamldoc import KeyPath
 
@@ -126,9 +126,9 @@ def _reach_problems(scenario: Scenario, fname: str, fleet: Fleet, d: np.ndarray 
     chargers = [index[p] for p in b.chargers]
     moves = []
     for product in scenario.products.values():
-        if product.transport != fname:
-            continue
-        for _, src, dst in _moves(product):
+        for _, src, dst, carrier in fleet_moves(product):
+            if carrier != fname:
+                continue
             a, c = station_point(scenario, src), station_point(scenario, dst)
             if a in index and c in index:
                 moves.append((index[a], index[c]))

@@ -18,7 +18,7 @@ from scipy.sparse.csgraph import shortest_path
 
 from twin.errors import did_you_mean
 from twin.scenario.lifts import floor_of, lift_problems, lift_stops
-from twin.scenario.schema import Logistics, PathSpec, Scenario
+from twin.scenario.schema import DIRECT, Logistics, PathSpec, Scenario
 from twin.scenario.yamldoc import KeyPath, _Index
 
 
@@ -172,11 +172,18 @@ def network_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
     fleets = lg.fleets if lg else {}
     points = lg.points if lg else {}
     for pname, product in scenario.products.items():
-        if product.transport is not None and product.transport not in fleets:
-            hint = did_you_mean(product.transport, list(fleets)) if fleets else \
-                " Define it under logistics.fleets."
-            found.append((("products", pname, "transport"),
-                          f"unknown fleet {product.transport!r}.{hint}"))
+        named = [(("products", pname, "transport"), product.transport)]
+        named += [(("products", pname, "route", _Index(i), "transport"), step.transport)
+                  for i, step in enumerate(product.route)]
+        for at, name in named:
+            if name is not None and name != DIRECT and name not in fleets:
+                hint = did_you_mean(name, [*fleets, DIRECT]) if fleets else \
+                    f" Define it under logistics.fleets (or write {DIRECT}: no vehicle)."
+                found.append((at, f"unknown fleet {name!r}.{hint}"))
+    if DIRECT in fleets:
+        found.append((("logistics", "fleets", DIRECT),
+                      f"a fleet may not be named {DIRECT!r}: a route step's "
+                      f"`transport: {DIRECT}` means no vehicle; give the fleet another name"))
     if lg is None:
         for sname, station in scenario.stations.items():
             if station.at is not None:
@@ -212,25 +219,24 @@ def network_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
     moves: dict[str, list[tuple[KeyPath, str, str]]] = {}
     belts = {(c.from_, c.to) for c in lg.conveyors.values()}
     for pname, product in scenario.products.items():
-        if product.transport is None:
-            continue
         # (a move a conveyor carries is no vehicle's: its stations need no point for it)
-        carried = [(("products", pname, "route", _Index(i)), src, dst)
-                   for i, src, dst in _moves(product) if (src, dst) not in belts]
-        served = dict.fromkeys(n for _, src, dst in carried for n in (src, dst))
+        carried = [(("products", pname, "route", _Index(i)), src, dst, fleet)
+                   for i, src, dst, fleet in fleet_moves(product) if (src, dst) not in belts]
+        served = {n: fleet for _, src, dst, fleet in carried for n in (src, dst)}
         missing = [n for n in served if station_point(scenario, n) is None]
         for n in missing:
             found.append((("stations", n),
                           f"no point of the path network for station {n} (its product "
-                          f"{pname} travels by fleet {product.transport}); give "
+                          f"{pname} travels to or from it by fleet {served[n]}); give "
                           f"stations.{n}.at: POINT or add a point named {n} to "
                           f"logistics.points"))
         if not missing:
-            moves.setdefault(product.transport, []).extend(carried)
-    for fname, fleet_moves in moves.items():
+            for at, src, dst, fleet in carried:
+                moves.setdefault(fleet, []).append((at, src, dst))
+    for fname, carried_by in moves.items():
         home = index[lg.fleets[fname].home]
         drops = {}
-        for at, src, dst in fleet_moves:
+        for at, src, dst in carried_by:
             a, b = index[station_point(scenario, src)], index[station_point(scenario, dst)]
             if not math.isfinite(d[a, b]):
                 found.append((at, f"fleet {fname} cannot carry units from {src} (point "
@@ -238,7 +244,7 @@ def network_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
                                   f"{_no_way(floor, _name(points, a), _name(points, b), fix)}"))
                 continue
             drops.setdefault(b, dst)
-        for at, src, _ in fleet_moves:
+        for at, src, _ in carried_by:
             a = index[station_point(scenario, src)]
             if not math.isfinite(d[home, a]):
                 found.append((at, f"fleet {fname}'s vehicles cannot reach {src} (point "
@@ -284,12 +290,38 @@ def _capacity_problems(lg: Logistics) -> list[tuple[KeyPath, str]]:
 
 def _moves(product) -> Iterator[tuple[int, str, str]]:
     """(route step, from station, to station) of every move between stations."""
+    for i, src, dst, _ in _moves_into(product):
+        yield i, src, dst
+
+
+def _moves_into(product) -> Iterator[tuple[int, str, str, int]]:
+    """(route step, from station, to station, step moved into) of every move between
+    stations: to the next step, and by rework back to the nearest earlier step at the
+    rework's station."""
     names = [step.station for step in product.route]
     for i, step in enumerate(product.route):
         if i + 1 < len(names) and names[i + 1] != step.station:
-            yield i, step.station, names[i + 1]
+            yield i, step.station, names[i + 1], i + 1
         if step.rework is not None and step.rework.to != step.station:
-            yield i, step.station, step.rework.to
+            back = max((j for j in range(i + 1) if names[j] == step.rework.to), default=-1)
+            yield i, step.station, step.rework.to, back
+
+
+def step_fleet(product, step: int) -> str | None:
+    """The fleet carrying a product's units into route step `step` (None: passed on
+    directly): the step's own `transport`, else the product's."""
+    own = product.route[step].transport if step >= 0 else None
+    name = own if own is not None else product.transport
+    return None if name == DIRECT else name
+
+
+def fleet_moves(product) -> Iterator[tuple[int, str, str, str]]:
+    """(route step, from station, to station, fleet) of every move a fleet carries (a
+    conveyor on the move still takes precedence)."""
+    for i, src, dst, into in _moves_into(product):
+        fleet = step_fleet(product, into)
+        if fleet is not None:
+            yield i, src, dst, fleet
 
 
 def _no_way(floor: dict[str, str], a: str, b: str, fix: str = "") -> str:

@@ -291,6 +291,12 @@ class RouteStep(Strict):
         None, description="(extension) This product's process time at this step (e.g. a "
                           "smaller cell stacks faster); omitted = the station's process_time.",
         examples=["9 s"])
+    transport: Optional[Name] = Field(
+        None, description="(extension) How units come to this step: from the step before, "
+                          "and by rework back to it. A fleet (logistics.fleets) carries "
+                          "them, or `direct`: passed on without a vehicle. Omitted = the "
+                          "product's `transport` (direct without one).",
+        examples=["agv", "direct"])
 
     @field_validator("process_time")
     @classmethod
@@ -385,8 +391,9 @@ class Product(Strict):
                     "unit by unit).", examples=[600])
     transport: Optional[Name] = Field(
         None, description="(extension) Fleet (logistics.fleets) that carries every unit from "
-                          "each station of the route to the next; omitted = units pass on "
-                          "directly.", examples=["agv"])
+                          "each station of the route to the next (a route step's own "
+                          "`transport` overrides it for the moves into that step); omitted = "
+                          "units pass on directly.", examples=["agv"])
 
     @field_validator("campaign")
     @classmethod
@@ -1149,6 +1156,9 @@ class Battery(Strict):
                              f"({self.recharge_below:g}): a vehicle would go back to the "
                              f"charger at once")
         return self
+
+
+DIRECT = "direct"  # a route step's transport: passed on without a vehicle (no fleet's name)
 
 
 class Fleet(Strict):
