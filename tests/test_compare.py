@@ -44,7 +44,7 @@ def test_identical_scenarios_differ_by_exactly_zero(tmp_path, capsys):
     assert status == 0
     assert doc["baseline"] == "one" and doc["scenarios"] == ["one", "two"]
     assert doc["seed"] == 21 and doc["replications"] == 4
-    headline = {"throughput_per_h:p", "lead_time_h:p", "wip", "energy_kwh", "kwh_per_unit"}
+    headline = {"throughput_per_h:p", "lead_time_h:p", "wip", "total_kwh", "kwh_per_unit"}
     assert headline <= set(doc["kpis"])
     for kpi, entry in doc["kpis"].items():
         d = entry["difference"]["two"]

@@ -328,7 +328,7 @@ def test_compare_document_has_the_documented_keys(tmp_path, capsys):
     for kpi in doc["kpis"].values():
         assert set(kpi) == {"values", "difference", "verdict"}
         assert set(kpi["difference"]) == set(kpi["verdict"]) == {"two sealers"}
-    assert doc["kpis"]["energy_kwh"]["verdict"]["two sealers"].endswith(
+    assert doc["kpis"]["total_kwh"]["verdict"]["two sealers"].endswith(
         ("higher than tutorial line", "lower than tutorial line", "no significant difference"))
 
 

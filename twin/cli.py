@@ -248,8 +248,13 @@ def _run(args: argparse.Namespace, started: float) -> int:
         from twin.results import write_atomic
 
         out = results.write(args.out, args.format, with_summary=False)
+        # the report shows the run as it was made (command-line options over the file's)
+        ran = scenario.model_copy(update={"run": scenario.run.model_copy(update={
+            "horizon": doc["horizon_h"] * 3600.0, "warmup": doc["warmup_h"] * 3600.0,
+            "replications": doc["replications"], "seed": doc["seed"],
+            "engine": doc["engine"]})})
         try:
-            report = write_report(results, doc, out, scenario)
+            report = write_report(results, doc, out, ran)
         finally:  # summary.json last, once: its total_s includes the report's time
             doc["timing"]["total_s"] = time.time() - started
             write_atomic(out / "summary.json", json.dumps(doc, indent=2).encode() + b"\n")

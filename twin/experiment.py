@@ -178,6 +178,7 @@ def run(
         "logistics": None if scenario.logistics is None else {
             "points": scenario.logistics.points,
             "paths": [[p.from_, p.to] for p in scenario.logistics.paths]},
+        "initial_wip": bool(scenario.initial_wip),  # units in the system at time 0
         "products": {name: {"energy_kwh": p.energy_kwh,
                             "route": [step.station for step in p.route]}
                      for name, p in scenario.products.items()},

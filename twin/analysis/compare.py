@@ -20,7 +20,7 @@ from twin.analysis.kpis import (conveyor_table, fleet_table, lift_table, path_ta
 from twin.analysis.stats import ci95, number
 
 # KPI -> +1 if more is better, -1 if less is better; a KPI not listed gets no "better"
-# verdict, only "higher" or "lower": so the total energy (energy_kwh), which grows with the
+# verdict, only "higher" or "lower": so the net electricity (total_kwh), which grows with the
 # output, is judged per unit (kwh_per_unit), not as a total
 DIRECTION = {"throughput_per_h": +1, "gwh_per_year": +1, "lead_time_h": -1, "wip": -1,
              "kwh_per_unit": -1, "fleet_charging_share": -1,
@@ -31,9 +31,10 @@ def replication_kpis(measures: pd.DataFrame,
                      meta: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """One row per replication, one column per headline KPI (e.g. 'throughput_per_h:cell').
 
-    With the run's `meta`, energy is the summary's net total (stations' electricity plus
-    facility loads, less recovered energy); without it, the stations' electricity. No
-    completed replication gives an empty table."""
+    With the run's `meta`, energy (`total_kwh`, `kwh_per_unit`) is the summary's
+    `energy.total_kwh`, net electricity (stations' and logistics' electricity plus facility
+    loads, less recovered energy); without it, the stations' electricity. No completed
+    replication gives an empty table."""
     if not len(measures):
         return pd.DataFrame()
     prod = wide(measures, "product")
@@ -70,7 +71,7 @@ def replication_kpis(measures: pd.DataFrame,
         energy = totals(measures, meta)["total_kwh"]
     else:
         energy = station_table(measures).groupby(level="replication")["energy_kwh"].sum()
-    cols["energy_kwh"] = energy
+    cols["total_kwh"] = energy
     cols["kwh_per_unit"] = energy / finished.replace(0, np.nan)
     return pd.DataFrame(cols).sort_index()
 

@@ -15,6 +15,7 @@ import matplotlib
 import matplotlib.ticker
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 from twin.analysis.kpis import station_table
 from twin.report.registry import comparison_figure
@@ -22,7 +23,8 @@ from twin.report.style import WIDTH, _height
 
 KPI_LABELS = {"throughput_per_h": ("throughput", "units/h"), "lead_time_h": ("lead time", "h"),
               "gwh_per_year": ("capacity", "GWh/year"), "wip": ("work in process", "units"),
-              "energy_kwh": ("energy", "kWh"), "kwh_per_unit": ("energy per unit", "kWh/unit")}
+              "total_kwh": ("net electricity", "kWh"),
+              "kwh_per_unit": ("net electricity per unit", "kWh/unit")}
 
 
 def _kpi_label(kpi: str) -> str:
@@ -54,12 +56,17 @@ def compare_kpis_figure(results_by_label: Mapping[str, Any], doc: dict) -> Figur
         ax.bar(x, mean, color=[colours[i % 10] for i in x])
         ax.errorbar(x, mean, yerr=np.vstack([mean - lo, hi - mean]).clip(0), fmt="none",
                     ecolor="black", capsize=4)
-        ax.set_xticks(x, [n[:14] for n in names], rotation=20, ha="right")
+        ax.set_xticks(x, [str(i + 1) for i in x])  # the legend names them
+        ax.set_xlim(-0.6, len(names) - 0.4)  # (the same also where no bar has a value)
         ax.set_title(_kpi_label(kpi), fontsize=10)
         ax.grid(axis="x", visible=False)
     for ax in axes[len(kpis):]:
         ax.set_visible(False)
     fig.suptitle("KPIs per scenario (95% intervals)")
+    fig.legend(handles=[Patch(color=colours[i % 10], label=f"{i + 1}: {n}")
+                        for i, n in enumerate(names)],
+               loc="outside lower center", ncols=1 if len(names) > 3 else len(names),
+               fontsize=9, frameon=False)
     return fig
 
 

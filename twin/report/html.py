@@ -451,8 +451,11 @@ def _scenario_html(scenario) -> str:
     for name, p in scenario.products.items():
         release = p.release if isinstance(p.release, str) else json.dumps(
             p.release.model_dump(mode="json"))
-        route = " → ".join(s.station + (f" (rework {s.rework.p:g} → {s.rework.to})"
-                                        if s.rework else "") for s in p.route)
+        route = " → ".join(
+            s.station + (f" ({s.process_time.kind}, mean {_duration(s.process_time.mean)})"
+                         if s.process_time is not None else "")
+            + (f" (rework {s.rework.p:g} → {s.rework.to})" if s.rework else "")
+            + (f" [by {s.transport}]" if s.transport is not None else "") for s in p.route)
         rows.append({"product": name, "release": release, "route": route,
                      "energy per unit (kWh)": _num(p.energy_kwh)})
     parts.append(_html_table(pd.DataFrame(rows)))
@@ -463,6 +466,9 @@ def _scenario_html(scenario) -> str:
             "station": name, "area": s.area or "", "servers": s.servers,
             "process time": f"{pt.kind}, mean {_duration(pt.mean)}",
             "buffer": "unlimited" if s.buffer is None else s.buffer,
+            **({"batch": "" if s.batch is None else f"{s.batch.size}" + (
+                f" (starts at {s.batch.min})" if s.batch.min else "")}
+               if any(t.batch is not None for t in scenario.stations.values()) else {}),
             "scrap": _pct(s.scrap) if s.scrap else "",
             "failures (MTBF / MTTR)": "" if s.failures is None else
             f"{_duration(s.failures.mtbf.mean)} / {_duration(s.failures.mttr.mean)}"
@@ -554,7 +560,10 @@ def _run_html(results, doc: dict, files: list[str]) -> str:
             ("scenario sha256", run.get("scenario_sha256") or "–"), ("versions", versions),
             ("simulation wall time", f"{doc.get('timing', {}).get('simulate_s', 0):.3g} s"),
             ("Little's law check: Σ throughput × lead time",
-             f"{_stat(doc.get('checks', {}).get('littles_law_wip'))} vs WIP {_stat(doc['wip'])}")]
+             f"{_stat(doc.get('checks', {}).get('littles_law_wip'))} vs WIP {_stat(doc['wip'])}"
+             + (" (the units in the system at time 0, initial_wip, count their lead time "
+                "from time 0: until they have left, lead time and this product fall short "
+                "of the WIP)" if results.meta.get("initial_wip") else ""))]
     failed = run.get("failed_replications") or []
     if failed:
         rows.append(("failed replications", "; ".join(
@@ -653,8 +662,10 @@ def write_comparison(results_by_label: Mapping[str, Any], doc: dict[str, Any], o
     for kpi, e in doc["kpis"].items():
         row = {"KPI": kpi}
         row.update({n: _stat(e["values"][n]) for n in names})
-        for n, d in e["difference"].items():
-            row[f"{n} − {doc['baseline']}"] = f"{_stat(d)}: {e['verdict'][n]}"
+        for n in names[1:]:  # (a KPI the baseline lacks has no difference: "–")
+            d = e["difference"].get(n)
+            row[f"{n} − {doc['baseline']}"] = \
+                f"{_stat(d)}: {e['verdict'].get(n, 'no data')}"
         rows.append(row)
     facts = pd.DataFrame([("baseline", doc["baseline"]), ("seed", doc.get("seed", "–")),
                           ("replications", doc.get("replications", "–"))],
