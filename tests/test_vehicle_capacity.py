@@ -191,3 +191,68 @@ def test_loads_through_a_machine_that_breaks_down_keep_the_books() -> None:
         # Little's law (units on vehicles count in WIP and lead time alike)
         assert s["wip_mean"] == pytest.approx(p["throughput_per_h"] * p["lead_time_h"],
                                               rel=0.03)
+
+
+WAITING = """
+name: waiting for a fuller load
+run: {horizon: "100 s"}
+products: {cell: {route: [a, b], transport: agv}}
+stations:
+  a: {process_time: "PT"}
+  b: {process_time: "1 s"}
+logistics:
+  points: {a: [0, 0], b: [10, 0]}
+  paths: [[a, b]]
+  fleets:
+    agv: {vehicles: 1, capacity: 3, load_wait: "25 s", speed_loaded: 1, home: a,
+          load_time: "1 s", unload_time: "1 s"}
+"""
+
+
+def _waiting_run(process_time: str):
+    doc = WAITING.replace("PT", process_time)
+    res = twin.run(twin.Scenario.model_validate(yaml.safe_load(doc)), event_log=True)
+    return transport_times(res), fleet(res)
+
+
+def test_a_vehicle_waits_at_the_pickup_until_its_load_is_full() -> None:
+    """a makes a unit every 10 s of its own time (1 machine, held while a unit is loaded).
+    Unit 1 at 10 s: loaded 10-11; the vehicle waits (up to 25 s after its arrival at 10 s);
+    a restarts at 11, unit 2 at 21 joins (loaded 21-22), unit 3 at 32 (32-33): full. To b
+    33-43, unloaded at 44, 45, 46 s. Unit 4 (43 s) waits for the vehicle, which comes back
+    46-56, loads 56-57; units 5 (67 s) and 6 (78 s) join: to b 79-89, at 90, 91, 92 s.
+    Waiting: 11-21, 22-32, 57-67, 68-78 s."""
+    times, v = _waiting_run("10 s")
+    assert times == [(10, 44), (21, 45), (32, 46), (43, 90), (67, 91), (78, 92)]
+    assert v["waiting_h"] * H == pytest.approx(40)
+    assert v["trips"] == 2 and v["units"] == 6
+
+
+def test_a_vehicle_leaves_with_a_part_load_when_its_wait_is_over() -> None:
+    """a makes a unit every 20 s: unit 1 at 20 s (loaded 20-21), unit 2 at 41 s (41-42); the
+    wait ends 25 s after the arrival at 20 s, at 45 s: it leaves with 2 units, at b at 55 s,
+    unloaded at 56, 57 s. Unit 3 (62 s) brings it back (62-72); unit 4 (93 s) joins; it
+    leaves at 97 s and is still on its way at 100 s. Waiting 21-41, 42-45, 73-93, 94-97 s."""
+    times, v = _waiting_run("20 s")
+    assert times == [(20, 56), (41, 57)]
+    assert v["waiting_h"] * H == pytest.approx(46)
+    assert v["moving_loaded_h"] * H == pytest.approx(10 + 3)
+
+
+def test_load_wait_needs_room_for_more_than_one(tmp_path) -> None:
+    path = tmp_path / "w.yaml"
+    path.write_text(WAITING.replace("PT", "10 s").replace("capacity: 3", "capacity: 1"))
+    with pytest.raises(ScenarioError) as info:
+        twin.load(path)
+    assert "logistics.fleets.agv" in str(info.value) and "capacity above 1" in str(info.value)
+
+
+def test_the_battery_check_counts_the_wait_for_a_fuller_load(tmp_path) -> None:
+    """Six units a load take 6 kWh of the 6 kWh threshold; waiting up to 10 min at 6 kW
+    for more adds 1 kWh: the threshold must be at least 7 / 20 = 0.35."""
+    text = BATTERY.replace("CAPACITY", "6").replace(
+        "power_kw: {loading: 36}", "power_kw: {loading: 36, waiting: 6}\n      load_wait: 10 min")
+    path = tmp_path / "w.yaml"
+    path.write_text(text)
+    problems = twin.check(path)
+    assert len(problems) == 1 and "at least 0.35" in str(problems[0])

@@ -204,6 +204,7 @@ class FleetModel:
     # segment); the lift states are reported only with lifts
     rides_lifts: bool = False
     capacity: int = 1  # units a vehicle carries at once
+    load_wait: float = 0.0  # seconds a vehicle waits at a pickup for a fuller load
 
 
 @dataclass(frozen=True)
@@ -379,7 +380,7 @@ def build(scenario: Scenario) -> Model:
                                     *(s.point for s in stations if s.point >= 0)},
                                    bool(lg.lifts))
                       if lg.lifts or limited_paths(lg) else {}),
-                   capacity=f.capacity)
+                   capacity=f.capacity, load_wait=f.load_wait)
         for i, (n, f) in enumerate(lg.fleets.items())) if lg else ()
     run = scenario.run
     return Model(

@@ -42,7 +42,7 @@ ACTIVE_VEHICLE_STATES = frozenset((MOVING_LOADED, MOVING_EMPTY, LOADING, UNLOADI
                                    TO_CHARGER, WAITING_CHARGER, CHARGING, RIDING_LIFT))
 # what a vehicle is doing in each state, for messages
 DOING = ("driving loaded", "driving empty", "loading", "unloading",
-         "waiting loaded for a place", "idle", "driving to a charger",
+         "waiting loaded for a place or a fuller load", "idle", "driving to a charger",
          "waiting for a charging place", "charging", "waiting for a lift car",
          "riding a lift")
 FLAT = 1e-9  # a charge below -FLAT x capacity is a flat battery, not rounding
@@ -67,7 +67,7 @@ class Move:
 class Vehicle(StateClock):
     """One vehicle: a StateClock over ALL_VEHICLE_STATES, where it is, and what it waits on."""
 
-    __slots__ = ("fleet", "index", "at", "wake", "blocked_on", "cargo")
+    __slots__ = ("fleet", "index", "at", "wake", "blocked_on", "cargo", "joined")
 
     def __init__(self, fleet: Fleet, index: int, now: float):
         super().__init__(len(ALL_VEHICLE_STATES), IDLE, now,
@@ -78,6 +78,7 @@ class Vehicle(StateClock):
         self.wake: simpy.Event | None = None
         self.blocked_on: Station | None = None
         self.cargo: list[Move] = []  # the moves of its trip (while collecting: so far)
+        self.joined: simpy.Event | None = None  # while it waits at a pickup for more units
 
     @property
     def name(self) -> str:
@@ -259,6 +260,8 @@ class Fleet:
             if v.cargo[0].src is move.src and v.cargo[0].dst is move.dst and \
                     len(v.cargo) < self.spec.capacity:
                 v.cargo.append(move)
+                if v.joined is not None and not v.joined.triggered:  # waiting for more
+                    v.joined.succeed()
                 return
         if self.idle:
             best = min(self.idle, key=lambda v: (self.reach[v.at][pickup], v.index))
@@ -360,7 +363,9 @@ def carry(env: simpy.Environment, v: Vehicle, fleet: Fleet, rep: Replication, mo
     log = rep.events
     pickup, drop = move.src.spec.point, move.dst.spec.point
     cargo = v.cargo = _gather(fleet, move)
-    many = fleet.spec.capacity > 1
+    capacity = fleet.spec.capacity
+    many = capacity > 1
+    wait = fleet.spec.load_wait  # (0 unless many)
     if many:
         fleet.collecting.append(v)
     metres = yield from travel(env, v, fleet, pickup, MOVING_EMPTY, False)
@@ -376,6 +381,13 @@ def carry(env: simpy.Environment, v: Vehicle, fleet: Fleet, rep: Replication, mo
         m.loaded.succeed()  # the machine is free again
         m.dst.on_vehicles += 1
         i += 1
+        if many and i == len(cargo):  # a batch machine hands its units over one by one:
+            yield timeout(0)  # let it hand over the next now, so that it joins this load
+        if i == len(cargo) < capacity and started + wait > env.now:  # a part load: wait
+            v.enter(WAITING, env.now)  # for more to join, until `load_wait` after arrival
+            v.joined = env.event()
+            yield v.joined | timeout(started + wait - env.now)
+            v.joined = None
     if many:
         fleet.collecting.remove(v)
     loaded = yield from travel(env, v, fleet, drop, MOVING_LOADED, True)

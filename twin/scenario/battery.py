@@ -4,8 +4,8 @@ that leaves a vehicle enough charge for whatever it may still have to do before 
 The charging policy (docs/modelling.md, Batteries and charging) checks a vehicle's charge when it has set a
 unit down and while it is idle, so a vehicle just above the threshold may start one more
 move: from wherever it stands (its home, a drop point or a charger) empty to the pickup,
-load (a full load: `capacity` units, one by one), loaded to the drop, unload, and then
-drive to the nearest charger. The threshold must
+load (a full load: `capacity` units, one by one, and a `load_wait` at the pickup), loaded
+to the drop, unload, and then drive to the nearest charger. The threshold must
 cover the most energy such a sequence takes over all the fleet's moves; load and unload
 times count at their longest where the distribution is bounded, else at their mean.
 Waiting loaded for a broken machine, or in line for a charging place, is not bounded; a
@@ -152,11 +152,12 @@ def _reach_problems(scenario: Scenario, fname: str, fleet: Fleet, d: np.ndarray 
                               f"{names[a]}: no path leads there in logistics.paths"))
     if found:
         return found
-    # kWh spent handling a full load (`capacity` units, one by one); the runs to the
-    # nearest charger (by `reach`)
+    # kWh spent handling a full load (`capacity` units, one by one, and the longest wait
+    # for more at the pickup); the runs to the nearest charger (by `reach`)
     kw = fleet.power_kw
-    handling = fleet.capacity * (kw.loading * fleet.load_time.longest
-                                 + kw.unloading * fleet.unload_time.longest) / 3600
+    handling = (fleet.capacity * (kw.loading * fleet.load_time.longest
+                                  + kw.unloading * fleet.unload_time.longest)
+                + kw.waiting * fleet.load_wait) / 3600
     home_run = {s: cost("to_charger", s, min(chargers, key=lambda c: d[s, c]))
                 for s in stands}
     worst, what = 0.0, ""

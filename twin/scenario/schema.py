@@ -1049,7 +1049,8 @@ class VehiclePower(Strict):
     unloading: float = Field(0.0, ge=0, le=MAX_QUANTITY, allow_inf_nan=False, examples=[0.5],
                              description="Setting a unit down.")
     waiting: float = Field(0.0, ge=0, le=MAX_QUANTITY, allow_inf_nan=False, examples=[0.3],
-                           description="Loaded, waiting for a place.")
+                           description="Loaded, waiting for a place (or, with load_wait, at "
+                                       "a pickup for a fuller load).")
     idle: float = Field(0.0, ge=0, le=MAX_QUANTITY, allow_inf_nan=False, examples=[0.2],
                         description="No move to make.")
     to_charger: Optional[float] = Field(
@@ -1175,6 +1176,12 @@ class Fleet(Strict):
                     "vehicle drives to the pickup or loads there join it; each unit is loaded "
                     "and unloaded in turn (load_time, unload_time per unit).",
         examples=[12])
+    load_wait: Duration = Field(
+        0.0, ge=0.0, description="(extension) With capacity > 1: how long a vehicle waits at a pickup, "
+                         "from its arrival there, for more units to join a load that is not "
+                         "full before it leaves with what it has (state waiting); default 0 "
+                         "(it leaves with the units ready).",
+        examples=["10 min"])
     speed_loaded: Speed = Field(description="Metres per second when carrying a unit.",
                                 examples=[1.2])
     speed_empty: Optional[Speed] = Field(
@@ -1195,6 +1202,13 @@ class Fleet(Strict):
         examples=[{"capacity_kwh": 20, "recharge_below": 0.3, "charge_to": 0.9,
                    "charge_kw": 10, "efficiency": 0.92, "chargers": {"depot": 2},
                    "opportunity": True}])
+
+    @model_validator(mode="after")
+    def _load_wait_needs_room(self) -> "Fleet":
+        if self.load_wait > 0 and self.capacity == 1:
+            raise ValueError("load_wait is how long a vehicle waits for more units to join its "
+                             "load: it needs capacity above 1 (or leave load_wait out)")
+        return self
 
 
 Real = Annotated[float, Field(strict=True)]  # a number: an int or a float, not a boolean
