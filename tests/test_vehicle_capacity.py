@@ -256,3 +256,31 @@ def test_the_battery_check_counts_the_wait_for_a_fuller_load(tmp_path) -> None:
     path.write_text(text)
     problems = twin.check(path)
     assert len(problems) == 1 and "at least 0.35" in str(problems[0])
+
+
+BATCH = """
+name: an oven load by AGV
+run: {horizon: "200 s"}
+products: {cell: {route: [oven, b], transport: agv, release: {interarrival: "1000 s"}}}
+stations:
+  oven: {process_time: "100 s", batch: {size: 4}}
+  b: {process_time: "1 s"}
+initial_wip: {oven: {cell: 4}}
+logistics:
+  points: {oven: [0, 0], b: [10, 0]}
+  paths: [[oven, b]]
+  fleets:
+    agv: {vehicles: 1, capacity: 4, speed_loaded: 1, home: oven, load_time: "2 s",
+          unload_time: "3 s"}
+"""
+
+
+def test_a_batch_stations_load_goes_in_one_trip() -> None:
+    """The oven starts its load of 4 at 0 s and ends at 100 s; it hands the units over one
+    by one, each joining the vehicle's load as the one before is aboard: loaded 100-108 s,
+    at b at 118 s, unloaded at 121, 124, 127, 130 s."""
+    doc = twin.Scenario.model_validate(yaml.safe_load(BATCH))
+    res = twin.run(doc, event_log=True)
+    assert transport_times(res) == [(100, 121), (102, 124), (104, 127), (106, 130)]
+    v = fleet(res)
+    assert v["trips"] == 1 and v["units"] == 4
