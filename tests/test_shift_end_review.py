@@ -420,7 +420,7 @@ def test_compare_total_energy_has_no_better_verdict(tmp_path: Path, capsys) -> N
     assert "throughput_per_h:p" in text and "no significant" not in text.split(
         "throughput_per_h:p")[-1].splitlines()[0], text  # (the design sees a difference)
     verdicts = text.split("cli line:")[-1]
-    lines = [ln for ln in verdicts.splitlines() if ln.strip().startswith("energy_kwh")]
+    lines = [ln for ln in verdicts.splitlines() if ln.strip().startswith("total_kwh")]
     assert lines, text
     assert all("better" not in ln and "worse" not in ln for ln in lines), lines
 

@@ -178,3 +178,14 @@ def _write(tmp_path, text: str):
     path = tmp_path / "run.yaml"
     path.write_text(text)
     return path
+
+
+def test_a_move_a_conveyor_carries_is_not_in_the_battery_check(tmp_path) -> None:
+    """As above, with the long b -> c move on a conveyor: small carries only a -> b."""
+    text = TWO_FLEETS.replace("transport: big}", "transport: small}").replace(
+        "    big: {vehicles: 1, speed_loaded: 1, home: b}",
+        "    big: {vehicles: 1, speed_loaded: 1, home: b}\n"
+        "  conveyors:\n    b-to-c: {from: b, to: c, length: 20, speed: 1, pitch: 1}")
+    path = tmp_path / "s.yaml"
+    path.write_text(text)
+    assert twin.check(path) == []

@@ -23,6 +23,9 @@ from twin.backends import Outcome
 from twin.engine.replication import ReplicationResult
 from twin.errors import ScenarioError
 from twin.model import Model
+
+# the text columns of the stored tables (measures, timeline, periods, events)
+TEXT = frozenset(("kind", "entity", "measure", "station", "product", "activity"))
 from twin.results import EVENT_COLUMNS, write_atomic, write_table
 from twin.scenario.load import scenario_hash
 from twin.scenario.schema import Scenario
@@ -97,8 +100,15 @@ class ReplicationStore:
         write_atomic(stem.with_suffix(".json"), json.dumps(record).encode())
 
     def _read(self, path: Path) -> pd.DataFrame:
-        return pd.read_parquet(path) if self.fmt == "parquet" else pd.read_csv(
-            path, keep_default_na=False, na_values=["NaN", "nan"])
+        if self.fmt == "parquet":
+            return pd.read_parquet(path)
+        # CSV writes a missing number (NaN) as an empty field: read it back as NaN in the
+        # number columns; names (an entity, a station: TEXT) stay text, "" included
+        header = pd.read_csv(path, nrows=0).columns
+        return pd.read_csv(path, keep_default_na=False,
+                           dtype={c: str for c in header if c in TEXT},
+                           na_values={c: ["NaN", "nan"] if c in TEXT else ["", "NaN", "nan"]
+                                      for c in header})
 
     def _load_done(self) -> dict[int, Outcome]:
         done: dict[int, Outcome] = {}

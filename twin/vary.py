@@ -179,11 +179,13 @@ def _covers(a: str, b: str) -> bool:
 
 
 def _clashes(vary: Any, extra_factors: dict[str, list[Any]] | None,
-             overrides: Sequence[str]) -> list[tuple[str, str]]:
+             overrides: Sequence[str], run_options: dict[str, Any] | None = None
+             ) -> list[tuple[str, str]]:
     """(origin, message) of levels given twice, and of keys a sweep would set twice, the
     one silently replacing the other at every point: factors one inside another, a
-    variant's key inside a factor, a `--set` key inside a factor or a key every variant
-    sets. (A `--vary` key equal to one of the file's factors replaces it, as documented.)"""
+    variant's key inside a factor, a `--set` key or a run option (`--horizon`, `--seed`,
+    ...: `run.horizon`, `run.seed`, ...) inside a factor or a key every variant sets. (A
+    `--vary` key equal to one of the file's factors replaces it, as documented.)"""
     factors = {k: f"vary.factorial.{k}" for k in (vary.factorial if vary is not None else {})}
     factors.update({k: f"--vary {k}" for k in extra_factors or {}})
     variants = dict(vary.variants) if vary is not None else {}
@@ -215,14 +217,21 @@ def _clashes(vary: Any, extra_factors: dict[str, list[Any]] | None,
         if variants else set()
     swept = {**factors, **{k: f"vary.variants.{name}.{k}" for name, sets in variants.items()
                            for k in sets if k in everywhere}}
-    for text in overrides:
-        key = text.partition("=")[0].strip()
+    given = [(text.partition("=")[0].strip(), None) for text in overrides]
+    given += [(f"run.{name}", f"--{name}") for name in RUN_KEYS
+              if (run_options or {}).get(name) is not None]
+    for key, option in given:
         for f, origin in swept.items():
             if key != "vary" and _covers(f, key):
-                found.append((f"--set {key}", f"the sweep sets {f} at every point ({origin}), "
-                                              f"so this --set would be lost; vary it instead "
-                                              f"or take it out of the sweep"))
+                found.append((option or f"--set {key}",
+                              f"the sweep sets {f} at every point ({origin}), so this "
+                              f"{option or '--set'} would be lost; vary it instead or take "
+                              f"it out of the sweep"))
     return found
+
+
+# run options that set a key of the scenario's `run:` (the command line's --horizon, ...)
+RUN_KEYS = ("horizon", "warmup", "seed", "replications", "engine")
 
 
 def _shared(a: str, b: str) -> int:
@@ -303,7 +312,7 @@ def load_points(path: str | Path, overrides: Sequence[str] = (),
             f"{len(pts):,} points, more than the {MAX_POINTS:,} a sweep may have (each is a "
             f"whole experiment); give fewer levels, or screen layouts of a line on the "
             f"flowline engine with twin.sweep (docs/flowline.md)"))
-    clashes = _clashes(base.vary, extra_factors, overrides)
+    clashes = _clashes(base.vary, extra_factors, overrides, run_options)
     if clashes:
         raise ScenarioError([
             Problem(COMMAND_LINE, origin, message) if origin.startswith("--")

@@ -44,8 +44,8 @@ def detect_warmup(model: Model,
     pilots = max(1, min(PILOTS, model.max_replications if model.replications == "auto"
                         else int(model.replications)))
     pilot_model = replace(model, warmup=0.0, event_log=False)
-    series = []
-    ends_h: list[float] = []  # the intervals' end times (the last may be shorter)
+    series: dict[int, np.ndarray] = {}  # by replication: averaged in that order, whatever
+    ends_h: list[float] = []  # the order the workers finish in (the intervals' end times)
     for outcome in execute(pilot_model, list(range(pilots))):
         if outcome.result is None:
             raise RunError(f"warm-up detection: pilot replication {outcome.replication} "
@@ -53,10 +53,11 @@ def detect_warmup(model: Model,
         rows = [(t, v) for t, kind, _, measure, v in outcome.result.timeline
                 if kind == "system" and measure == "wip_mean"]
         rows.sort()
-        series.append(np.array([v for _, v in rows], dtype=np.float64))
-        ends_h = [t for t, _ in rows]
-    n = min(len(s) for s in series)
-    mean = np.mean([s[:n] for s in series], axis=0)
+        series[outcome.replication] = np.array([v for _, v in rows], dtype=np.float64)
+        if len(rows) > len(ends_h):
+            ends_h = [t for t, _ in rows]
+    n = min(len(s) for s in series.values())
+    mean = np.mean([series[r][:n] for r in sorted(series)], axis=0)
     deleted = int(mser5(mean))
     return WarmupChoice(
         seconds=ends_h[deleted - 1] * HOUR if deleted else 0.0,

@@ -85,7 +85,8 @@ def compare(measures: Mapping[str, pd.DataFrame],
     """Each KPI of each scenario, and its paired difference to the first (the baseline).
 
     A difference whose 95% interval excludes 0 is called significant, and the verdict says
-    which scenario is better for that KPI.
+    which scenario is better for that KPI. A single paired replication has no interval, so
+    no verdict either.
     """
     names = list(measures)
     tables = {n: replication_kpis(m, None if metas is None else metas.get(n))
@@ -108,7 +109,9 @@ def compare(measures: Mapping[str, pd.DataFrame],
             diff = (t.loc[common, kpi] - base.loc[common, kpi]).to_numpy(float)
             d = ci95(diff)
             entry["difference"][n] = d
-            entry["verdict"][n] = _verdict(kpi, d, n, base_name)
+            paired = int(np.isfinite(diff).sum())
+            entry["verdict"][n] = _verdict(kpi, d, n, base_name) if paired != 1 else \
+                "one replication: no interval, no verdict"
         doc["kpis"][kpi] = entry
     return doc
 

@@ -274,6 +274,9 @@ class Fleet:
         else:
             self.requests.append(move)
             return
+        if self.spec.capacity > 1:  # bound for the pickup from now: others may join
+            best.cargo = [move]
+            self.collecting.append(best)
         best.wake.succeed(move)
 
     # --- what can make progress (deadlock detection) -------------------------------
@@ -335,12 +338,19 @@ def travel(env: simpy.Environment, v: Vehicle, fleet: Fleet, to: int, state: int
     return total
 
 
-def _gather(fleet: Fleet, move: Move) -> list[Move]:
-    """The moves one trip takes: `move` and, with `capacity` > 1, the oldest moves waiting
-    in the fleet's line from the same station to the same station, up to the capacity."""
-    cargo = [move]
-    room = fleet.spec.capacity - 1
-    if room and fleet.requests:
+def _gather(fleet: Fleet, v: Vehicle, move: Move) -> list[Move]:
+    """The moves the trip of `v` for `move` takes: `move` (and, with `capacity` > 1, those
+    that joined since `Fleet.ready` sent the vehicle), then the oldest moves waiting in the
+    fleet's line from the same station to the same station, up to the capacity. The
+    vehicle is (still) among the fleet's collecting ones."""
+    if v.cargo and v.cargo[0] is move:  # sent by Fleet.ready: already collecting
+        cargo = v.cargo
+    else:  # (it took the move from the fleet's line itself)
+        cargo = [move]
+        if fleet.spec.capacity > 1:
+            fleet.collecting.append(v)
+    room = fleet.spec.capacity - len(cargo)
+    if room > 0 and fleet.requests:
         for m in list(fleet.requests):
             if m.src is move.src and m.dst is move.dst:
                 fleet.requests.remove(m)
@@ -362,12 +372,10 @@ def carry(env: simpy.Environment, v: Vehicle, fleet: Fleet, rep: Replication, mo
     timeout = env.timeout
     log = rep.events
     pickup, drop = move.src.spec.point, move.dst.spec.point
-    cargo = v.cargo = _gather(fleet, move)
+    cargo = v.cargo = _gather(fleet, v, move)
     capacity = fleet.spec.capacity
     many = capacity > 1
     wait = fleet.spec.load_wait  # (0 unless many)
-    if many:
-        fleet.collecting.append(v)
     metres = yield from travel(env, v, fleet, pickup, MOVING_EMPTY, False)
     started = env.now
     response = 0.0

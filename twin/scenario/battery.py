@@ -125,9 +125,10 @@ def _reach_problems(scenario: Scenario, fname: str, fleet: Fleet, d: np.ndarray 
     b = fleet.battery
     chargers = [index[p] for p in b.chargers]
     moves = []
+    belts = {(c.from_, c.to) for c in lg.conveyors.values()}  # (those moves are no fleet's)
     for product in scenario.products.values():
         for _, src, dst, carrier in fleet_moves(product):
-            if carrier != fname:
+            if carrier != fname or (src, dst) in belts:
                 continue
             a, c = station_point(scenario, src), station_point(scenario, dst)
             if a in index and c in index:
