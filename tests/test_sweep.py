@@ -78,3 +78,42 @@ def test_sweep_refuses_what_the_flowline_engine_cannot_do() -> None:
         sw.sweep(rework, sw.grid(rework, buffers={"s0": [1]}), workers=1)
     with pytest.raises(ScenarioError, match="layout column"):
         sw.sweep(sc, pd.DataFrame({"stations.s0.speed": [1]}), workers=1)
+
+
+def test_a_sweep_saved_in_a_folder_resumes_where_it_stopped(tmp_path, monkeypatch) -> None:
+    """With out=..., each chunk of layouts is saved as it finishes; a second call with the
+    same folder reads the saved chunks back and simulates only the missing one, and the
+    table equals a sweep without a folder."""
+    sc = scenario(replications=2)
+    layouts = sw.sample(sc, 2 * sw.CHUNK + 7, buffers={"s0": (0, 4), "s1": (0, 4)}, seed=3)
+    plain = sw.sweep(sc, layouts, workers=1)
+    out = tmp_path / "screen"
+    first = sw.sweep(sc, layouts, workers=1, out=out)
+    pd.testing.assert_frame_equal(first, plain)
+    chunks = sorted((out / "chunks").glob("c*.parquet"))
+    assert [p.name for p in chunks] == ["c0000000.parquet", f"c{sw.CHUNK:07d}.parquet",
+                                        f"c{2 * sw.CHUNK:07d}.parquet"]
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "sweep.parquet"), plain)
+    chunks[1].unlink()  # as if interrupted before that chunk was done
+    simulated = []
+    evaluate = sw._evaluate
+    monkeypatch.setattr(sw, "_evaluate", lambda *a: simulated.append(a[2]) or evaluate(*a))
+    again = sw.sweep(sc, layouts, workers=1, out=out)
+    assert simulated == [list(range(sw.CHUNK, 2 * sw.CHUNK))]
+    pd.testing.assert_frame_equal(again, plain)
+
+
+def test_a_folder_of_another_sweep_is_refused(tmp_path) -> None:
+    sc = scenario()
+    layouts = sw.grid(sc, buffers={"s0": [0, 1]})
+    sw.sweep(sc, layouts, workers=1, out=tmp_path / "a")
+    with pytest.raises(ScenarioError, match="holds another sweep"):
+        sw.sweep(sc, sw.grid(sc, buffers={"s0": [0, 2]}), workers=1, out=tmp_path / "a")
+    with pytest.raises(ScenarioError, match="holds another sweep"):
+        sw.sweep(sc, layouts, workers=1, seed=5, out=tmp_path / "a")
+
+
+def test_a_sweep_shows_its_progress_on_request(capsys) -> None:
+    sc = scenario()
+    sw.sweep(sc, sw.grid(sc, buffers={"s0": [0, 1, 2]}), workers=1, progress=True)
+    assert "3/3" in capsys.readouterr().err

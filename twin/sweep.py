@@ -12,26 +12,39 @@ of a DataFrame whose columns are override paths, `stations.<name>.buffer` and
 servers, and the line's KPIs. Every layout sees the same random numbers (the streams are
 named by station, not by layout), so differences between layouts are sharp. A layout's row
 is what `twin.run(..., engine="flowline")` gives for that layout (same seed, same numbers).
+
+Layouts are simulated in chunks of `CHUNK`; with `out=FOLDER` each chunk's rows are saved
+the moment it is done, so an interrupted sweep (Ctrl-C, a crash) loses at most the chunks
+in progress: the same call again reads the saved ones back and simulates only the rest.
+`progress=True` shows a bar (default: when standard error is a terminal).
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 import math
 import os
+import sys
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from twin import __version__
 from twin.errors import ScenarioError
 from twin.model import Model
+from twin.results import out_folder, write_atomic, write_table
+from twin.scenario.load import scenario_hash
 from twin.scenario.schema import Scenario
 from twin.units import HOUR
 
 KPIS = ("finished", "scrapped", "throughput_per_h", "lead_time_h", "wip_mean")
+CHUNK = 50  # layouts a worker simulates at a time (each draws its random numbers once)
 
 
 def _column(station: str, key: str) -> str:
@@ -67,13 +80,17 @@ def sample(scenario: Scenario, n: int, buffers: Mapping[str, tuple[int, int]] = 
 
 def sweep(scenario: Scenario, layouts: pd.DataFrame, replications: int | None = None,
           seed: int | None = None, horizon: float | str | None = None,
-          warmup: float | str | None = None, workers: int | None = None) -> pd.DataFrame:
+          warmup: float | str | None = None, workers: int | None = None,
+          out: str | Path | None = None, progress: bool | None = None) -> pd.DataFrame:
     """Simulate every layout on the flowline engine; one row per layout and replication.
 
     Columns: `layout` (the row of `layouts`), the layout's columns, `total_buffer`,
     `total_servers` (over the whole line, inf if a buffer is unlimited), `replication`, and
     the KPIs finished, scrapped, throughput_per_h, lead_time_h (NaN if nothing finished) and
-    wip_mean. `workers` processes share the layouts (None: all cores).
+    wip_mean. `workers` processes share the layouts (None: all cores). `out`: a folder
+    where the sweep saves its chunks as they finish and, at the end, the whole table
+    (`sweep.parquet`); calling again with the same arguments and folder resumes it.
+    `progress`: a progress bar on standard error (None: when it is a terminal).
     """
     from twin.experiment import prepare
 
@@ -93,18 +110,114 @@ def sweep(scenario: Scenario, layouts: pd.DataFrame, replications: int | None = 
     workers = (os.cpu_count() or 1) if workers is None else max(1, int(workers))
     reps = list(range(int(model.replications)))
     warm = float(model.warmup)
-    n_chunks = min(len(records), 4 * workers) or 1
-    chunks = [records[i::n_chunks] for i in range(n_chunks)]
-    ids = [list(range(len(records)))[i::n_chunks] for i in range(n_chunks)]
-    args = [(model, chunk, idx, reps, model.seed, warm) for chunk, idx in zip(chunks, ids)]
-    if workers == 1 or len(chunks) == 1:
-        parts = [_evaluate(*a) for a in args]
-    else:
-        with ProcessPoolExecutor(max_workers=min(workers, len(chunks))) as pool:
-            parts = list(pool.map(_evaluate, *zip(*args)))
-    table = pd.DataFrame([row for part in parts for row in part])
-    table = table.sort_values(["layout", "replication"], ignore_index=True)
+    starts = list(range(0, len(records), CHUNK))
+    store = _ChunkStore(out, _fingerprint(scenario, layouts, model, reps, warm)) \
+        if out is not None else None
+    parts = store.done() if store is not None else {}
+    todo = [i for i in starts if i not in parts]
+    args = {i: (model, records[i:i + CHUNK], list(range(i, min(i + CHUNK, len(records)))),
+                reps, model.seed, warm) for i in todo}
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = _bar(len(records), sum(len(p) for p in parts.values()) // max(1, len(reps)), show)
+
+    def finished(i: int, rows: list[dict]) -> None:
+        parts[i] = rows
+        if store is not None:
+            store.save(i, rows)
+        if bar is not None:
+            bar.update(len(rows) // max(1, len(reps)))
+
+    try:
+        if workers == 1 or len(todo) <= 1:
+            for i in todo:
+                finished(i, _evaluate(*args[i]))
+        else:
+            with ProcessPoolExecutor(max_workers=min(workers, len(todo))) as pool:
+                running = {pool.submit(_evaluate, *args[i]): i for i in todo}
+                try:
+                    while running:
+                        done, _ = wait(running, return_when=FIRST_COMPLETED)
+                        for future in done:
+                            finished(running.pop(future), future.result())
+                except BaseException:
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    raise
+    except KeyboardInterrupt:
+        if store is not None:
+            print(f"twin: sweep interrupted; {len(parts)} of {len(starts)} chunks of "
+                  f"{CHUNK} layouts are saved in {out}: call sweep again with out={str(out)!r} "
+                  f"to finish it", file=sys.stderr)
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    table = pd.DataFrame([row for i in starts for row in parts[i]])
+    if len(table):
+        table = table.sort_values(["layout", "replication"], ignore_index=True)
+    if store is not None:
+        write_table(table, Path(out) / "sweep", "parquet")
     return table
+
+
+def _bar(total: int, initial: int, show: bool):
+    """A tqdm bar over layouts, or None."""
+    if not show:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=initial, desc="layouts", unit="layout", file=sys.stderr)
+
+
+def _fingerprint(scenario: Scenario, layouts: pd.DataFrame, model: Model, reps: list[int],
+                 warmup: float) -> str:
+    """What makes a sweep's rows what they are: the scenario, the layouts, replications,
+    seed, horizon, warm-up, chunk size and twin's version (a saved chunk is reused only
+    for the same)."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps({
+        "scenario": scenario_hash(scenario), "replications": reps, "seed": model.seed,
+        "horizon": model.horizon, "warmup": warmup, "chunk": CHUNK, "version": __version__,
+        "columns": list(layouts.columns)}, sort_keys=True).encode())
+    digest.update(pd.util.hash_pandas_object(layouts, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+class _ChunkStore:
+    """A sweep's folder: `manifest.json` (its fingerprint) and `chunks/cNNNNNNN.parquet`,
+    the rows of the chunk of layouts starting at NNNNNNN, each written whole (a temporary
+    file renamed), so a reader or a crash sees a whole chunk or none."""
+
+    def __init__(self, out: str | Path, fingerprint: str):
+        out_folder(out)
+        self.folder = Path(out)
+        self.chunks = self.folder / "chunks"
+        manifest = self.folder / "manifest.json"
+        if manifest.exists():
+            try:
+                saved = json.loads(manifest.read_text()).get("sweep")
+            except (OSError, ValueError):
+                saved = None
+            if saved != fingerprint:
+                raise ScenarioError(
+                    f"sweep: {self.folder} holds another sweep (other scenario, layouts, "
+                    f"replications, seed, horizon or warm-up); give another folder as out, "
+                    f"or delete that one")
+        else:
+            write_atomic(manifest, json.dumps({"sweep": fingerprint}).encode() + b"\n")
+        self.chunks.mkdir(exist_ok=True)
+
+    def done(self) -> dict[int, list[dict]]:
+        """The rows of every chunk saved, by the chunk's first layout."""
+        parts = {}
+        for path in sorted(self.chunks.glob("c*.parquet")):
+            try:
+                parts[int(path.stem[1:])] = pd.read_parquet(path).to_dict("records")
+            except (OSError, ValueError):
+                continue  # unreadable: simulate it again
+        return parts
+
+    def save(self, start: int, rows: list[dict]) -> None:
+        write_table(pd.DataFrame(rows), self.chunks / f"c{start:07d}", "parquet")
 
 
 def apply(model: Model, layout: Mapping[str, float]) -> Model:
