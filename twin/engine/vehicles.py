@@ -219,7 +219,7 @@ class Fleet:
         self.trips = 0
         self.carried = 0  # units of the trips counted (more than trips with capacity > 1)
         self.metres = 0.0
-        self.response_sum = 0.0  # request to the vehicle's arrival, over the trips
+        self.response_sum = 0.0  # request to the start of loading, over the units carried
         self.trip_sum = 0.0  # start of loading to end of unloading
         self.charges = 0  # charges begun
         self.opportunity_charges = 0  # of which by opportunity
