@@ -59,8 +59,8 @@ def test_sweep_rows_equal_flowline_runs_and_workers_do_not_matter() -> None:
         wip = m[(m["replication"] == 1) & (m["kind"] == "system")
                 & (m["measure"] == "wip_mean")]["value"].item()
         assert row["wip_mean"] == pytest.approx(wip, rel=1e-9), over
-        assert row["total_buffer"] == int(layout["stations.s0.buffer"]) + int(
-            layout["stations.s1.buffer"]) + 1
+        # (saturated release: s0's buffer stays empty and is not counted; s2 has 1 place)
+        assert row["total_buffer"] == int(layout["stations.s1.buffer"]) + 1
 
 
 def test_more_buffer_never_hurts_much_and_unlimited_is_allowed() -> None:
@@ -117,3 +117,13 @@ def test_a_sweep_shows_its_progress_on_request(capsys) -> None:
     sc = scenario()
     sw.sweep(sc, sw.grid(sc, buffers={"s0": [0, 1, 2]}), workers=1, progress=True)
     assert "3/3" in capsys.readouterr().err
+
+
+def test_total_buffer_leaves_out_the_first_buffer_under_saturated_release() -> None:
+    """Saturated release keeps the first station's buffer empty, so it is not counted (the
+    first station's buffer here is unlimited: counted, every total would be inf)."""
+    sc = scenario()
+    sc = sc.model_copy(update={"stations": {**sc.stations, "s0": sc.stations["s0"].model_copy(
+        update={"buffer": None})}})
+    table = sw.sweep(sc, sw.grid(sc, buffers={"s1": [0, 3]}), workers=1)
+    assert sorted(table["total_buffer"].unique()) == [0 + 1, 3 + 1]  # s1 + s2 (s2 has 1)

@@ -44,7 +44,13 @@ def experiment(path, overrides=(), vary=None, **options):
     Options are those of `run` (replications, seed, horizon, warmup, workers, ...)."""
     from twin.vary import run_sweep
 
-    return run_sweep(path, overrides, {k: list(v) for k, v in (vary or {}).items()}, **options)
+    factors = {}
+    for key, levels in (vary or {}).items():
+        if isinstance(levels, (str, bytes, dict)) or not hasattr(levels, "__iter__"):
+            raise ScenarioError(f"experiment: vary[{key!r}] = {levels!r}: give the levels as a "
+                                f"list, e.g. vary={{{key!r}: [{levels!r}]}}")
+        factors[key] = list(levels)
+    return run_sweep(path, overrides, factors, **options)
 
 
 __all__ = ["check", "load", "run", "experiment", "Results", "Scenario", "ScenarioError", "RunError", "__version__"]

@@ -36,11 +36,11 @@ import numpy as np
 import pandas as pd
 
 from twin import __version__
-from twin.errors import ScenarioError
+from twin.errors import ScenarioError, did_you_mean
 from twin.model import Model
 from twin.results import out_folder, write_atomic, write_table
 from twin.scenario.load import scenario_hash
-from twin.scenario.schema import Scenario
+from twin.scenario.schema import MAX_BUFFER, MAX_SERVERS, Scenario
 from twin.units import HOUR
 
 KPIS = ("finished", "scrapped", "throughput_per_h", "lead_time_h", "wip_mean")
@@ -57,9 +57,37 @@ def _axes(scenario: Scenario, buffers: Mapping, servers: Mapping) -> dict[str, o
         for name, v in values.items():
             if name not in scenario.stations:
                 raise ScenarioError(f"sweep: no station {name!r} (stations: "
-                                    f"{', '.join(scenario.stations)})")
+                                    f"{', '.join(scenario.stations)}).{_hint(name, scenario)}")
             axes[_column(name, key)] = v
     return axes
+
+
+def _hint(name: str, scenario: Scenario) -> str:
+    return did_you_mean(name, list(scenario.stations))
+
+
+def _check_layouts(scenario: Scenario, layouts: pd.DataFrame) -> None:
+    """Columns `stations.<station>.buffer|servers` of known stations; buffers whole numbers
+    >= 0 (inf or None: unlimited), servers whole numbers >= 1, as `twin.run` requires."""
+    for column in layouts.columns:
+        parts = str(column).split(".")
+        if len(parts) != 3 or parts[0] != "stations" or parts[2] not in ("buffer", "servers"):
+            raise ScenarioError(f"sweep: layout column {column!r} is not "
+                                f"stations.<station>.buffer or stations.<station>.servers")
+        if parts[1] not in scenario.stations:
+            raise ScenarioError(f"sweep: layout column {column!r}: no station {parts[1]!r}."
+                                f"{_hint(parts[1], scenario)}")
+        least, most = (0, MAX_BUFFER) if parts[2] == "buffer" else (1, MAX_SERVERS)
+        for row, value in layouts[column].items():
+            unlimited = parts[2] == "buffer" and (value is None or (
+                isinstance(value, (float, np.floating)) and value == math.inf))
+            whole = isinstance(value, (int, np.integer)) and not isinstance(value, bool) or (
+                isinstance(value, (float, np.floating)) and float(value).is_integer())
+            if not unlimited and not (whole and least <= value <= most):
+                kind = "a whole number of places >= 0 (inf: unlimited)" \
+                    if parts[2] == "buffer" else "a whole number of machines >= 1"
+                raise ScenarioError(f"sweep: layout {row}, {column} = {value!r}: give {kind}, "
+                                    f"at most {most:,}")
 
 
 def grid(scenario: Scenario, buffers: Mapping[str, Iterable] = {},
@@ -74,6 +102,10 @@ def sample(scenario: Scenario, n: int, buffers: Mapping[str, tuple[int, int]] = 
            servers: Mapping[str, tuple[int, int]] = {}, seed: int = 0) -> pd.DataFrame:
     """`n` layouts drawn at random, each value uniform on its inclusive range (lo, hi)."""
     axes = _axes(scenario, buffers, servers)
+    for column, (lo, hi) in axes.items():
+        if not lo <= hi:
+            raise ScenarioError(f"sweep: {column}: range ({lo}, {hi}) is empty; give it as "
+                                f"(lowest, highest)")
     rng = np.random.default_rng(seed)
     return pd.DataFrame({c: rng.integers(lo, hi + 1, n) for c, (lo, hi) in axes.items()})
 
@@ -85,7 +117,8 @@ def sweep(scenario: Scenario, layouts: pd.DataFrame, replications: int | None = 
     """Simulate every layout on the flowline engine; one row per layout and replication.
 
     Columns: `layout` (the row of `layouts`), the layout's columns, `total_buffer`,
-    `total_servers` (over the whole line, inf if a buffer is unlimited), `replication`, and
+    `total_servers` (over the whole line, inf if a buffer is unlimited; under saturated
+    release the first station's buffer, which stays empty, is not counted), `replication`, and
     the KPIs finished, scrapped, throughput_per_h, lead_time_h (NaN if nothing finished) and
     wip_mean. `workers` processes share the layouts (None: all cores). `out`: a folder
     where the sweep saves its chunks as they finish and, at the end, the whole table
@@ -100,12 +133,7 @@ def sweep(scenario: Scenario, layouts: pd.DataFrame, replications: int | None = 
     if model.warmup == "auto":
         raise ScenarioError("sweep: give the warm-up as a duration (not auto); "
                             "twin.run(..., warmup='auto') on one layout finds a good one")
-    for column in layouts.columns:
-        parts = column.split(".")
-        if len(parts) != 3 or parts[0] != "stations" or parts[1] not in scenario.stations \
-                or parts[2] not in ("buffer", "servers"):
-            raise ScenarioError(f"sweep: layout column {column!r} is not "
-                                f"stations.<station>.buffer or stations.<station>.servers")
+    _check_layouts(scenario, layouts)
     records = layouts.to_dict("records")
     workers = (os.cpu_count() or 1) if workers is None else max(1, int(workers))
     reps = list(range(int(model.replications)))
@@ -244,10 +272,13 @@ def _evaluate(model: Model, layouts: list[dict], ids: list[int], reps: list[int]
     fl.prepare()
     feeds = {r: fl.Feed(seed, r, keep=True) for r in reps}
     span = model.horizon
+    product = model.products[0]  # (a line: one product)
+    # under saturated release the first station's buffer never holds a unit: not counted
+    idle = product.steps[0].station if product.release == "saturated" else -1
     rows = []
     for layout_id, layout in zip(ids, layouts):
         m = apply(model, layout)
-        total_buffer = sum(st.capacity for st in m.stations)
+        total_buffer = sum(st.capacity for st in m.stations if st.index != idle)
         total_servers = sum(st.servers for st in m.stations)
         for r in reps:
             feed = feeds[r]

@@ -11,8 +11,9 @@ from __future__ import annotations
 import functools
 import itertools
 import json
+import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -335,8 +336,27 @@ def load_points(path: str | Path, overrides: Sequence[str] = (),
                 located = _locate_level(problem, point, str(path), lines, base.vary)
                 problems.setdefault((located.where, located.message), located)
     if problems:
-        raise ScenarioError(list(problems.values()))
+        raise ScenarioError(_same_for_every_level(list(problems.values())))
     return pts, scenarios
+
+
+_LEVEL = re.compile(r"^level (.+?): ")
+
+
+def _same_for_every_level(problems: list[Problem]) -> list[Problem]:
+    """A problem that several levels of one entry share word for word (a misspelt key) is
+    said once, for all of them, instead of once a level."""
+    groups: dict[tuple, list[Problem]] = {}
+    for p in problems:
+        groups.setdefault((p.file, p.where, _LEVEL.sub("", p.message, count=1)), []).append(p)
+    out = []
+    for (_, _, rest), group in groups.items():
+        if len(group) > 1 and all(_LEVEL.match(p.message) for p in group):
+            levels = ", ".join(_LEVEL.match(p.message).group(1) for p in group)
+            out.append(replace(group[0], message=f"levels {levels}: {rest}"))
+        else:
+            out.extend(group)
+    return out
 
 
 def run_sweep(path: str | Path, overrides: Sequence[str] = (),

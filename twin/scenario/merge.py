@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +88,26 @@ def _merge(base: _Doc, top: _Doc) -> _Doc:
     origins = {p: o for p, o in base.origins.items()
                if not any(p[:i] in replaced for i in range(1, len(p) + 1))}
     origins.update(top.origins)
+    for here, near in _new_names(base.data, top.data, ()):  # said with their problems
+        if here in origins and not origins[here].note:
+            origins[here] = replace(origins[here], note=(
+                f"(this file adds a new {here[-1]!r} under {_dotted(here[:-1])}, which "
+                f"{base.file} does not have.{near})"))
     return _Doc(top.file, data, origins)
+
+
+def _new_names(base: Any, top: Any, path: KeyPath) -> Iterator[tuple[KeyPath, str]]:
+    """Names `top` adds to a mapping of names in `base` (stations, products, fleets, ...)
+    close to a name there (a misspelling, maybe), with the did-you-mean hint."""
+    if not (isinstance(base, dict) and isinstance(top, dict)):
+        return
+    for key, value in top.items():
+        if key in base:
+            yield from _new_names(base[key], value, path + (key,))
+        elif isinstance(value, dict) and len(path) >= 1 and base:
+            hint = did_you_mean(key, [k for k in base if isinstance(k, str)])
+            if hint.startswith(" Did you mean"):
+                yield path + (key,), hint
 
 
 def _merge_data(base: dict[Any, Any], top: dict[Any, Any], path: KeyPath,

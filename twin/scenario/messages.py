@@ -8,6 +8,7 @@ routes naming stations that do not exist, rework that goes forward.
 
 from __future__ import annotations
 
+import difflib
 import re
 import types
 import typing
@@ -152,14 +153,28 @@ def _clean(loc: tuple[Any, ...], data: Any) -> tuple[KeyPath, bool]:
     return tuple(path), dropped
 
 
+def _misspells(given: str, name: str) -> bool:
+    """Would did-you-mean suggest `name` for the unknown key `given`?"""
+    return bool(difflib.get_close_matches(given, [name], n=1, cutoff=0.6)) or \
+        bool(given) and (name.startswith(given) or given.startswith(name))
+
+
 def _pydantic_problems(doc: _Doc, error: ValidationError) -> list[Problem]:
     """One located Problem per place; alternatives of a union at one place joined by "or"."""
     unions: dict[KeyPath, list[str]] = {}
     plain: list[tuple[KeyPath, str, bool]] = []
-    for err in error.errors(include_url=False):
+    errors = error.errors(include_url=False)
+    # a missing key that an unknown key beside it misspells is said once: by the unknown
+    # key's message with its did-you-mean (`station:` for `stations:`)
+    unknown = [(_clean(tuple(e["loc"][:-1]), doc.data)[0], str(e["loc"][-1])) for e in errors
+               if e["type"] == "extra_forbidden"]
+    for err in errors:
         loc = tuple(err["loc"])
         if err["type"] in ("missing", "extra_forbidden"):  # the key itself is the place
             parent, _ = _clean(loc[:-1], doc.data)
+            if err["type"] == "missing" and any(
+                    p == parent and _misspells(name, str(loc[-1])) for p, name in unknown):
+                continue
             plain.append((parent + (loc[-1],), _message(err, parent), True))
             continue
         if "[key]" in loc or err["type"] == "invalid_key":  # a mapping's key is wrong
@@ -234,11 +249,13 @@ def _locate(doc: _Doc, path: KeyPath, message: str, at_key: bool = False) -> Pro
     while n > 0 and path[:n] not in doc.origins:
         n -= 1
     origin = doc.origins.get(path[:n], _Origin(doc.file))
+    # (a new mapping made by --set, or by a file over its base, near a known name)
+    note = next((o.note for k in range(n, 0, -1) if (o := doc.origins.get(path[:k]))
+                 and o.note), "")
+    if note:
+        message = f"{message} {note}"
     if origin.override:
-        note = next((o.note for k in range(n, 0, -1) if (o := doc.origins.get(path[:k]))
-                     and o.note), "")
-        return Problem(COMMAND_LINE, f"--set {_dotted(path)}",
-                       f"{message} {note}" if note else message)
+        return Problem(COMMAND_LINE, f"--set {_dotted(path)}", message)
     line, column = ((origin.line, origin.column) if at_key or n < len(path)
                     else (origin.value_line, origin.value_column))
     if n == 0:

@@ -255,6 +255,10 @@ def _syntax_problem(e: yaml.MarkedYAMLError, file: str, text: str) -> Problem:
     lines = text.splitlines()
     if line and line <= len(lines) and "\t" in lines[line - 1]:
         message += "; indent with spaces, not tabs"
+    elif e.problem and e.problem.startswith(("expected <block end>", "mapping values are not")):
+        message += ("; check the indentation of this line against the lines above: keys of "
+                    "one mapping start in the same column (spaces only), and a value that "
+                    "holds a ':' needs quotes")
     return Problem(file, "", message, line, column)
 
 
