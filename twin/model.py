@@ -16,8 +16,9 @@ from twin.scenario.initial import units
 from twin.scenario.lifts import lift_stops
 from twin.scenario.network import (Leg, Routes, _path_lengths, distances, limited_paths,
                                    segment_name, station_point)
-from twin.scenario.schema import (CHARGING_POWER_DEFAULTS, DIRECT, Battery, Conwip, Interarrival,
-                                  Logistics, Scenario, VehiclePower, vehicle_power)
+from twin.scenario.schema import (CHARGING_POWER_DEFAULTS, DIRECT, Battery, Conwip,
+                                  Interarrival, Logistics, Scenario, VehiclePower,
+                                  vehicle_power)
 
 # Machine states of results.md, in this order everywhere (ledgers, tables, reports).
 STATES = ("busy", "starved", "blocked", "down", "setup", "off_shift")

@@ -1177,10 +1177,11 @@ class Fleet(Strict):
                     "and unloaded in turn (load_time, unload_time per unit).",
         examples=[12])
     load_wait: Duration = Field(
-        0.0, ge=0.0, description="(extension) With capacity > 1: how long a vehicle waits at a pickup, "
-                         "from its arrival there, for more units to join a load that is not "
-                         "full before it leaves with what it has (state waiting); default 0 "
-                         "(it leaves with the units ready).",
+        0.0, ge=0.0,
+        description="(extension) With capacity > 1: how long a vehicle waits at a pickup, "
+                    "from its arrival there, for more units to join a load that is not full "
+                    "before it leaves with what it has (state waiting); default 0 (it "
+                    "leaves with the units ready).",
         examples=["10 min"])
     speed_loaded: Speed = Field(description="Metres per second when carrying a unit.",
                                 examples=[1.2])
