@@ -55,3 +55,18 @@ def test_one_paired_replication_gets_no_verdict(tmp_path) -> None:
     tp = doc["kpis"]["throughput_per_h:p"]["difference"]["fast"]
     assert tp["ci95"][0] == tp["ci95"][1] == pytest.approx(tp["mean"])
     assert np.isfinite(tp["mean"])
+
+
+def test_a_negative_looking_option_value_says_how_to_write_it(tmp_path, capsys) -> None:
+    """argparse reads `--horizon -1d` as two options; the message says to write
+    --horizon=-1d (which then gets the horizon's own message)."""
+    from twin.cli import main
+
+    path = tmp_path / "s.yaml"
+    path.write_text(LINE)
+    with pytest.raises(SystemExit) as info:
+        main(["run", str(path), "--horizon", "-1d"])
+    assert info.value.code == 2
+    assert "--horizon=VALUE" in capsys.readouterr().err
+    assert main(["run", str(path), "--horizon=-1d"]) == 2
+    assert "horizon must be positive" in capsys.readouterr().err

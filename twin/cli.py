@@ -21,6 +21,11 @@ from twin.errors import RunError, ScenarioError
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # exit 2 with one line, as for a bad scenario
         self.print_usage(sys.stderr)
+        if message.endswith("expected one argument"):  # e.g. --horizon -1d: a value that
+            # begins with '-' reads as an option
+            option = message.removeprefix("argument ").split(":")[0].split("/")[-1]
+            message += (f" (a value that begins with '-' is written {option}=VALUE, "
+                        f"e.g. {option}=-1)")
         print(f"twin: error: {message}", file=sys.stderr)
         raise SystemExit(2)
 
