@@ -107,8 +107,7 @@ class ReplicationStore:
         header = pd.read_csv(path, nrows=0).columns
         return pd.read_csv(path, keep_default_na=False,
                            dtype={c: str for c in header if c in TEXT},
-                           na_values={c: ["NaN", "nan"] if c in TEXT else ["", "NaN", "nan"]
-                                      for c in header})
+                           na_values={c: ["", "NaN", "nan"] for c in header if c not in TEXT})
 
     def _load_done(self) -> dict[int, Outcome]:
         done: dict[int, Outcome] = {}

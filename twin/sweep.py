@@ -62,6 +62,12 @@ def _axes(scenario: Scenario, buffers: Mapping, servers: Mapping) -> dict[str, o
     return axes
 
 
+def _unlimited(value) -> bool:
+    """An unlimited buffer: inf, or None (which pandas may hold as NaN or NA)."""
+    return value is None or value is pd.NA or (
+        isinstance(value, (float, np.floating)) and (math.isnan(value) or value == math.inf))
+
+
 def _hint(name: str, scenario: Scenario) -> str:
     return did_you_mean(name, list(scenario.stations))
 
@@ -79,8 +85,7 @@ def _check_layouts(scenario: Scenario, layouts: pd.DataFrame) -> None:
                                 f"{_hint(parts[1], scenario)}")
         least, most = (0, MAX_BUFFER) if parts[2] == "buffer" else (1, MAX_SERVERS)
         for row, value in layouts[column].items():
-            unlimited = parts[2] == "buffer" and (value is None or (
-                isinstance(value, (float, np.floating)) and value == math.inf))
+            unlimited = parts[2] == "buffer" and _unlimited(value)
             whole = isinstance(value, (int, np.integer)) and not isinstance(value, bool) or (
                 isinstance(value, (float, np.floating)) and float(value).is_integer())
             if not unlimited and not (whole and least <= value <= most):
@@ -179,7 +184,8 @@ def sweep(scenario: Scenario, layouts: pd.DataFrame, replications: int | None = 
     finally:
         if bar is not None:
             bar.close()
-    table = pd.DataFrame([row for i in starts for row in parts[i]])
+    table = pd.DataFrame([row for i in starts for row in parts[i]], columns=[
+        "layout", *layouts.columns, "total_buffer", "total_servers", "replication", *KPIS])
     if len(table):
         table = table.sort_values(["layout", "replication"], ignore_index=True)
     if store is not None:
@@ -256,7 +262,7 @@ def apply(model: Model, layout: Mapping[str, float]) -> Model:
         _, name, key = column.split(".")
         j = by_name[name]
         if key == "buffer":
-            cap = math.inf if value is None or math.isinf(value) else float(int(value))
+            cap = math.inf if _unlimited(value) else float(int(value))
             stations[j] = replace(stations[j], capacity=cap)
         else:
             stations[j] = replace(stations[j], servers=int(value))

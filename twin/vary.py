@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import itertools
 import json
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -141,14 +140,7 @@ def _locate_level(problem: Problem, point: Point, file: str,
     """A problem of a point, placed at the `vary:` entry (or --vary option) that set it:
     the entry whose key path holds the problem's, else (a level that made a new name, e.g.
     a station the scenario lacks) the one sharing the longest part of it."""
-    where = problem.where.removeprefix("--set ")
-    keys = sorted(point.origins, key=len, reverse=True)
-    key = next((k for k in keys if where == k or where.startswith((k + ".", k + "["))), None)
-    if key is None and problem.file == COMMAND_LINE:  # (only a point's own levels are set
-        # on a command line here: the base scenario, with any --set, loaded already)
-        key = max(keys, key=lambda k: (_shared(k, where), len(k)), default=None)
-        if key is not None and _shared(key, where) == 0:
-            key = None
+    key = _entry_key(problem, point)
     if key is None:
         return problem
     origin = point.origins[key]
@@ -326,7 +318,8 @@ def load_points(path: str | Path, overrides: Sequence[str] = (),
         except ScenarioError as e:
             for problem in e.problems:
                 located = _locate_level(problem, point, str(path), lines, base.vary)
-                problems.setdefault((located.where, located.message), located)
+                problems.setdefault((located.where, located.message),
+                                    (located, _level_of(problem, point)))
     options = {k: v for k, v in (run_options or {}).items() if k in _PREPARED}
     for point in pts if not problems else ():
         try:
@@ -334,28 +327,52 @@ def load_points(path: str | Path, overrides: Sequence[str] = (),
         except ScenarioError as e:
             for problem in e.problems:
                 located = _locate_level(problem, point, str(path), lines, base.vary)
-                problems.setdefault((located.where, located.message), located)
+                problems.setdefault((located.where, located.message),
+                                    (located, _level_of(problem, point)))
     if problems:
         raise ScenarioError(_same_for_every_level(list(problems.values())))
     return pts, scenarios
 
 
-_LEVEL = re.compile(r"^level (.+?): ")
+def _entry_key(problem: Problem, point: Point) -> str | None:
+    """The key of the point's entry that set the problem's place: the one whose key path
+    holds it, else, for a problem on the command line (only a point's own levels are set
+    there: the base scenario, with any --set, loaded already), the one sharing the longest
+    part of it; None if none does."""
+    where = problem.where.removeprefix("--set ")
+    keys = sorted(point.origins, key=len, reverse=True)
+    key = next((k for k in keys if where == k or where.startswith((k + ".", k + "["))), None)
+    if key is None and problem.file == COMMAND_LINE:
+        key = max(keys, key=lambda k: (_shared(k, where), len(k)), default=None)
+        if key is not None and _shared(key, where) == 0:
+            key = None
+    return key
 
 
-def _same_for_every_level(problems: list[Problem]) -> list[Problem]:
+def _level_of(problem: Problem, point: Point) -> str | None:
+    """The text of the level `_locate_level` puts before the problem's message (None: it
+    puts none)."""
+    key = _entry_key(problem, point)
+    return _value_text(point.factors[key]) if key in point.factors else None
+
+
+def _same_for_every_level(problems: list[tuple[Problem, str | None]]) -> list[Problem]:
     """A problem that several levels of one entry share word for word (a misspelt key) is
     said once, for all of them, instead of once a level."""
-    groups: dict[tuple, list[Problem]] = {}
-    for p in problems:
-        groups.setdefault((p.file, p.where, _LEVEL.sub("", p.message, count=1)), []).append(p)
-    out = []
+    groups: dict[tuple, list[tuple[Problem, str]]] = {}
+    out: list[Problem] = []
+    for p, level in problems:
+        prefix = f"level {level}: "
+        if level is None or not p.message.startswith(prefix):
+            out.append(p)
+            continue
+        groups.setdefault((p.file, p.where, p.message[len(prefix):]), []).append((p, level))
     for (_, _, rest), group in groups.items():
-        if len(group) > 1 and all(_LEVEL.match(p.message) for p in group):
-            levels = ", ".join(_LEVEL.match(p.message).group(1) for p in group)
-            out.append(replace(group[0], message=f"levels {levels}: {rest}"))
+        if len(group) > 1:
+            levels = ", ".join(level for _, level in group)
+            out.append(replace(group[0][0], message=f"levels {levels}: {rest}"))
         else:
-            out.extend(group)
+            out.append(group[0][0])
     return out
 
 

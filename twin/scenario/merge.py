@@ -96,6 +96,11 @@ def _merge(base: _Doc, top: _Doc) -> _Doc:
     return _Doc(top.file, data, origins)
 
 
+# mappings whose keys are names the scenario gives (not the format's own keys)
+NAMED = {("stations",), ("products",), ("calendars",), ("logistics", "fleets"),
+         ("logistics", "lifts"), ("logistics", "conveyors"), ("logistics", "floors")}
+
+
 def _new_names(base: Any, top: Any, path: KeyPath) -> Iterator[tuple[KeyPath, str]]:
     """Names `top` adds to a mapping of names in `base` (stations, products, fleets, ...)
     close to a name there (a misspelling, maybe), with the did-you-mean hint."""
@@ -103,8 +108,9 @@ def _new_names(base: Any, top: Any, path: KeyPath) -> Iterator[tuple[KeyPath, st
         return
     for key, value in top.items():
         if key in base:
-            yield from _new_names(base[key], value, path + (key,))
-        elif isinstance(value, dict) and len(path) >= 1 and base:
+            if len(path) < 2:  # (the mappings of names are at most two levels down)
+                yield from _new_names(base[key], value, path + (key,))
+        elif path in NAMED and isinstance(value, dict) and base:
             hint = did_you_mean(key, [k for k in base if isinstance(k, str)])
             if hint.startswith(" Did you mean"):
                 yield path + (key,), hint

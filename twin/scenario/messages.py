@@ -8,7 +8,6 @@ routes naming stations that do not exist, rework that goes forward.
 
 from __future__ import annotations
 
-import difflib
 import re
 import types
 import typing
@@ -153,10 +152,9 @@ def _clean(loc: tuple[Any, ...], data: Any) -> tuple[KeyPath, bool]:
     return tuple(path), dropped
 
 
-def _misspells(given: str, name: str) -> bool:
-    """Would did-you-mean suggest `name` for the unknown key `given`?"""
-    return bool(difflib.get_close_matches(given, [name], n=1, cutoff=0.6)) or \
-        bool(given) and (name.startswith(given) or given.startswith(name))
+def _misspells(given: str, name: str, parent: KeyPath) -> bool:
+    """Does the did-you-mean for the unknown key `given` (at `parent`) suggest `name`?"""
+    return did_you_mean(given, _known_keys(parent)) == f" Did you mean '{name}'?"
 
 
 def _pydantic_problems(doc: _Doc, error: ValidationError) -> list[Problem]:
@@ -173,7 +171,8 @@ def _pydantic_problems(doc: _Doc, error: ValidationError) -> list[Problem]:
         if err["type"] in ("missing", "extra_forbidden"):  # the key itself is the place
             parent, _ = _clean(loc[:-1], doc.data)
             if err["type"] == "missing" and any(
-                    p == parent and _misspells(name, str(loc[-1])) for p, name in unknown):
+                    p == parent and _misspells(name, str(loc[-1]), parent)
+                    for p, name in unknown):
                 continue
             plain.append((parent + (loc[-1],), _message(err, parent), True))
             continue
@@ -249,11 +248,12 @@ def _locate(doc: _Doc, path: KeyPath, message: str, at_key: bool = False) -> Pro
     while n > 0 and path[:n] not in doc.origins:
         n -= 1
     origin = doc.origins.get(path[:n], _Origin(doc.file))
-    # (a new mapping made by --set, or by a file over its base, near a known name)
-    note = next((o.note for k in range(n, 0, -1) if (o := doc.origins.get(path[:k]))
-                 and o.note), "")
-    if note:
-        message = f"{message} {note}"
+    # a new mapping made by --set, or by a file over its base near a known name (said
+    # only where it lacks a required key: what a misspelt name over the base shows)
+    noted = next((o for k in range(n, 0, -1) if (o := doc.origins.get(path[:k])) and o.note),
+                 None)
+    if noted is not None and (noted.override or message.startswith("missing required key")):
+        message = f"{message} {noted.note}"
     if origin.override:
         return Problem(COMMAND_LINE, f"--set {_dotted(path)}", message)
     line, column = ((origin.line, origin.column) if at_key or n < len(path)
