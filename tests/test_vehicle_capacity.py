@@ -284,3 +284,16 @@ def test_a_batch_stations_load_goes_in_one_trip() -> None:
     assert transport_times(res) == [(100, 121), (102, 124), (104, 127), (106, 130)]
     v = fleet(res)
     assert v["trips"] == 1 and v["units"] == 4
+
+
+def test_the_text_report_shows_units_per_trip(tmp_path, capsys) -> None:
+    """The four-machine case of the first test: 8 units in 2 trips, 4 a trip."""
+    from twin.cli import main
+
+    path = tmp_path / "trays.yaml"
+    path.write_text(DOC.replace("CAPACITY", "4").replace("HORIZON", "300 s")
+                    .replace("WARMUP", "0 s"))
+    assert main(["run", str(path), "--quiet"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    i = next(i for i, line in enumerate(out) if line.split()[:2] == ["loads", "units/trip"])
+    assert out[i + 1].split() == ["agv", "4"]

@@ -73,6 +73,11 @@ def text_summary(doc: dict[str, Any]) -> str:
                 f"{f['states']['waiting']:>8.3f} {_fmt(f['trips_per_h']['mean']):>10} "
                 f"{_fmt(f['response_h']['mean']):>11} {_fmt(f['trip_h']['mean']):>9} "
                 f"{doc['bottleneck']['fleets'].get(name, 0.0):>6.2f}")
+        loads = {name: f["units_per_trip"] for name, f in doc["fleets"].items()
+                 if "units_per_trip" in f}  # (vehicles carrying several units at once)
+        if loads:
+            lines += ["", f"{'loads':<20} {'units/trip':>10}"]
+            lines += [f"{name:<20} {_fmt(u['mean']):>10}" for name, u in loads.items()]
         charging = {name: f["battery"] for name, f in doc["fleets"].items() if "battery" in f}
         if charging:
             lines += ["", f"{'charging':<20} {'charges/h':>10} {'share':>6} {'charger':>8} "
