@@ -108,3 +108,35 @@ def run_with_places(monkeypatch, doc: str, places: list[tuple[float, float]],
     value = {k: v for k, v in
              m[m.entity == station][["measure", "value"]].itertuples(index=False)}
     return times, value
+
+
+def transport_times(res) -> list[tuple[float, float]]:
+    """(asked, delivered) seconds of every vehicle transport in a run's event log, sorted."""
+    ev = res.events
+    tr = ev[ev.activity == "transport"]
+    return sorted((round(s * 3600.0, 9), round(e * 3600.0, 9))
+                  for s, e in zip(tr.start_h, tr.end_h))
+
+
+def fleet_values(res, name: str = "agv", replication: int = 0) -> dict:
+    """{measure: value} of fleet `name` in one replication of a run."""
+    m = res.measures
+    rows = m[(m.entity == name) & (m.kind == "fleet") & (m.replication == replication)]
+    return {k: v for k, v in rows[["measure", "value"]].itertuples(index=False)}
+
+
+# a vehicle with room for 3 that waits up to 25 s at the pickup; a's process time is PT
+WAITING = """
+name: waiting for a fuller load
+run: {horizon: "100 s"}
+products: {cell: {route: [a, b], transport: agv}}
+stations:
+  a: {process_time: "PT"}
+  b: {process_time: "1 s"}
+logistics:
+  points: {a: [0, 0], b: [10, 0]}
+  paths: [[a, b]]
+  fleets:
+    agv: {vehicles: 1, capacity: 3, load_wait: "25 s", speed_loaded: 1, home: a,
+          load_time: "1 s", unload_time: "1 s"}
+"""

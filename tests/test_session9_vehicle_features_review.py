@@ -14,6 +14,8 @@ import pytest
 import yaml
 
 import twin
+from support import WAITING as SHARED_WAITING
+from support import fleet_values, transport_times
 from twin.errors import ScenarioError
 
 H = 3600.0
@@ -24,16 +26,8 @@ def _run(doc: str | dict, **kw):
     return twin.run(twin.Scenario.model_validate(data), **kw)
 
 
-def _fleet(res, name: str = "agv", replication: int = 0) -> dict:
-    m = res.measures
-    rows = m[(m.entity == name) & (m.kind == "fleet") & (m.replication == replication)]
-    return {k: v for k, v in rows[["measure", "value"]].itertuples(index=False)}
-
-
-def _transports(res) -> list[tuple[float, float]]:
-    ev = res.events
-    tr = ev[ev.activity == "transport"]
-    return sorted((round(s * H, 9), round(e * H, 9)) for s, e in zip(tr.start_h, tr.end_h))
+_fleet = fleet_values
+_transports = transport_times
 
 
 def _rows(res, acts=("process", "transport", "conveyor", "waiting")) -> list[tuple]:
@@ -288,20 +282,7 @@ def test_warmup_in_the_middle_of_a_trip() -> None:
 
 # --- load_wait: a unit that finishes exactly when the wait is up still joins --------------
 
-WAITING = """
-name: waiting for a fuller load
-run: {horizon: "100 s"}
-products: {cell: {route: [a, b], transport: agv}}
-stations:
-  a: {process_time: "24 s"}
-  b: {process_time: "1 s"}
-logistics:
-  points: {a: [0, 0], b: [10, 0]}
-  paths: [[a, b]]
-  fleets:
-    agv: {vehicles: 1, capacity: 3, load_wait: "25 s", speed_loaded: 1, home: a,
-          load_time: "1 s", unload_time: "1 s"}
-"""
+WAITING = SHARED_WAITING.replace("PT", "24 s")
 
 
 def test_a_unit_ready_when_the_wait_ends_joins_the_load() -> None:

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 import twin
+from support import WAITING, fleet_values, transport_times
 from twin.errors import ScenarioError
 
 H = 3600.0
@@ -37,17 +38,8 @@ def run(capacity: int, horizon: str = "300 s", warmup: str = "0 s", **kw):
     return twin.run(twin.Scenario.model_validate(yaml.safe_load(doc)), **kw)
 
 
-def transport_times(res) -> list[tuple[float, float]]:
-    """(asked, delivered) seconds of every transport in the event log, by delivery."""
-    ev = res.events
-    tr = ev[ev.activity == "transport"]
-    return sorted((round(s * H, 9), round(e * H, 9)) for s, e in zip(tr.start_h, tr.end_h))
-
-
 def fleet(res) -> dict:
-    m = res.measures
-    return {k: v for k, v in m[m.entity == "agv"][["measure", "value"]]
-            .itertuples(index=False)}
+    return fleet_values(res)
 
 
 def test_one_trip_takes_every_unit_waiting_and_those_that_join_on_the_way() -> None:
@@ -193,20 +185,6 @@ def test_loads_through_a_machine_that_breaks_down_keep_the_books() -> None:
                                               rel=0.03)
 
 
-WAITING = """
-name: waiting for a fuller load
-run: {horizon: "100 s"}
-products: {cell: {route: [a, b], transport: agv}}
-stations:
-  a: {process_time: "PT"}
-  b: {process_time: "1 s"}
-logistics:
-  points: {a: [0, 0], b: [10, 0]}
-  paths: [[a, b]]
-  fleets:
-    agv: {vehicles: 1, capacity: 3, load_wait: "25 s", speed_loaded: 1, home: a,
-          load_time: "1 s", unload_time: "1 s"}
-"""
 
 
 def _waiting_run(process_time: str):
