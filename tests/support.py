@@ -140,3 +140,21 @@ logistics:
     agv: {vehicles: 1, capacity: 3, load_wait: "25 s", speed_loaded: 1, home: a,
           load_time: "1 s", unload_time: "1 s"}
 """
+
+
+# four machines of 100 s finishing together, one vehicle carrying CAPACITY units 10 m
+TRAYS = """
+name: trays by hand
+run: {horizon: "HORIZON", warmup: "WARMUP"}
+products: {cell: {route: [a, b], transport: agv}}
+stations:
+  a: {process_time: "100 s", servers: 4, buffer: 0}
+  b: {process_time: "1 s"}
+logistics:
+  points: {a: [0, 0], b: [10, 0]}
+  paths: [[a, b]]
+  fleets:
+    agv: {vehicles: 1, capacity: CAPACITY, speed_loaded: 1, home: a, load_time: "2 s",
+          unload_time: "3 s", power_kw: {moving_loaded: 3, moving_empty: 2, loading: 1,
+          unloading: 1, idle: 0.5}}
+"""

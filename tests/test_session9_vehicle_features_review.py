@@ -16,6 +16,7 @@ import yaml
 import twin
 from support import WAITING as SHARED_WAITING
 from support import fleet_values, transport_times
+from support import TRAYS as TRAYS_DOC
 from twin.errors import ScenarioError
 
 H = 3600.0
@@ -239,21 +240,9 @@ def test_units_are_set_down_in_order_and_the_vehicle_waits_loaded_for_the_rest()
 
 # --- warm-up ending in the middle of a multi-unit trip -------------------------------------
 
-TRAYS = """
-name: trays by hand
-run: {horizon: "300 s", warmup: "110 s"}
-products: {cell: {route: [a, b], transport: agv}}
-stations:
-  a: {process_time: "100 s", servers: 4, buffer: 0}
-  b: {process_time: "1 s"}
-logistics:
-  points: {a: [0, 0], b: [10, 0]}
-  paths: [[a, b]]
-  fleets:
-    agv: {vehicles: 1, capacity: 4, speed_loaded: 1, home: a, load_time: "2 s",
-          unload_time: "3 s", power_kw: {moving_loaded: 3, moving_empty: 2, loading: 1,
-          unloading: 1, idle: 0.5}}
-"""
+# the four-machine tray case of test_vehicle_capacity.py, with a warm-up of 110 s
+TRAYS = TRAYS_DOC.replace("CAPACITY", "4").replace("HORIZON", "300 s").replace(
+    "WARMUP", "110 s")
 
 
 def test_warmup_in_the_middle_of_a_trip() -> None:

@@ -11,25 +11,11 @@ import pytest
 import yaml
 
 import twin
-from support import WAITING, fleet_values, transport_times
+from support import TRAYS, WAITING, fleet_values, transport_times
 from twin.errors import ScenarioError
 
 H = 3600.0
-DOC = """
-name: trays by hand
-run: {horizon: "HORIZON", warmup: "WARMUP"}
-products: {cell: {route: [a, b], transport: agv}}
-stations:
-  a: {process_time: "100 s", servers: 4, buffer: 0}
-  b: {process_time: "1 s"}
-logistics:
-  points: {a: [0, 0], b: [10, 0]}
-  paths: [[a, b]]
-  fleets:
-    agv: {vehicles: 1, capacity: CAPACITY, speed_loaded: 1, home: a, load_time: "2 s",
-          unload_time: "3 s", power_kw: {moving_loaded: 3, moving_empty: 2, loading: 1,
-          unloading: 1, idle: 0.5}}
-"""
+DOC = TRAYS  # (HORIZON, WARMUP, CAPACITY to fill in)
 
 
 def run(capacity: int, horizon: str = "300 s", warmup: str = "0 s", **kw):
