@@ -146,7 +146,7 @@ def sweep(scenario: Scenario, layouts: pd.DataFrame, replications: int | None = 
     starts = list(range(0, len(records), CHUNK))
     store = _ChunkStore(out, _fingerprint(scenario, layouts, model, reps, warm)) \
         if out is not None else None
-    parts = store.done() if store is not None else {}
+    parts = store.done(len(records), reps) if store is not None else {}
     todo = [i for i in starts if i not in parts]
     args = {i: (model, records[i:i + CHUNK], list(range(i, min(i + CHUNK, len(records)))),
                 reps, model.seed, warm) for i in todo}
@@ -240,14 +240,20 @@ class _ChunkStore:
             write_atomic(manifest, json.dumps({"sweep": fingerprint}).encode() + b"\n")
         self.chunks.mkdir(exist_ok=True)
 
-    def done(self) -> dict[int, list[dict]]:
-        """The rows of every chunk saved, by the chunk's first layout."""
+    def done(self, n: int, reps: list[int]) -> dict[int, list[dict]]:
+        """The rows of every chunk saved whole (each of its layouts once per replication,
+        of `n` layouts in all), by the chunk's first layout; any other is simulated again."""
         parts = {}
         for path in sorted(self.chunks.glob("c*.parquet")):
             try:
-                parts[int(path.stem[1:])] = pd.read_parquet(path).to_dict("records")
+                start = int(path.stem[1:])
+                rows = pd.read_parquet(path).to_dict("records")
             except (OSError, ValueError):
                 continue  # unreadable: simulate it again
+            expected = {(i, r) for i in range(start, min(start + CHUNK, n)) for r in reps}
+            if start % CHUNK == 0 and len(rows) == len(expected) and \
+                    {(row.get("layout"), row.get("replication")) for row in rows} == expected:
+                parts[start] = rows
         return parts
 
     def save(self, start: int, rows: list[dict]) -> None:
