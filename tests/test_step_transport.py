@@ -189,3 +189,14 @@ def test_a_move_a_conveyor_carries_is_not_in_the_battery_check(tmp_path) -> None
     path = tmp_path / "s.yaml"
     path.write_text(text)
     assert twin.check(path) == []
+
+
+def test_a_step_with_its_own_process_time_keeps_its_transport() -> None:
+    """b's step has a process time of its own (8 s) and the AGV carries units into it: the
+    timeline of the first test with b taking 8 s (a 50-60, AGV 60-72, b 72-80, c 80-90)."""
+    doc = DOC.replace("{station: b, transport: agv}",
+                      '{station: b, transport: agv, process_time: "8 s"}')
+    t = timeline(run(doc))
+    assert t[1, "transport", "a"] == (60, 72)
+    assert t[1, "process", "b"] == (72, 80)
+    assert t[1, "process", "c"] == (80, 90)

@@ -15,7 +15,7 @@ from twin.scenario.distributions import Dist
 from twin.scenario.initial import units
 from twin.scenario.lifts import lift_stops
 from twin.scenario.network import (Leg, Routes, _path_lengths, distances, limited_paths,
-                                   segment_name, station_point)
+                                   rework_step, segment_name, station_point, step_fleet)
 from twin.scenario.schema import (CHARGING_POWER_DEFAULTS, DIRECT, Battery, Conwip,
                                   Interarrival, Logistics, Scenario, VehiclePower,
                                   vehicle_power)
@@ -341,20 +341,19 @@ def build(scenario: Scenario) -> Model:
         steps = []
         for k, step in enumerate(p.route):
             own = {}
-            fleet = step.transport if step.transport is not None else p.transport
-            if fleet is not None and fleet != DIRECT:
+            fleet = step_fleet(p, k)
+            if fleet is not None:
                 own["fleet"] = fleet_index[fleet]
             if step.process_time is not None:
                 # named by station and product (and which visit), not by step number
                 visit = sum(s.station == step.station for s in p.route[:k])
-                own = {"process_time": step.process_time,
-                       "stream": f"{step.station}/{pname}" + (f"#{visit + 1}" if visit else "")}
+                own.update(process_time=step.process_time,
+                           stream=f"{step.station}/{pname}" + (f"#{visit + 1}" if visit else ""))
             if step.rework is None:
                 steps.append(Step(index[step.station], **own))
                 continue
-            # the nearest earlier occurrence of the target station on the route
-            back = max(i for i in range(k + 1) if p.route[i].station == step.rework.to)
-            steps.append(Step(index[step.station], step.rework.p, back, **own))
+            steps.append(Step(index[step.station], step.rework.p, rework_step(p.route, k),
+                              **own))
         rel = p.release
         products.append(ProductModel(
             index=j,

@@ -303,8 +303,14 @@ def _moves_into(product) -> Iterator[tuple[int, str, str, int]]:
         if i + 1 < len(names) and names[i + 1] != step.station:
             yield i, step.station, names[i + 1], i + 1
         if step.rework is not None and step.rework.to != step.station:
-            back = max((j for j in range(i + 1) if names[j] == step.rework.to), default=-1)
-            yield i, step.station, step.rework.to, back
+            yield i, step.station, step.rework.to, rework_step(product.route, i)
+
+
+def rework_step(route, i: int) -> int:
+    """The route step a rework decided at step `i` sends the unit back to: the nearest
+    occurrence of its station at or before `i` (-1 if none: refused when loaded)."""
+    return max((j for j in range(i + 1) if route[j].station == route[i].rework.to),
+               default=-1)
 
 
 def step_fleet(product, step: int) -> str | None:
