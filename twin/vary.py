@@ -136,25 +136,27 @@ def points(vary: Any, extra_factors: dict[str, list[Any]] | None = None) -> list
 
 def _locate_level(problem: Problem, point: Point, file: str,
                   lines: Callable[[], dict[str, tuple[str, int | None, int | None]]],
-                  vary: Any = None) -> Problem:
+                  vary: Any = None) -> tuple[Problem, str | None]:
     """A problem of a point, placed at the `vary:` entry (or --vary option) that set it:
     the entry whose key path holds the problem's, else (a level that made a new name, e.g.
-    a station the scenario lacks) the one sharing the longest part of it."""
+    a station the scenario lacks) the one sharing the longest part of it; and the text of
+    the level its message begins with ("level TEXT: ...", None if it names none)."""
     key = _entry_key(problem, point)
     if key is None:
-        return problem
+        return problem, None
     origin = point.origins[key]
     value = point.factors.get(key, "")
-    level = f"level {_value_text(value)}: " if key in point.factors else ""
+    text = _value_text(value) if key in point.factors else None
+    level = f"level {text}: " if text is not None else ""
     message = problem.message.replace("--set made a new", "this key made a new")
     if origin.startswith("--vary"):
-        return Problem(COMMAND_LINE, origin, f"{level}{message}")
+        return Problem(COMMAND_LINE, origin, f"{level}{message}"), text
     look = origin
     if key in point.factors and vary is not None and key in vary.factorial:  # at the level
         i = next((i for i, v in enumerate(vary.factorial[key]) if v == value), None)
         if f"{origin}.{i}" in lines():
             look = f"{origin}.{i}"
-    return _at_entry(origin, f"{level}{message}", lines(), file, look)
+    return _at_entry(origin, f"{level}{message}", lines(), file, look), text
 
 
 def _at_entry(origin: str, message: str, lines: dict, file: str,
@@ -311,24 +313,24 @@ def load_points(path: str | Path, overrides: Sequence[str] = (),
             Problem(COMMAND_LINE, origin, message) if origin.startswith("--")
             else _at_entry(origin, message, lines(), str(path)) for origin, message in clashes])
     scenarios = {}
-    problems: dict[tuple[str, str], Problem] = {}
+    problems: dict[tuple[str, str], tuple[Problem, str | None]] = {}
+
+    def refused(e: ScenarioError, point: Point) -> None:
+        for problem in e.problems:
+            located, level = _locate_level(problem, point, str(path), lines, base.vary)
+            problems.setdefault((located.where, located.message), (located, level))
+
     for point in pts:
         try:
             scenarios[point.label] = twin.load(path, [*overrides, "vary=", *point.overrides])
         except ScenarioError as e:
-            for problem in e.problems:
-                located = _locate_level(problem, point, str(path), lines, base.vary)
-                problems.setdefault((located.where, located.message),
-                                    (located, _level_of(problem, point)))
+            refused(e, point)
     options = {k: v for k, v in (run_options or {}).items() if k in _PREPARED}
     for point in pts if not problems else ():
         try:
             prepare(scenarios[point.label], **options)
         except ScenarioError as e:
-            for problem in e.problems:
-                located = _locate_level(problem, point, str(path), lines, base.vary)
-                problems.setdefault((located.where, located.message),
-                                    (located, _level_of(problem, point)))
+            refused(e, point)
     if problems:
         raise ScenarioError(_same_for_every_level(list(problems.values())))
     return pts, scenarios
@@ -341,19 +343,12 @@ def _entry_key(problem: Problem, point: Point) -> str | None:
     part of it; None if none does."""
     where = problem.where.removeprefix("--set ")
     keys = sorted(point.origins, key=len, reverse=True)
-    key = next((k for k in keys if where == k or where.startswith((k + ".", k + "["))), None)
+    key = next((k for k in keys if _covers(k, where)), None)
     if key is None and problem.file == COMMAND_LINE:
         key = max(keys, key=lambda k: (_shared(k, where), len(k)), default=None)
         if key is not None and _shared(key, where) == 0:
             key = None
     return key
-
-
-def _level_of(problem: Problem, point: Point) -> str | None:
-    """The text of the level `_locate_level` puts before the problem's message (None: it
-    puts none)."""
-    key = _entry_key(problem, point)
-    return _value_text(point.factors[key]) if key in point.factors else None
 
 
 def _same_for_every_level(problems: list[tuple[Problem, str | None]]) -> list[Problem]:
@@ -362,11 +357,11 @@ def _same_for_every_level(problems: list[tuple[Problem, str | None]]) -> list[Pr
     groups: dict[tuple, list[tuple[Problem, str]]] = {}
     out: list[Problem] = []
     for p, level in problems:
-        prefix = f"level {level}: "
-        if level is None or not p.message.startswith(prefix):
+        if level is None:
             out.append(p)
             continue
-        groups.setdefault((p.file, p.where, p.message[len(prefix):]), []).append((p, level))
+        rest = p.message[len(f"level {level}: "):]  # (`_locate_level` put it there)
+        groups.setdefault((p.file, p.where, rest), []).append((p, level))
     for (_, _, rest), group in groups.items():
         if len(group) > 1:
             levels = ", ".join(level for _, level in group)
