@@ -23,12 +23,12 @@ from twin.backends import Outcome
 from twin.engine.replication import ReplicationResult
 from twin.errors import ScenarioError
 from twin.model import Model
-
-# the text columns of the stored tables (measures, timeline, periods, events)
-TEXT = frozenset(("kind", "entity", "measure", "station", "product", "activity"))
 from twin.results import EVENT_COLUMNS, write_atomic, write_table
 from twin.scenario.load import scenario_hash
 from twin.scenario.schema import Scenario
+
+# the text columns of the stored tables (measures, timeline, periods, events)
+TEXT = frozenset(("kind", "entity", "measure", "station", "product", "activity"))
 
 
 class ReplicationStore:
